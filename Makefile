@@ -1,0 +1,53 @@
+# make run   — virtualenv, install, demo consortium on SQLite, server on http://127.0.0.1:8000
+# make test  — everything the tests need (virtualenv, Chromium), then the whole suite on SQLite and PostgreSQL
+# make check — lint (ruff), types (mypy), then the tests
+# make bench — the SPEC N benchmarks (BENCH_SIZE=S|M|L, default S)
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+BENCH_SIZE ?= S
+PYTEST_ARGS ?=
+
+.PHONY: install run test test-sqlite test-postgresql check lint types bench chromium clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(BIN)/consortia demo --host $(HOST) --port $(PORT)
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+test: install chromium
+	$(MAKE) test-sqlite
+	$(MAKE) test-postgresql
+
+test-sqlite: install
+	CONSORTIA_TEST_DATABASE_URL=sqlite $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+test-postgresql: install
+	CONSORTIA_TEST_DATABASE_URL=postgresql $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+types: install
+	$(BIN)/mypy
+
+check: lint types test
+
+bench: install
+	$(BIN)/python -m bench --size $(BENCH_SIZE)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

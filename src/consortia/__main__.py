@@ -1,0 +1,3 @@
+from consortia.cli import app
+
+app()

@@ -1,0 +1,125 @@
+"""FastAPI dependencies: the database session, who is asking, and the permission a route declares.
+
+Every route declares exactly one permission with `requires(...)` (API), `page_requires(...)`
+(pages) or `public(...)`; a test walks the app and fails on any route that declares none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from consortia.access.identity import Identity, identity_from_api_key
+from consortia.access.permissions import Permission
+from consortia.db import get_database
+from consortia.errors import DomainError, Forbidden, NotFound, Unauthorized
+from consortia.platform.auth import SignedIn, signed_in
+from consortia.platform.models import Institution
+
+SESSION_COOKIE = "consortia_session"
+
+
+def get_session() -> Iterator[Session]:
+    """One unit of work per request: committed when the route returns, rolled back on error."""
+    with get_database().session() as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def _api_key_of(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "apikey" and value.strip():
+        return value.strip()
+    return request.query_params.get("apikey") or None
+
+
+def api_identity(request: Request, session: DbSession) -> Identity:
+    """The caller of an API request, from its key; the operator works in `?institution=` when named."""
+    key = _api_key_of(request)
+    if key is None:
+        raise Unauthorized("API key is missing: send 'Authorization: apikey <key>' or '?apikey=<key>'.")
+    identity = identity_from_api_key(session, key)
+    if identity is None:
+        raise Unauthorized("API-key not defined or not configured to allow this API.")
+    if identity.is_operator:
+        code = request.query_params.get("institution")
+        institution_id = None
+        if code:
+            institution_id = session.scalar(select(Institution.id).where(Institution.code == code.upper()))
+            if institution_id is None:
+                raise NotFound(f"Institution {code} was not found.", "60224")
+        identity = identity.acting_in(institution_id)
+    request.state.identity = identity
+    return identity
+
+
+def _declare(dependency: Callable[..., Any], permission: Permission) -> Callable[..., Any]:
+    dependency.permission = permission  # type: ignore[attr-defined]
+    return dependency
+
+
+def requires(permission: Permission) -> Callable[..., Identity]:
+    """An API route's declaration: it needs a valid key, and works under `permission`."""
+
+    def dependency(request: Request, identity: Annotated[Identity, Depends(api_identity)]) -> Identity:
+        request.state.permission = permission
+        return identity
+
+    return _declare(dependency, permission)
+
+
+def public() -> Callable[..., None]:
+    """A route anyone may call (sign-in, registration, health)."""
+
+    def dependency(request: Request) -> None:
+        request.state.permission = Permission.PUBLIC
+
+    return _declare(dependency, Permission.PUBLIC)
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+
+class SignInRequired(DomainError):
+    """A page needs a signed-in person; the page layer answers with a redirect to the sign-in page."""
+
+    status = 401
+
+
+def page_session(request: Request, session: DbSession) -> SignedIn | None:
+    found = signed_in(session, request.cookies.get(SESSION_COOKIE))
+    request.state.signed_in = found
+    if found is not None:
+        request.state.identity = found.identity
+    return found
+
+
+async def _check_csrf(request: Request, found: SignedIn) -> None:
+    if request.method in {"GET", "HEAD", "OPTIONS"}:
+        return
+    form = await request.form()
+    token = form.get("csrf_token") or request.headers.get("x-csrf-token")
+    if not token or token != found.web_session.csrf_token:
+        raise Forbidden("The form has expired or did not come from this site; reload the page and try again.")
+
+
+def page_requires(permission: Permission) -> Callable[..., Any]:
+    """A page route's declaration: a signed-in person (CSRF-checked on every POST), under `permission`."""
+
+    async def dependency(
+        request: Request, found: Annotated[SignedIn | None, Depends(page_session)]
+    ) -> Identity:
+        if found is None:
+            raise SignInRequired("Sign in to continue.")
+        await _check_csrf(request, found)
+        request.state.permission = permission
+        return found.identity
+
+    return _declare(dependency, permission)

@@ -1,0 +1,58 @@
+"""Every permission of Consortia, named `<resource>:<action>`.
+
+Routes declare one of these; `policy.PERMISSION_MAP` says which rules grant each.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    # Entry points that need no sign-in (sign-in page, registration, health, static files).
+    PUBLIC = "public"
+    # Anything a signed-in person may do about themselves (dashboard, sign-out, own decisions).
+    SIGNED_IN = "session:signed-in"
+
+    # Tenancy (P-1): the operator's.
+    CONSORTIUM_READ = "consortium:read"
+    CONSORTIUM_MANAGE = "consortium:manage"
+    INSTITUTION_READ = "institution:read"
+    INSTITUTION_MANAGE = "institution:manage"
+    LIBRARY_READ = "library:read"
+    LIBRARY_MANAGE = "library:manage"
+    NETWORK_READ = "network:read"
+    NETWORK_MANAGE = "network:manage"
+
+    # Parameters (P-2): who may change one depends on the parameter.
+    PARAMETER_READ = "parameter:read"
+    PARAMETER_EDIT = "parameter:edit"
+
+    # Users, roles and credentials (P-3 .. P-5).
+    USER_READ = "user:read"
+    USER_CREATE = "user:create"
+    USER_EDIT = "user:edit"
+    USER_DELETE = "user:delete"
+    ROLE_GRANT = "role:grant"
+    APIKEY_MANAGE = "apikey:manage"
+    CODE_TABLE_READ = "code-table:read"
+    CODE_TABLE_EDIT = "code-table:edit"
+
+    # History, jobs, explanations (P-6, P-7, P-9).
+    HISTORY_READ = "history:read"
+    JOB_READ = "job:read"
+    JOB_RUN = "job:run"
+    ACCESS_EXPLAIN = "access:explain"
+    MAIL_OUTBOX_READ = "mail:read"
+
+    # Support Center (SC).
+    CASE_READ = "case:read"
+    CASE_CREATE = "case:create"
+    CASE_EDIT = "case:edit"
+    CASE_COMMENT = "case:comment"
+    CASE_SHARE = "case:share"
+    LIST_VIEW_MANAGE = "list-view:manage"
+    CASE_SHARING_MANAGE = "case-sharing:manage"
+    LICENCE_MANAGE = "licence:manage"
+    CONTACT_MANAGE = "contact:manage"
+    ACCESS_REVIEW = "access-review:manage"

@@ -1,0 +1,281 @@
+"""Who may do what: the permission map, its rules, and the two faces of each rule.
+
+A rule is a small pure predicate over (identity, object) plus, where lists need it, the same
+rule as an SQL filter. `decide` answers one question with the deciding rule and a reason (P-9);
+`where` gives the filter for "which rows may this identity see"; `authorize` turns a refusal
+into 404 (the caller may not know the object exists) or 403 (visible, not permitted) as P-8 asks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import false, or_, true
+from sqlalchemy.sql.elements import ColumnElement
+
+from consortia.access.identity import Identity
+from consortia.access.permissions import Permission as P
+from consortia.errors import Forbidden, NotFound
+from consortia.platform import roles as R
+from consortia.platform.models import Consortium, FulfillmentNetwork, Institution, User
+
+Test = Callable[[Identity, Any], bool]
+Where = Callable[[Identity, Any], ColumnElement[bool]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One way a permission can be granted. `where(identity, model)` is the same rule as a filter."""
+
+    name: str
+    doc: str
+    test: Test
+    where: Where | None = None
+
+    def explain(self, identity: Identity) -> str:
+        held = sorted(
+            [f"{g.role_type} (institution)" for g in identity.roles if g.library_id is None]
+            + [f"{g.role_type} (library {g.library_id})" for g in identity.roles if g.library_id is not None]
+        )
+        roles = f"; roles held: {', '.join(held)}" if held else ""
+        return f"{self.doc}{roles}"
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    rule: str
+    reason: str
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+@dataclass(frozen=True)
+class InInstitution:
+    """Stands for "something in this institution" where no single object is at hand (a list, a create)."""
+
+    institution_id: int | None
+
+
+def institution_of(obj: Any) -> int | None:
+    """The institution an object belongs to (an institution is its own)."""
+    if isinstance(obj, Institution):
+        return obj.id
+    return getattr(obj, "institution_id", None)
+
+
+# --- rules ------------------------------------------------------------------------------------
+
+operator = Rule(
+    "operator",
+    "The operator's staff may act in every consortium and institution.",
+    lambda identity, _obj: identity.is_operator,
+    lambda identity, _model: true() if identity.is_operator else false(),
+)
+
+signed_in = Rule("signed_in", "Any signed-in person.", lambda _identity, _obj: True)
+
+member_of_consortium = Rule(
+    "member_of_consortium",
+    "Members of a consortium's institutions may read it.",
+    lambda identity, obj: isinstance(obj, Consortium) and obj.id == identity.consortium_id,
+    lambda identity, model: model.id == identity.consortium_id
+    if identity.consortium_id is not None
+    else false(),
+)
+
+own_institution = Rule(
+    "own_institution",
+    "People of an institution may read its own data.",
+    lambda identity, obj: identity.institution_id is not None
+    and institution_of(obj) == identity.institution_id,
+    lambda identity, model: (model.id if model is Institution else model.institution_id)
+    == identity.institution_id
+    if identity.institution_id is not None
+    else false(),
+)
+
+network_member = Rule(
+    "network_member",
+    "Member institutions may read their fulfillment networks.",
+    lambda identity, obj: isinstance(obj, FulfillmentNetwork)
+    and any(member.id == identity.institution_id for member in obj.members),
+    lambda identity, model: model.members.any(Institution.id == identity.institution_id)
+    if identity.institution_id is not None
+    else false(),
+)
+
+is_self = Rule(
+    "self",
+    "People may read and manage their own account's credentials.",
+    lambda identity, obj: isinstance(obj, User) and obj.id == identity.user_id,
+    lambda identity, model: model.id == identity.user_id,
+)
+
+
+def staff_role(*role_types: str) -> Rule:
+    """Holders of one of these roles at institution level, for things of their own institution."""
+    names = " or ".join(R.ROLE_TYPES[r] for r in role_types)
+
+    def test(identity: Identity, obj: Any) -> bool:
+        return (
+            identity.institution_id is not None
+            and institution_of(obj) == identity.institution_id
+            and identity.has_institution_role(*role_types)
+        )
+
+    def where(identity: Identity, model: Any) -> ColumnElement[bool]:
+        if identity.institution_id is None or not identity.has_institution_role(*role_types):
+            return false()
+        column = model.id if model is Institution else model.institution_id
+        return column == identity.institution_id  # type: ignore[no-any-return]
+
+    return Rule(
+        "role:" + "|".join(role_types),
+        f"A {names} of the institution may do this.",
+        test,
+        where,
+    )
+
+
+def _editable_by_institution(identity: Identity, obj: Any) -> bool:
+    # obj is a ParameterTarget (platform.parameters): the institution and the parameter's definition.
+    return (
+        getattr(obj, "operator_only", True) is False
+        and identity.institution_id is not None
+        and institution_of(obj) == identity.institution_id
+        and identity.has_institution_role(R.GENERAL_SYSTEM_ADMINISTRATOR)
+    )
+
+
+gsa_parameter = Rule(
+    "gsa_parameter",
+    "The General System Administrator may change the institution's parameters, except operator-only ones.",
+    _editable_by_institution,
+)
+
+ADMINS = (R.GENERAL_SYSTEM_ADMINISTRATOR, R.USER_ADMINISTRATOR)
+STAFF_READERS = (*ADMINS, R.CIRCULATION_DESK_OPERATOR)
+
+# --- the map ----------------------------------------------------------------------------------
+
+PERMISSION_MAP: dict[P, tuple[Rule, ...]] = {
+    P.PUBLIC: (signed_in,),
+    P.SIGNED_IN: (signed_in,),
+    P.CONSORTIUM_READ: (operator, member_of_consortium),
+    P.CONSORTIUM_MANAGE: (operator,),
+    P.INSTITUTION_READ: (operator, own_institution),
+    P.INSTITUTION_MANAGE: (operator,),
+    P.LIBRARY_READ: (operator, own_institution),
+    P.LIBRARY_MANAGE: (operator,),
+    P.NETWORK_READ: (operator, network_member),
+    P.NETWORK_MANAGE: (operator,),
+    P.PARAMETER_READ: (operator, own_institution),
+    P.PARAMETER_EDIT: (operator, gsa_parameter),
+    P.USER_READ: (operator, is_self, staff_role(*STAFF_READERS)),
+    P.USER_CREATE: (operator, staff_role(*ADMINS)),
+    P.USER_EDIT: (operator, staff_role(*ADMINS)),
+    P.USER_DELETE: (operator, staff_role(*ADMINS)),
+    P.ROLE_GRANT: (operator, staff_role(*ADMINS)),
+    P.APIKEY_MANAGE: (operator, is_self, staff_role(*ADMINS)),
+    P.CODE_TABLE_READ: (operator, own_institution),
+    P.CODE_TABLE_EDIT: (operator, staff_role(*ADMINS)),
+    P.HISTORY_READ: (signed_in,),  # narrowed by the entity's own read permission
+    P.JOB_READ: (operator, own_institution),
+    P.JOB_RUN: (signed_in,),  # narrowed by each job kind's own permission
+    P.ACCESS_EXPLAIN: (operator, is_self, staff_role(*ADMINS)),
+    P.MAIL_OUTBOX_READ: (operator,),
+}
+
+# The permission that decides whether the caller may know an object exists: when it is denied the
+# answer is 404, whatever was asked; when it is granted but the action is not, the answer is 403.
+SEE_FIRST: dict[P, P] = {
+    P.CONSORTIUM_MANAGE: P.CONSORTIUM_READ,
+    P.INSTITUTION_MANAGE: P.INSTITUTION_READ,
+    P.LIBRARY_MANAGE: P.LIBRARY_READ,
+    P.NETWORK_MANAGE: P.NETWORK_READ,
+    P.PARAMETER_EDIT: P.PARAMETER_READ,
+    P.USER_EDIT: P.USER_READ,
+    P.USER_DELETE: P.USER_READ,
+    P.ROLE_GRANT: P.USER_READ,
+    P.APIKEY_MANAGE: P.USER_READ,
+    P.ACCESS_EXPLAIN: P.USER_READ,
+    P.CODE_TABLE_EDIT: P.CODE_TABLE_READ,
+    P.USER_CREATE: P.INSTITUTION_READ,
+}
+
+DENIALS: dict[P, str] = {
+    P.CONSORTIUM_MANAGE: "Only the operator manages consortia.",
+    P.INSTITUTION_MANAGE: "Only the operator manages institutions.",
+    P.LIBRARY_MANAGE: "Only the operator manages libraries.",
+    P.NETWORK_MANAGE: "Only the operator manages fulfillment networks.",
+    P.PARAMETER_EDIT: "This parameter can be changed only by the operator (contact support to enable), "
+    "or, for other parameters, by the institution's General System Administrator.",
+    P.USER_CREATE: "Creating users needs the User Administrator or General System Administrator role.",
+    P.USER_EDIT: "Changing users needs the User Administrator or General System Administrator role.",
+    P.USER_DELETE: "Deleting users needs the User Administrator or General System Administrator role.",
+    P.ROLE_GRANT: "Granting roles needs the User Administrator or General System Administrator role.",
+    P.APIKEY_MANAGE: "API keys of other users are managed by the institution's administrators.",
+    P.CODE_TABLE_EDIT: "Code tables are changed by the institution's administrators.",
+    P.ACCESS_EXPLAIN: "Only administrators may ask about another user's access.",
+}
+
+
+def register(permission: P, *rules: Rule, see_first: P | None = None, denial: str | None = None) -> None:
+    """Add a domain's rules to the map (used by domains whose objects the platform cannot import)."""
+    PERMISSION_MAP[permission] = rules
+    if see_first is not None:
+        SEE_FIRST[permission] = see_first
+    if denial is not None:
+        DENIALS[permission] = denial
+
+
+# --- the questions ----------------------------------------------------------------------------
+
+
+def allows(identity: Identity, permission: P, obj: Any = None) -> bool:
+    """The fast yes/no (N-7)."""
+    return any(rule.test(identity, obj) for rule in PERMISSION_MAP.get(permission, ()))
+
+
+def decide(identity: Identity, permission: P, obj: Any = None) -> Decision:
+    """The decision with the rule that made it and why (P-9); deny by default."""
+    rules = PERMISSION_MAP.get(permission)
+    if not rules:
+        return Decision(False, "deny_by_default", f"No rule grants {permission.value}.")
+    for rule in rules:
+        if rule.test(identity, obj):
+            return Decision(True, rule.name, rule.explain(identity))
+    reason = DENIALS.get(permission) or "No rule grants " + permission.value + " here: " + "; ".join(
+        rule.doc for rule in rules
+    )
+    return Decision(False, "deny_by_default", reason)
+
+
+def can_see(identity: Identity, permission: P, obj: Any) -> bool:
+    see = SEE_FIRST.get(permission, permission)
+    return allows(identity, see, obj)
+
+
+def authorize(identity: Identity, permission: P, obj: Any, *, not_found: NotFound) -> None:
+    """Raise `not_found` when the caller may not know `obj` exists, Forbidden when it may not act on it."""
+    if obj is None or not can_see(identity, permission, obj):
+        raise not_found
+    decision = decide(identity, permission, obj)
+    if not decision.allowed:
+        raise Forbidden(decision.reason)
+
+
+def where(identity: Identity, permission: P, model: Any) -> ColumnElement[bool]:
+    """The rows of `model` this identity holds `permission` on, as a filter (deny by default)."""
+    clauses = []
+    for rule in PERMISSION_MAP.get(permission, ()):
+        if rule.where is None:
+            continue
+        clauses.append(rule.where(identity, model))
+    if not clauses:
+        return false()
+    return or_(*clauses)

@@ -1,0 +1,77 @@
+"""The web application: routers of every domain, the API conventions, pages and the embedded worker."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from consortia import __version__
+from consortia.almaws import conf as almaws_conf
+from consortia.almaws import users as almaws_users
+from consortia.almaws.conventions import TrailingSlashMiddleware, install_error_handlers
+from consortia.config import Settings, configure, get_settings
+from consortia.db import get_database, init_database
+from consortia.jobs import pages as job_pages
+from consortia.platform import api as platform_api
+from consortia.platform import pages as platform_pages
+from consortia.support import api as support_api
+from consortia.support import pages as support_pages
+from consortia.web import pages as web_pages
+from consortia.web.templating import html_error
+
+STATIC = Path(__file__).parent / "web" / "static"
+
+DESCRIPTION = """Consortia's HTTP API.
+
+`/almaws/v1` follows the Alma REST API (paths, JSON shapes, list envelopes, error body) so that
+Alma client libraries work unchanged; `/api/v1` holds everything Alma has no public API for, in the
+same style. Authenticate with `Authorization: apikey <key>` or `?apikey=<key>`.
+"""
+
+
+def create_app(settings: Settings | None = None, *, start_worker: bool | None = None) -> FastAPI:
+    settings = configure(settings) if settings is not None else get_settings()
+    init_database(settings.database_url)
+    run_worker = settings.run_embedded_worker if start_worker is None else start_worker
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        from consortia.jobs import queue
+
+        embedded = queue.start_embedded(settings) if run_worker else None
+        try:
+            yield
+        finally:
+            if embedded is not None:
+                embedded.stop()
+            get_database().dispose()
+
+    app = FastAPI(
+        title="Consortia",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    install_error_handlers(app, html_handler=html_error)
+    app.add_middleware(TrailingSlashMiddleware)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    for router in (
+        almaws_users.router,
+        almaws_conf.router,
+        platform_api.router,
+        support_api.router,
+        web_pages.router,
+        platform_pages.router,
+        job_pages.router,
+        support_pages.router,
+    ):
+        app.include_router(router)
+    return app

@@ -1,0 +1,145 @@
+"""Writing and reading history (P-6).
+
+`record` adds one row in the caller's transaction; bulk work writes its rows with
+`INSERT ... SELECT` built by `history_insert_from_select`. Rows are never updated or deleted:
+a flush that tries is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, event, insert, literal, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from consortia.audit.models import HistoryEvent
+from consortia.db import utcnow
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did a change: a user (id + label), or the system; with the job instance when a job did it."""
+
+    user_id: int | None
+    label: str
+    job_instance_id: int | None = None
+
+    def in_job(self, job_instance_id: int) -> Actor:
+        return Actor(self.user_id, self.label, job_instance_id)
+
+
+SYSTEM = Actor(None, "System")
+
+
+def text_of(value: Any) -> str | None:
+    """The stored text of a value: dates as ISO, booleans lower-case, None as NULL."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, list | tuple | set | frozenset):
+        return ", ".join(str(item) for item in value)
+    return str(value)
+
+
+def record(
+    session: Session,
+    *,
+    entity: str,
+    entity_id: str | int,
+    field: str,
+    old: Any,
+    new: Any,
+    actor: Actor,
+    institution_id: int | None,
+) -> HistoryEvent | None:
+    """Add one history row; a change that changes nothing writes nothing."""
+    old_text, new_text = text_of(old), text_of(new)
+    if old_text == new_text:
+        return None
+    row = HistoryEvent(
+        entity=entity,
+        entity_id=str(entity_id),
+        institution_id=institution_id,
+        field=field,
+        old=old_text,
+        new=new_text,
+        actor_id=actor.user_id,
+        actor=actor.label,
+        at=utcnow(),
+        job_instance_id=actor.job_instance_id,
+    )
+    session.add(row)
+    return row
+
+
+def history_insert_from_select(
+    *,
+    entity: str,
+    entity_id: ColumnElement[Any],
+    institution_id: ColumnElement[Any] | int | None,
+    field: str,
+    old: ColumnElement[Any] | str | None,
+    new: ColumnElement[Any] | str | None,
+    actor: Actor,
+    where_from: Select[Any],
+) -> Any:
+    """An `INSERT INTO history_event ... SELECT` over the rows of `where_from` (set-based bulk history).
+
+    `where_from` supplies the FROM and WHERE; the column expressions given here are selected from it.
+    """
+
+    def as_column(value: Any) -> ColumnElement[Any]:
+        return value if isinstance(value, ColumnElement) else literal(value)
+
+    at = utcnow()
+    selected = where_from.with_only_columns(
+        literal(entity),
+        as_column(entity_id),
+        as_column(institution_id),
+        literal(field),
+        as_column(old),
+        as_column(new),
+        literal(actor.user_id),
+        literal(actor.label),
+        literal(at),
+        literal(actor.job_instance_id),
+        maintain_column_froms=True,
+    )
+    return insert(HistoryEvent).from_select(
+        [
+            "entity",
+            "entity_id",
+            "institution_id",
+            "field",
+            "old",
+            "new",
+            "actor_id",
+            "actor",
+            "at",
+            "job_instance_id",
+        ],
+        selected,
+    )
+
+
+def events_for(session: Session, entity: str, entity_id: str | int) -> Sequence[HistoryEvent]:
+    """Every history row of one governed thing, oldest first."""
+    return session.scalars(
+        select(HistoryEvent)
+        .where(HistoryEvent.entity == entity, HistoryEvent.entity_id == str(entity_id))
+        .order_by(HistoryEvent.id)
+    ).all()
+
+
+@event.listens_for(Session, "before_flush")
+def _history_is_append_only(session: Session, _context: Any, _instances: Any) -> None:
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, HistoryEvent) and (obj in session.deleted or session.is_modified(obj)):
+            raise PermissionError("history is append-only")

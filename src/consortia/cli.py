@@ -1,0 +1,176 @@
+"""The `consortia` command: init, serve, demo, worker, jobs, generate, import."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from consortia.config import configure, load_settings
+
+app = typer.Typer(help="Consortia: a platform for library consortia.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Background jobs: list and show.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+console = Console()
+
+DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: DATABASE_URL or ./var/consortia.db).")]
+
+
+def _settings(db: str | None):  # type: ignore[no-untyped-def]
+    settings = load_settings(database_url=db) if db else load_settings()
+    if db:
+        os.environ["DATABASE_URL"] = settings.database_url  # so that server workers see the same URL
+    return configure(settings)
+
+
+@app.command()
+def init(
+    db: DbOption = None,
+    operator_key: Annotated[str | None, typer.Option(help="Use this as the operator's API key.")] = None,
+    operator_password: Annotated[str | None, typer.Option(help="Set the operator's sign-in password.")] = None,
+) -> None:
+    """Create or upgrade the schema and the operator account; a generated key is printed once."""
+    from consortia.db import init_database
+    from consortia.platform.setup import ensure_operator
+    from consortia.schema import upgrade
+
+    settings = _settings(db)
+    database = init_database(settings.database_url)
+    upgrade(database.engine)
+    with database.session() as session:
+        result = ensure_operator(session, api_key=operator_key, password=operator_password)
+    console.print(f"[green]Schema is up to date[/green] at {_redacted(settings.database_url)}")
+    if result.created:
+        console.print("Operator account [bold]operator[/bold] created.")
+    if result.generated_key:
+        console.print(f"Operator API key (shown once): [bold]{result.generated_key}[/bold]")
+    if result.generated_password:
+        console.print(f"Operator password (shown once): [bold]{result.generated_password}[/bold]")
+
+
+def _redacted(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.split("@", 1)
+        return f"{scheme}://{creds.split(':')[0]}:***@{host}" if ":" in creds else url
+    return url
+
+
+@app.command()
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Server processes (production: one per core).")] = 1,
+) -> None:
+    """Serve the web pages and the API."""
+    import uvicorn
+
+    _settings(db)
+    if workers > 1:
+        # Worker processes each build the app from the environment; jobs then run in `consortia worker`
+        # processes (or the first server process, with the embedded queue).
+        uvicorn.run("consortia.app:create_app", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning", proxy_headers=True)
+        return
+    from consortia.app import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="info", proxy_headers=True)
+
+
+@app.command()
+def demo(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Only build the demo data.")] = False,
+) -> None:
+    """Create the schema, the demo consortia (once), print the sign-ins, and serve."""
+    from consortia.db import init_database
+    from consortia.demo import DEMO_PASSWORD, build_demo
+    from consortia.platform.setup import ensure_operator
+    from consortia.schema import upgrade
+
+    settings = _settings(db)
+    database = init_database(settings.database_url)
+    upgrade(database.engine)
+    with database.session() as session:
+        ensure_operator(session, api_key=None, password=DEMO_PASSWORD)
+    with database.session() as session:
+        sign_ins = build_demo(session)
+    table = Table(title=f"Demo sign-ins (password for all: {DEMO_PASSWORD})")
+    for column in ("User name", "Institution", "Who"):
+        table.add_column(column)
+    for row in sign_ins:
+        table.add_row(row.username, row.institution, row.description)
+    console.print(table)
+    console.print(f"Open [bold]http://{host}:{port}/[/bold] in a browser.")
+    if not no_serve:
+        serve(db=db, host=host, port=port, workers=1)
+
+
+@app.command()
+def worker(
+    db: DbOption = None,
+    threads: Annotated[int, typer.Option(help="Worker threads in this process.")] = 2,
+) -> None:
+    """Run background jobs from the configured queue (Redis at scale; see CONSORTIA_QUEUE_URL)."""
+    from consortia.jobs.queue import run_worker
+
+    run_worker(_settings(db), threads=threads)
+
+
+@jobs_app.command("list")
+def jobs_list(
+    db: DbOption = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
+) -> None:
+    """The newest job instances."""
+    from consortia.db import init_database
+    from consortia.jobs.service import recent_instances
+
+    settings = _settings(db)
+    with init_database(settings.database_url).session() as session:
+        rows = recent_instances(session, limit=limit)
+    table = Table()
+    for column in ("Instance", "Job", "Institution", "Status", "Progress", "Submitted by", "Submitted"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*[str(v) for v in row])
+    console.print(table)
+
+
+@jobs_app.command("show")
+def jobs_show(instance_id: int, db: DbOption = None) -> None:
+    """One job instance: status, counters, report and events."""
+    from consortia.db import init_database
+    from consortia.jobs.service import describe_instance
+
+    settings = _settings(db)
+    with init_database(settings.database_url).session() as session:
+        console.print(describe_instance(session, instance_id))
+
+
+@app.command()
+def generate(
+    db: DbOption = None,
+    size: Annotated[str, typer.Option(help="S (1% of L), M (10%) or L (SPEC N).")] = "S",
+) -> None:
+    """Build synthetic data at scale for the benchmarks (SPEC N), with a progress bar."""
+    from consortia.db import init_database
+    from consortia.generate import generate_data
+    from consortia.schema import upgrade
+
+    settings = _settings(db)
+    database = init_database(settings.database_url)
+    upgrade(database.engine)
+    generate_data(database, size.upper(), console=console)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app()
+
+

@@ -1,0 +1,201 @@
+"""Passwords, sign-in with throttling, browser sessions and API keys (P-5, R-7)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from consortia.access.identity import Identity, can_sign_in, hash_secret, identity_of
+from consortia.audit.service import Actor, record
+from consortia.db import utcnow
+from consortia.errors import BadRequest, NotFound, Throttled, Unauthorized
+from consortia.platform.models import ApiKey, Institution, SignInFailure, User, WebSession
+
+_hasher = PasswordHasher()
+
+FREE_FAILURES = 5  # failed sign-ins before each further attempt has to wait
+BASE_DELAY = dt.timedelta(seconds=15)
+MAX_DELAY = dt.timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 8
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise BadRequest(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.", "401664")
+    return str(_hasher.hash(password))
+
+
+def password_matches(stored: str | None, password: str) -> bool:
+    if not stored:
+        # Spend the same time as a real check so that unknown names are not told apart by timing.
+        _hasher.hash(password)
+        return False
+    try:
+        return bool(_hasher.verify(stored, password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _throttle_key(username: str, institution_code: str | None) -> str:
+    return f"{(institution_code or '').upper()}/{username.strip().lower()}"
+
+
+def _wait_left(failure: SignInFailure | None, now: dt.datetime) -> dt.timedelta:
+    if failure is None or failure.failures < FREE_FAILURES:
+        return dt.timedelta(0)
+    delay = min(BASE_DELAY * (2 ** (failure.failures - FREE_FAILURES)), MAX_DELAY)
+    return max(dt.timedelta(0), failure.last_failure_at + delay - now)
+
+
+def find_sign_in_user(session: Session, username: str, institution_code: str | None) -> User | None:
+    """The account a sign-in names: `primary_id` in an institution, or an operator account.
+
+    Without an institution code the name must be unambiguous across institutions.
+    """
+    key = username.strip().lower()
+    query = select(User).where(User.primary_id_key == key).options(selectinload(User.roles))
+    if institution_code:
+        query = query.join(Institution, User.institution_id == Institution.id).where(
+            Institution.code == institution_code.strip().upper()
+        )
+    users = session.scalars(query).all()
+    return users[0] if len(users) == 1 else None
+
+
+def sign_in(session: Session, username: str, password: str, institution_code: str | None = None) -> User:
+    """Check a user name and password; repeated failures make each next attempt wait longer."""
+    now = utcnow()
+    key = _throttle_key(username, institution_code)
+    failure = session.get(SignInFailure, key)
+    wait = _wait_left(failure, now)
+    if wait > dt.timedelta(0):
+        raise Throttled(
+            f"Too many failed sign-ins. Try again in {int(wait.total_seconds()) + 1} seconds."
+        )
+    user = find_sign_in_user(session, username, institution_code)
+    ok = password_matches(user.password_hash if user else None, password)
+    if not ok or user is None or not can_sign_in(user):
+        if failure is None:
+            failure = SignInFailure(username_key=key, failures=0, last_failure_at=now)
+            session.add(failure)
+        failure.failures += 1
+        failure.last_failure_at = now
+        raise Unauthorized("Unknown user name or wrong password, or the account is not active.")
+    if user.record_type == "STAFF" and not user.email_confirmed:
+        raise Unauthorized("Confirm your email address first: follow the link in the confirmation mail.")
+    if failure is not None:
+        session.delete(failure)
+    user.last_sign_in = now
+    return user
+
+
+# --- browser sessions -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    identity: Identity
+    web_session: WebSession
+
+
+def create_web_session(session: Session, user: User, hours: int) -> tuple[str, WebSession]:
+    token = secrets.token_urlsafe(32)
+    row = WebSession(
+        token_hash=hash_secret(token),
+        user_id=user.id,
+        csrf_token=secrets.token_urlsafe(32),
+        acting_institution_id=user.institution_id,
+        created_at=utcnow(),
+        expires_at=utcnow() + dt.timedelta(hours=hours),
+    )
+    session.add(row)
+    session.flush()
+    return token, row
+
+
+def signed_in(session: Session, token: str | None) -> SignedIn | None:
+    """The identity behind a session cookie; None when absent, expired, or the user can no longer sign in."""
+    if not token:
+        return None
+    row = session.scalars(select(WebSession).where(WebSession.token_hash == hash_secret(token))).first()
+    if row is None or row.expires_at < utcnow():
+        return None
+    user = session.scalars(
+        select(User).where(User.id == row.user_id).options(selectinload(User.roles))
+    ).first()
+    if user is None or not can_sign_in(user):
+        return None
+    identity = identity_of(user)
+    if user.is_operator:
+        identity = identity.acting_in(row.acting_institution_id)
+    return SignedIn(identity, row)
+
+
+def end_web_session(session: Session, token: str | None) -> None:
+    if token:
+        session.execute(delete(WebSession).where(WebSession.token_hash == hash_secret(token)))
+
+
+def end_sessions_of(session: Session, user_id: int) -> None:
+    """Sign a user out everywhere (used when a contact is inactivated: effect at once)."""
+    session.execute(delete(WebSession).where(WebSession.user_id == user_id))
+
+
+# --- API keys ---------------------------------------------------------------------------------
+
+
+def create_api_key(session: Session, user: User, *, actor: Actor, label: str = "") -> tuple[ApiKey, str]:
+    """A new key for `user`; the key itself is returned once and only its hash is kept."""
+    secret = "ck_" + secrets.token_urlsafe(32)
+    row = ApiKey(
+        user_id=user.id,
+        key_hash=hash_secret(secret),
+        prefix=secret[:10],
+        label=label[:200],
+        created_at=utcnow(),
+        created_by_id=actor.user_id,
+    )
+    session.add(row)
+    session.flush()
+    record(
+        session, entity="user", entity_id=user.primary_id, field="api_key", old=None,
+        new=f"created {row.prefix}… (id {row.id})", actor=actor, institution_id=user.institution_id,
+    )
+    return row, secret
+
+
+def revoke_api_key(session: Session, key: ApiKey, *, actor: Actor) -> None:
+    if key.revoked_at is not None:
+        return
+    key.revoked_at = utcnow()
+    record(
+        session, entity="user", entity_id=key.user.primary_id, field="api_key",
+        old=f"{key.prefix}… (id {key.id})", new="revoked", actor=actor,
+        institution_id=key.user.institution_id,
+    )
+
+
+def api_keys_of(session: Session, user: User) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).where(ApiKey.user_id == user.id).order_by(ApiKey.id)))
+
+
+def get_api_key(session: Session, key_id: int) -> ApiKey:
+    row = session.get(ApiKey, key_id)
+    if row is None:
+        raise NotFound(f"API key {key_id} was not found.")
+    return row
+
+
+def count_active_keys(session: Session, user_id: int) -> int:
+    return int(
+        session.scalar(
+            select(func.count()).select_from(ApiKey).where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+        )
+        or 0
+    )

@@ -1,0 +1,275 @@
+"""Tables of the platform: tenancy (P-1), parameters (P-2), users and roles (P-3, P-4), credentials (P-5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from consortia.db import Base, utcnow
+
+
+class Consortium(Base):
+    __tablename__ = "consortium"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    parent_account: Mapped[str] = mapped_column(String(200), default="")
+    case_sharing_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    institutions: Mapped[list[Institution]] = relationship(back_populates="consortium")
+
+
+class Institution(Base):
+    __tablename__ = "institution"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    consortium_id: Mapped[int | None] = mapped_column(ForeignKey("consortium.id"), index=True)
+    registration_token: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    consortium: Mapped[Consortium | None] = relationship(back_populates="institutions")
+    libraries: Mapped[list[Library]] = relationship(
+        back_populates="institution", order_by="Library.code"
+    )
+    email_domains: Mapped[list[InstitutionEmailDomain]] = relationship(
+        cascade="all, delete-orphan", order_by="InstitutionEmailDomain.domain"
+    )
+
+
+class InstitutionEmailDomain(Base):
+    __tablename__ = "institution_email_domain"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    domain: Mapped[str] = mapped_column(String(200), unique=True)
+
+
+class Library(Base):
+    __tablename__ = "library"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    campus: Mapped[str] = mapped_column(String(100), default="")
+    resource_sharing: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    institution: Mapped[Institution] = relationship(back_populates="libraries")
+
+
+class FulfillmentNetwork(Base):
+    __tablename__ = "fulfillment_network"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+    members: Mapped[list[Institution]] = relationship(
+        secondary="fulfillment_network_member", order_by="Institution.code"
+    )
+
+
+class FulfillmentNetworkMember(Base):
+    __tablename__ = "fulfillment_network_member"
+
+    network_id: Mapped[int] = mapped_column(ForeignKey("fulfillment_network.id"), primary_key=True)
+    institution_id: Mapped[int] = mapped_column(
+        ForeignKey("institution.id"), primary_key=True, index=True
+    )
+
+
+class InstitutionParameter(Base):
+    """A parameter value that differs from its default (definitions live in parameters.py)."""
+
+    __tablename__ = "institution_parameter"
+
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class CodeTableRow(Base):
+    """A row of one of an institution's code tables (UserGroups, UserIdentifierTypes, UserRoles, ...)."""
+
+    __tablename__ = "code_table_row"
+    __table_args__ = (UniqueConstraint("institution_id", "table_name", "code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    table_name: Mapped[str] = mapped_column(String(60))
+    code: Mapped[str] = mapped_column(String(60))
+    description: Mapped[str] = mapped_column(String(200), default="")
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class User(Base):
+    """A person in one institution (staff or patron), or one of the operator's own staff.
+
+    Operator staff have no institution (`institution_id` is NULL) and `is_operator` set.
+    """
+
+    __tablename__ = "user_account"
+    __table_args__ = (
+        UniqueConstraint("institution_id", "primary_id_key"),
+        Index("ix_user_account_inst_name", "institution_id", "last_name", "first_name", "primary_id_key"),
+        Index("ix_user_account_source", "source_institution_id", "source_user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"))
+    is_operator: Mapped[bool] = mapped_column(Boolean, default=False)
+    primary_id: Mapped[str] = mapped_column(String(100))
+    primary_id_key: Mapped[str] = mapped_column(String(100))
+    record_type: Mapped[str] = mapped_column(String(20), default="PUBLIC")
+    account_type: Mapped[str] = mapped_column(String(20), default="INTERNAL")
+    status: Mapped[str] = mapped_column(String(20), default="ACTIVE")
+    user_group: Mapped[str] = mapped_column(String(60), default="")
+    first_name: Mapped[str] = mapped_column(String(100), default="")
+    middle_name: Mapped[str] = mapped_column(String(100), default="")
+    last_name: Mapped[str] = mapped_column(String(100), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(60), default="")
+    address: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    job_category: Mapped[str] = mapped_column(String(60), default="")
+    preferred_language: Mapped[str] = mapped_column(String(20), default="")
+    expiry_date: Mapped[dt.date | None] = mapped_column(Date)
+    purge_date: Mapped[dt.date | None] = mapped_column(Date)
+    support_level: Mapped[str] = mapped_column(String(20), default="NONE")
+    email_confirmed: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    last_sign_in: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Linked accounts (CN-9): the walk-in patron's home record.
+    source_institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"))
+    source_user_id: Mapped[int | None] = mapped_column(Integer)
+    linking_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    linked_rule: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    institution: Mapped[Institution | None] = relationship(foreign_keys=[institution_id])
+    identifiers: Mapped[list[UserIdentifier]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="UserIdentifier.id"
+    )
+    blocks: Mapped[list[UserBlock]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="UserBlock.id"
+    )
+    roles: Mapped[list[UserRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="UserRole.id"
+    )
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.middle_name, self.last_name) if part)
+
+
+class UserIdentifier(Base):
+    __tablename__ = "user_identifier"
+    __table_args__ = (UniqueConstraint("institution_id", "id_type", "value_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    id_type: Mapped[str] = mapped_column(String(60))
+    value: Mapped[str] = mapped_column(String(200))
+    value_key: Mapped[str] = mapped_column(String(200), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="ACTIVE")
+
+    user: Mapped[User] = relationship(back_populates="identifiers")
+
+
+class UserBlock(Base):
+    __tablename__ = "user_block"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    block_type: Mapped[str] = mapped_column(String(60), default="GENERAL")
+    description: Mapped[str] = mapped_column(String(200), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    network: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="ACTIVE")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="blocks")
+
+
+class UserRole(Base):
+    """A role assignment (P-4): role type, scope (NULL library = the user's institution) and status."""
+
+    __tablename__ = "user_role"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    role_type: Mapped[str] = mapped_column(String(60))
+    library_id: Mapped[int | None] = mapped_column(ForeignKey("library.id"))
+    status: Mapped[str] = mapped_column(String(20), default="ACTIVE")
+    expiry_date: Mapped[dt.date | None] = mapped_column(Date)
+
+    user: Mapped[User] = relationship(back_populates="roles")
+    library: Mapped[Library | None] = relationship()
+
+
+class ApiKey(Base):
+    """An API key (P-5); only a SHA-256 of the key is kept, the key itself is shown once."""
+
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class WebSession(Base):
+    """A signed-in browser (P-5); the cookie holds a random token, the table only its hash."""
+
+    __tablename__ = "web_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    acting_institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class SignInFailure(Base):
+    """Failed sign-ins per user name, for throttling (P-5, R-7)."""
+
+    __tablename__ = "sign_in_failure"
+
+    username_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -1,0 +1,134 @@
+"""Institution parameters (P-2): typed values with defaults, and who may change each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from consortia.access.identity import Identity
+from consortia.access.permissions import Permission as P
+from consortia.access.policy import authorize
+from consortia.audit.service import record
+from consortia.errors import BadRequest, NotFound
+from consortia.platform.models import Institution, InstitutionParameter
+
+
+@dataclass(frozen=True)
+class ParameterDefinition:
+    name: str
+    type: type
+    default: Any
+    operator_only: bool
+    description: str
+
+
+DEFINITIONS: dict[str, ParameterDefinition] = {
+    d.name: d
+    for d in (
+        ParameterDefinition(
+            "temp_user_scope_limits_electronic_resources", bool, False, True,
+            "Limit actions on electronic resources to the libraries of the user's role scope "
+            "(contact support to enable).",
+        ),
+        ParameterDefinition(
+            "fulfillment_network_search_by_all", bool, False, False,
+            "Let other members of the fulfillment network find this institution's patrons by name.",
+        ),
+        ParameterDefinition(
+            "consortial_id_type", str, "", False,
+            "The identifier type used as consortial id; linked accounts with equal ids are peers.",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class ParameterTarget:
+    """A parameter of one institution: the object of `parameter:read` and `parameter:edit`."""
+
+    institution_id: int | None
+    definition: ParameterDefinition
+
+    @property
+    def operator_only(self) -> bool:
+        return self.definition.operator_only
+
+
+def editable_definitions() -> list[ParameterDefinition]:
+    return list(DEFINITIONS.values())
+
+
+def _definition(name: str) -> ParameterDefinition:
+    definition = DEFINITIONS.get(name)
+    if definition is None:
+        raise NotFound(f"Parameter {name} was not found.")
+    return definition
+
+
+def coerce(definition: ParameterDefinition, value: Any) -> Any:
+    """A value of the parameter's type; strings "true"/"false" are accepted for booleans (forms)."""
+    if definition.type is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in {"true", "false"}:
+            return value.lower() == "true"
+        raise BadRequest(f"{definition.name} takes true or false.", "40166411")
+    if definition.type is str:
+        if not isinstance(value, str) or len(value) > 200:
+            raise BadRequest(f"{definition.name} takes a text value.", "40166411")
+        return value.strip()
+    raise BadRequest(f"{definition.name} has an unsupported type.", "40166411")
+
+
+def parameter_value(session: Session, institution_id: int, name: str) -> Any:
+    definition = _definition(name)
+    stored = session.get(InstitutionParameter, (institution_id, name))
+    return definition.default if stored is None else stored.value
+
+
+def parameters_of(session: Session, identity: Identity, institution: Institution) -> list[dict[str, Any]]:
+    """Every parameter of an institution with its value and default."""
+    stored = {
+        row.name: row.value
+        for row in session.scalars(
+            select(InstitutionParameter).where(InstitutionParameter.institution_id == institution.id)
+        )
+    }
+    rows = []
+    for definition in DEFINITIONS.values():
+        target = ParameterTarget(institution.id, definition)
+        authorize(identity, P.PARAMETER_READ, target, not_found=NotFound("Institution not found.", "60224"))
+        rows.append(
+            {
+                "name": definition.name,
+                "value": stored.get(definition.name, definition.default),
+                "default": definition.default,
+                "description": definition.description,
+                "operator_only": definition.operator_only,
+            }
+        )
+    return rows
+
+
+def set_parameter(
+    session: Session, identity: Identity, institution: Institution, name: str, value: Any
+) -> Any:
+    """Change one parameter of an institution, as the permission map allows, with history."""
+    definition = _definition(name)
+    target = ParameterTarget(institution.id, definition)
+    authorize(identity, P.PARAMETER_EDIT, target, not_found=NotFound(f"Parameter {name} was not found."))
+    new = coerce(definition, value)
+    stored = session.get(InstitutionParameter, (institution.id, name))
+    old = definition.default if stored is None else stored.value
+    if stored is None:
+        session.add(InstitutionParameter(institution_id=institution.id, name=name, value=new))
+    else:
+        stored.value = new
+    record(
+        session, entity="parameter", entity_id=name, field="value", old=old, new=new,
+        actor=identity.actor, institution_id=institution.id,
+    )
+    return new

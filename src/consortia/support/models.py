@@ -1,0 +1,1 @@
+"""Support Center tables (to be written)."""

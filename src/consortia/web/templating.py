@@ -1,0 +1,61 @@
+"""Rendering pages: the layout's context (who is signed in, navigation, CSRF token) and error pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from consortia.web.navigation import visible_items
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def _date(value: Any) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "strftime"):
+        return str(value.strftime("%Y-%m-%d %H:%M" if hasattr(value, "hour") else "%Y-%m-%d"))
+    return str(value)
+
+
+TEMPLATES.env.filters["date"] = _date
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200
+) -> HTMLResponse:
+    found = getattr(request.state, "signed_in", None)
+    identity = found.identity if found else None
+    base: dict[str, Any] = {
+        "identity": identity,
+        "nav": visible_items(identity) if identity else [],
+        "csrf_token": found.web_session.csrf_token if found else "",
+        "flash": request.query_params.get("flash", ""),
+        "path": request.url.path,
+    }
+    base.update(context or {})
+    return TEMPLATES.TemplateResponse(request, template, base, status_code=status)
+
+
+def redirect(url: str, flash: str | None = None) -> RedirectResponse:
+    """A redirect after a successful POST (303), with an optional message shown on the next page."""
+    if flash:
+        url += ("&" if "?" in url else "?") + "flash=" + quote(flash)
+    return RedirectResponse(url, status_code=303)
+
+
+async def html_error(request: Request, status: int, message: str) -> Response:
+    if status == 401:
+        target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+        return RedirectResponse(f"/login?next={target}", status_code=303)
+    titles = {403: "Not permitted", 404: "Not found", 409: "Conflict", 429: "Too many attempts",
+              503: "Temporarily unavailable"}
+    return render(
+        request, "error.html", {"status": status, "title": titles.get(status, "Error"), "message": message},
+        status=status,
+    )
