@@ -11,7 +11,7 @@ PORT ?= 8000
 BENCH_SIZE ?= S
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-sqlite test-postgresql check lint types bench chromium clean
+.PHONY: migration install run test test-sqlite test-postgresql check lint types bench chromium clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,3 +51,11 @@ bench: install
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+# Regenerate the schema migration from the models (before the first release there is one migration).
+migration: install
+	rm -f var/migration-scratch.db src/consortia/migrations/versions/0001_*.py
+	mkdir -p var
+	$(BIN)/alembic -x url=sqlite:///var/migration-scratch.db revision --autogenerate -m "schema" --rev-id 0001 >/dev/null
+	$(BIN)/ruff format -q src/consortia/migrations/versions
+	rm -f var/migration-scratch.db

@@ -89,7 +89,10 @@ def factory(db: Session) -> Factory:
 def settings(tmp_path_factory: pytest.TempPathFactory, database: Database):  # type: ignore[no-untyped-def]
     var = tmp_path_factory.mktemp("var")
     return load_settings(
-        database_url=database.url, var_dir=var, secret_key="test-secret", queue_url="memory://",
+        database_url=database.url,
+        var_dir=var,
+        secret_key="test-secret",
+        queue_url="memory://",
         run_embedded_worker=False,
     )
 

@@ -46,13 +46,21 @@ class Factory:
         return row
 
     def institution(
-        self, code: str | None = None, consortium: Consortium | None = None, libraries: int = 2,
-        name: str | None = None, domains: tuple[str, ...] = (),
+        self,
+        code: str | None = None,
+        consortium: Consortium | None = None,
+        libraries: int = 2,
+        name: str | None = None,
+        domains: tuple[str, ...] = (),
     ) -> Institution:
         n = next(_seq)
         code = code or f"INST{n}"
-        row = Institution(code=code, name=name or f"Institution {code}",
-                          consortium_id=consortium.id if consortium else None, registration_token=f"reg-{code}")
+        row = Institution(
+            code=code,
+            name=name or f"Institution {code}",
+            consortium_id=consortium.id if consortium else None,
+            registration_token=f"reg-{code}",
+        )
         self.session.add(row)
         self.session.flush()
         for i in range(libraries):
@@ -60,8 +68,10 @@ class Factory:
         for domain in domains:
             self.session.add(InstitutionEmailDomain(institution_id=row.id, domain=domain))
         for table, code_, desc in (
-            ("UserGroups", "STAFF", "Staff"), ("UserGroups", "UNDERGRAD", "Undergraduate"),
-            ("UserGroups", "WALKIN", "Walk-in"), ("UserIdentifierTypes", "BARCODE", "Barcode"),
+            ("UserGroups", "STAFF", "Staff"),
+            ("UserGroups", "UNDERGRAD", "Undergraduate"),
+            ("UserGroups", "WALKIN", "Walk-in"),
+            ("UserIdentifierTypes", "BARCODE", "Barcode"),
             ("UserIdentifierTypes", "UNIV_ID", "University ID"),
         ):
             self.session.add(CodeTableRow(institution_id=row.id, table_name=table, code=code_, description=desc))
@@ -70,8 +80,9 @@ class Factory:
         return row
 
     def library(self, institution: Institution, code: str | None = None) -> Library:
-        row = Library(institution_id=institution.id, code=code or f"{institution.code}_X{next(_seq)}",
-                      name="Extra library")
+        row = Library(
+            institution_id=institution.id, code=code or f"{institution.code}_X{next(_seq)}", name="Extra library"
+        )
         self.session.add(row)
         self.session.flush()
         return row
@@ -112,11 +123,17 @@ class Factory:
         self.session.flush()
         for role in roles:
             role_type, library = (role, None) if isinstance(role, str) else role
-            self.session.add(UserRole(user_id=user.id, role_type=role_type,
-                                      library_id=library.id if library else None))
+            self.session.add(UserRole(user_id=user.id, role_type=role_type, library_id=library.id if library else None))
         for id_type, value in identifiers:
-            self.session.add(UserIdentifier(user_id=user.id, institution_id=user.institution_id, id_type=id_type,
-                                            value=value, value_key=value.lower()))
+            self.session.add(
+                UserIdentifier(
+                    user_id=user.id,
+                    institution_id=user.institution_id,
+                    id_type=id_type,
+                    value=value,
+                    value_key=value.lower(),
+                )
+            )
         self.session.flush()
         self.session.refresh(user)
         return user

@@ -16,7 +16,9 @@ jobs_app = typer.Typer(help="Background jobs: list and show.", no_args_is_help=T
 app.add_typer(jobs_app, name="jobs")
 console = Console()
 
-DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: DATABASE_URL or ./var/consortia.db).")]
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="Database URL (default: DATABASE_URL or ./var/consortia.db).")
+]
 
 
 def _settings(db: str | None):  # type: ignore[no-untyped-def]
@@ -73,8 +75,15 @@ def serve(
     if workers > 1:
         # Worker processes each build the app from the environment; jobs then run in `consortia worker`
         # processes (or the first server process, with the embedded queue).
-        uvicorn.run("consortia.app:create_app", factory=True, host=host, port=port, workers=workers,
-                    log_level="warning", proxy_headers=True)
+        uvicorn.run(
+            "consortia.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            proxy_headers=True,
+        )
         return
     from consortia.app import create_app
 
@@ -172,5 +181,3 @@ def generate(
 
 def main() -> None:  # pragma: no cover - console entry
     app()
-
-

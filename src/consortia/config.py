@@ -56,14 +56,10 @@ def load_settings(**overrides: object) -> Settings:
     """Settings from the environment; keyword arguments win (used by the CLI's --db and by tests)."""
     var_dir = Path(str(overrides.pop("var_dir", _default_var_dir())))
     database_url = str(
-        overrides.pop("database_url", None)
-        or os.environ.get("DATABASE_URL")
-        or f"sqlite:///{var_dir / 'consortia.db'}"
+        overrides.pop("database_url", None) or os.environ.get("DATABASE_URL") or f"sqlite:///{var_dir / 'consortia.db'}"
     )
     queue_url = str(
-        overrides.pop("queue_url", None)
-        or os.environ.get("CONSORTIA_QUEUE_URL")
-        or f"sqlite:///{var_dir / 'queue.db'}"
+        overrides.pop("queue_url", None) or os.environ.get("CONSORTIA_QUEUE_URL") or f"sqlite:///{var_dir / 'queue.db'}"
     )
     values: dict[str, object] = {
         "database_url": normalise_database_url(database_url),

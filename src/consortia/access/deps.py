@@ -113,9 +113,7 @@ async def _check_csrf(request: Request, found: SignedIn) -> None:
 def page_requires(permission: Permission) -> Callable[..., Any]:
     """A page route's declaration: a signed-in person (CSRF-checked on every POST), under `permission`."""
 
-    async def dependency(
-        request: Request, found: Annotated[SignedIn | None, Depends(page_session)]
-    ) -> Identity:
+    async def dependency(request: Request, found: Annotated[SignedIn | None, Depends(page_session)]) -> Identity:
         if found is None:
             raise SignInRequired("Sign in to continue.")
         await _check_csrf(request, found)

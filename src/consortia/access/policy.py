@@ -82,30 +82,29 @@ member_of_consortium = Rule(
     "member_of_consortium",
     "Members of a consortium's institutions may read it.",
     lambda identity, obj: isinstance(obj, Consortium) and obj.id == identity.consortium_id,
-    lambda identity, model: model.id == identity.consortium_id
-    if identity.consortium_id is not None
-    else false(),
+    lambda identity, model: model.id == identity.consortium_id if identity.consortium_id is not None else false(),
 )
 
 own_institution = Rule(
     "own_institution",
     "People of an institution may read its own data.",
-    lambda identity, obj: identity.institution_id is not None
-    and institution_of(obj) == identity.institution_id,
-    lambda identity, model: (model.id if model is Institution else model.institution_id)
-    == identity.institution_id
-    if identity.institution_id is not None
-    else false(),
+    lambda identity, obj: identity.institution_id is not None and institution_of(obj) == identity.institution_id,
+    lambda identity, model: (
+        (model.id if model is Institution else model.institution_id) == identity.institution_id
+        if identity.institution_id is not None
+        else false()
+    ),
 )
 
 network_member = Rule(
     "network_member",
     "Member institutions may read their fulfillment networks.",
-    lambda identity, obj: isinstance(obj, FulfillmentNetwork)
-    and any(member.id == identity.institution_id for member in obj.members),
-    lambda identity, model: model.members.any(Institution.id == identity.institution_id)
-    if identity.institution_id is not None
-    else false(),
+    lambda identity, obj: (
+        isinstance(obj, FulfillmentNetwork) and any(member.id == identity.institution_id for member in obj.members)
+    ),
+    lambda identity, model: (
+        model.members.any(Institution.id == identity.institution_id) if identity.institution_id is not None else false()
+    ),
 )
 
 is_self = Rule(

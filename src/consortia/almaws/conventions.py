@@ -42,9 +42,11 @@ def alma_date(value: dt.date | None) -> str | None:
 
 
 def alma_datetime(value: dt.datetime | None) -> str | None:
-    return None if value is None else value.replace(microsecond=(value.microsecond // 1000) * 1000).isoformat(
-        timespec="milliseconds"
-    ) + "Z"
+    return (
+        None
+        if value is None
+        else value.replace(microsecond=(value.microsecond // 1000) * 1000).isoformat(timespec="milliseconds") + "Z"
+    )
 
 
 def parse_alma_date(value: Any, field: str) -> dt.date | None:
@@ -109,7 +111,11 @@ class AlmaJSONResponse(Response):
 
 
 def respond(
-    request: Request, payload: Any, *, root: str = "result", status: int = 200,
+    request: Request,
+    payload: Any,
+    *,
+    root: str = "result",
+    status: int = 200,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
     """Answer in the format the caller asked for (`format`, then `Accept`, JSON by default)."""
@@ -208,8 +214,11 @@ def install_error_handlers(app: FastAPI, html_handler: Any = None) -> None:
             identity = request.state.identity
             log.warning(
                 "denied: actor=%s action=%s %s object=%s reason=%s",
-                getattr(identity, "primary_id", "?"), request.method, request.url.path,
-                getattr(request.state, "permission", "?"), exc.message,
+                getattr(identity, "primary_id", "?"),
+                request.method,
+                request.url.path,
+                getattr(request.state, "permission", "?"),
+                exc.message,
             )
         if html_handler is not None and not is_api_path(request.url.path):
             return await html_handler(request, exc.status, exc.message)  # type: ignore[no-any-return]

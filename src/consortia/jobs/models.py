@@ -63,9 +63,7 @@ class JobEvent(Base):
     __tablename__ = "job_event"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    job_instance_id: Mapped[int] = mapped_column(
-        ForeignKey("job_instance.id", ondelete="CASCADE"), index=True
-    )
+    job_instance_id: Mapped[int] = mapped_column(ForeignKey("job_instance.id", ondelete="CASCADE"), index=True)
     type: Mapped[str] = mapped_column(String(40))
     description: Mapped[str] = mapped_column(Text)
     record: Mapped[int | None] = mapped_column(Integer)

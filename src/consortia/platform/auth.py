@@ -75,9 +75,7 @@ def sign_in(session: Session, username: str, password: str, institution_code: st
     failure = session.get(SignInFailure, key)
     wait = _wait_left(failure, now)
     if wait > dt.timedelta(0):
-        raise Throttled(
-            f"Too many failed sign-ins. Try again in {int(wait.total_seconds()) + 1} seconds."
-        )
+        raise Throttled(f"Too many failed sign-ins. Try again in {int(wait.total_seconds()) + 1} seconds.")
     user = find_sign_in_user(session, username, institution_code)
     ok = password_matches(user.password_hash if user else None, password)
     if not ok or user is None or not can_sign_in(user):
@@ -126,9 +124,7 @@ def signed_in(session: Session, token: str | None) -> SignedIn | None:
     row = session.scalars(select(WebSession).where(WebSession.token_hash == hash_secret(token))).first()
     if row is None or row.expires_at < utcnow():
         return None
-    user = session.scalars(
-        select(User).where(User.id == row.user_id).options(selectinload(User.roles))
-    ).first()
+    user = session.scalars(select(User).where(User.id == row.user_id).options(selectinload(User.roles))).first()
     if user is None or not can_sign_in(user):
         return None
     identity = identity_of(user)
@@ -164,8 +160,14 @@ def create_api_key(session: Session, user: User, *, actor: Actor, label: str = "
     session.add(row)
     session.flush()
     record(
-        session, entity="user", entity_id=user.primary_id, field="api_key", old=None,
-        new=f"created {row.prefix}… (id {row.id})", actor=actor, institution_id=user.institution_id,
+        session,
+        entity="user",
+        entity_id=user.primary_id,
+        field="api_key",
+        old=None,
+        new=f"created {row.prefix}… (id {row.id})",
+        actor=actor,
+        institution_id=user.institution_id,
     )
     return row, secret
 
@@ -175,8 +177,13 @@ def revoke_api_key(session: Session, key: ApiKey, *, actor: Actor) -> None:
         return
     key.revoked_at = utcnow()
     record(
-        session, entity="user", entity_id=key.user.primary_id, field="api_key",
-        old=f"{key.prefix}… (id {key.id})", new="revoked", actor=actor,
+        session,
+        entity="user",
+        entity_id=key.user.primary_id,
+        field="api_key",
+        old=f"{key.prefix}… (id {key.id})",
+        new="revoked",
+        actor=actor,
         institution_id=key.user.institution_id,
     )
 

@@ -46,9 +46,7 @@ class Institution(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     consortium: Mapped[Consortium | None] = relationship(back_populates="institutions")
-    libraries: Mapped[list[Library]] = relationship(
-        back_populates="institution", order_by="Library.code"
-    )
+    libraries: Mapped[list[Library]] = relationship(back_populates="institution", order_by="Library.code")
     email_domains: Mapped[list[InstitutionEmailDomain]] = relationship(
         cascade="all, delete-orphan", order_by="InstitutionEmailDomain.domain"
     )
@@ -91,9 +89,7 @@ class FulfillmentNetworkMember(Base):
     __tablename__ = "fulfillment_network_member"
 
     network_id: Mapped[int] = mapped_column(ForeignKey("fulfillment_network.id"), primary_key=True)
-    institution_id: Mapped[int] = mapped_column(
-        ForeignKey("institution.id"), primary_key=True, index=True
-    )
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), primary_key=True, index=True)
 
 
 class InstitutionParameter(Base):

@@ -29,16 +29,25 @@ DEFINITIONS: dict[str, ParameterDefinition] = {
     d.name: d
     for d in (
         ParameterDefinition(
-            "temp_user_scope_limits_electronic_resources", bool, False, True,
+            "temp_user_scope_limits_electronic_resources",
+            bool,
+            False,
+            True,
             "Limit actions on electronic resources to the libraries of the user's role scope "
             "(contact support to enable).",
         ),
         ParameterDefinition(
-            "fulfillment_network_search_by_all", bool, False, False,
+            "fulfillment_network_search_by_all",
+            bool,
+            False,
+            False,
             "Let other members of the fulfillment network find this institution's patrons by name.",
         ),
         ParameterDefinition(
-            "consortial_id_type", str, "", False,
+            "consortial_id_type",
+            str,
+            "",
+            False,
             "The identifier type used as consortial id; linked accounts with equal ids are peers.",
         ),
     )
@@ -113,9 +122,7 @@ def parameters_of(session: Session, identity: Identity, institution: Institution
     return rows
 
 
-def set_parameter(
-    session: Session, identity: Identity, institution: Institution, name: str, value: Any
-) -> Any:
+def set_parameter(session: Session, identity: Identity, institution: Institution, name: str, value: Any) -> Any:
     """Change one parameter of an institution, as the permission map allows, with history."""
     definition = _definition(name)
     target = ParameterTarget(institution.id, definition)
@@ -128,7 +135,13 @@ def set_parameter(
     else:
         stored.value = new
     record(
-        session, entity="parameter", entity_id=name, field="value", old=old, new=new,
-        actor=identity.actor, institution_id=institution.id,
+        session,
+        entity="parameter",
+        entity_id=name,
+        field="value",
+        old=old,
+        new=new,
+        actor=identity.actor,
+        institution_id=institution.id,
     )
     return new

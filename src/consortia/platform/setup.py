@@ -34,8 +34,14 @@ def ensure_operator(session: Session, *, api_key: str | None, password: str | No
         if password is None:
             password = generated_password = secrets.token_urlsafe(12)
         operator = User(
-            institution_id=None, is_operator=True, primary_id=OPERATOR_ID, primary_id_key=OPERATOR_ID,
-            record_type="STAFF", first_name="Operator", last_name="Support", support_level="NONE",
+            institution_id=None,
+            is_operator=True,
+            primary_id=OPERATOR_ID,
+            primary_id_key=OPERATOR_ID,
+            record_type="STAFF",
+            first_name="Operator",
+            last_name="Support",
+            support_level="NONE",
             password_hash=hash_password(password),
         )
         session.add(operator)
@@ -46,8 +52,14 @@ def ensure_operator(session: Session, *, api_key: str | None, password: str | No
     if api_key is not None:
         exists = session.scalar(select(ApiKey.id).where(ApiKey.key_hash == hash_secret(api_key)))
         if exists is None:
-            session.add(ApiKey(user_id=operator.id, key_hash=hash_secret(api_key), prefix=api_key[:10],
-                               label="consortia init"))
+            session.add(
+                ApiKey(
+                    user_id=operator.id,
+                    key_hash=hash_secret(api_key),
+                    prefix=api_key[:10],
+                    label="consortia init",
+                )
+            )
     elif created:
         _row, generated_key = create_api_key(session, operator, actor=SYSTEM, label="consortia init")
     return OperatorSetup(created, generated_key, generated_password)

@@ -32,7 +32,8 @@ def _safe_next(target: str) -> str:
 def login_page(request: Request, next: str = "/") -> Response:
     token = secrets.token_urlsafe(24)
     response = render(
-        request, "login.html",
+        request,
+        "login.html",
         {"login_csrf": token, "next": _safe_next(next), "username": "", "institution": "", "error": ""},
     )
     response.set_cookie(
@@ -67,20 +68,31 @@ def login(
             token, _row = create_web_session(session, user, settings.session_hours)
             response = RedirectResponse(_safe_next(next), status_code=303)
             response.set_cookie(
-                SESSION_COOKIE, token, httponly=True, samesite="lax", secure=settings.secure_cookies,
+                SESSION_COOKIE,
+                token,
+                httponly=True,
+                samesite="lax",
+                secure=settings.secure_cookies,
                 max_age=settings.session_hours * 3600,
             )
             response.delete_cookie(LOGIN_CSRF_COOKIE)
             return response
     token = secrets.token_urlsafe(24)
     response = render(
-        request, "login.html",
-        {"login_csrf": token, "next": _safe_next(next), "username": username, "institution": institution,
-         "error": error},
+        request,
+        "login.html",
+        {
+            "login_csrf": token,
+            "next": _safe_next(next),
+            "username": username,
+            "institution": institution,
+            "error": error,
+        },
         status=status,
     )
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
-                        secure=get_settings().secure_cookies)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=get_settings().secure_cookies
+    )
     return response
 
 
@@ -100,11 +112,10 @@ def home(
 ) -> Response:
     institution = session.get(Institution, identity.institution_id) if identity.institution_id else None
     acting = session.get(Institution, identity.acting_institution_id) if identity.acting_institution_id else None
-    institutions = (
-        session.scalars(select(Institution).order_by(Institution.code)).all() if identity.is_operator else []
-    )
+    institutions = session.scalars(select(Institution).order_by(Institution.code)).all() if identity.is_operator else []
     return render(
-        request, "home.html",
+        request,
+        "home.html",
         {
             "institution": institution,
             "consortium": institution.consortium if institution else None,

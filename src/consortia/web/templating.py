@@ -53,9 +53,16 @@ async def html_error(request: Request, status: int, message: str) -> Response:
     if status == 401:
         target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
         return RedirectResponse(f"/login?next={target}", status_code=303)
-    titles = {403: "Not permitted", 404: "Not found", 409: "Conflict", 429: "Too many attempts",
-              503: "Temporarily unavailable"}
+    titles = {
+        403: "Not permitted",
+        404: "Not found",
+        409: "Conflict",
+        429: "Too many attempts",
+        503: "Temporarily unavailable",
+    }
     return render(
-        request, "error.html", {"status": status, "title": titles.get(status, "Error"), "message": message},
+        request,
+        "error.html",
+        {"status": status, "title": titles.get(status, "Error"), "message": message},
         status=status,
     )

@@ -1,8 +1,8 @@
-"""platform, history and jobs
+"""schema
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-01 00:11:33.223672
+Create Date: 2026-12-01 00:13:08.517591
 """
 
 from collections.abc import Sequence
@@ -77,16 +77,11 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_code_table_row")),
         sa.UniqueConstraint(
-            "institution_id",
-            "table_name",
-            "code",
-            name=op.f("uq_code_table_row_institution_id_table_name_code"),
+            "institution_id", "table_name", "code", name=op.f("uq_code_table_row_institution_id_table_name_code")
         ),
     )
     with op.batch_alter_table("code_table_row", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_code_table_row_institution_id"), ["institution_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_code_table_row_institution_id"), ["institution_id"], unique=False)
 
     op.create_table(
         "fulfillment_network_member",
@@ -115,9 +110,7 @@ def upgrade() -> None:
         sa.Column("institution_id", sa.Integer(), nullable=False),
         sa.Column("domain", sa.String(length=200), nullable=False),
         sa.ForeignKeyConstraint(
-            ["institution_id"],
-            ["institution.id"],
-            name=op.f("fk_institution_email_domain_institution_id_institution"),
+            ["institution_id"], ["institution.id"], name=op.f("fk_institution_email_domain_institution_id_institution")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_institution_email_domain")),
         sa.UniqueConstraint("domain", name=op.f("uq_institution_email_domain_domain")),
@@ -134,9 +127,7 @@ def upgrade() -> None:
         sa.Column("value", sa.JSON(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["institution_id"],
-            ["institution.id"],
-            name=op.f("fk_institution_parameter_institution_id_institution"),
+            ["institution_id"], ["institution.id"], name=op.f("fk_institution_parameter_institution_id_institution")
         ),
         sa.PrimaryKeyConstraint("institution_id", "name", name=op.f("pk_institution_parameter")),
     )
@@ -205,14 +196,10 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("user_account", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_user_account_inst_name",
-            ["institution_id", "last_name", "first_name", "primary_id_key"],
-            unique=False,
+            "ix_user_account_inst_name", ["institution_id", "last_name", "first_name", "primary_id_key"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_user_account_linking_id"), ["linking_id"], unique=False)
-        batch_op.create_index(
-            "ix_user_account_source", ["source_institution_id", "source_user_id"], unique=False
-        )
+        batch_op.create_index("ix_user_account_source", ["source_institution_id", "source_user_id"], unique=False)
 
     op.create_table(
         "api_key",
@@ -251,10 +238,7 @@ def upgrade() -> None:
         sa.Column("at", sa.DateTime(), nullable=False),
         sa.Column("job_instance_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["actor_id"],
-            ["user_account.id"],
-            name=op.f("fk_history_event_actor_id_user_account"),
-            ondelete="SET NULL",
+            ["actor_id"], ["user_account.id"], name=op.f("fk_history_event_actor_id_user_account"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
             ["institution_id"], ["institution.id"], name=op.f("fk_history_event_institution_id_institution")
@@ -263,9 +247,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("history_event", schema=None) as batch_op:
         batch_op.create_index("ix_history_event_entity", ["entity", "entity_id", "id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_history_event_job_instance_id"), ["job_instance_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_history_event_job_instance_id"), ["job_instance_id"], unique=False)
 
     op.create_table(
         "job_instance",
@@ -315,10 +297,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["user_account.id"],
-            name=op.f("fk_user_block_user_id_user_account"),
-            ondelete="CASCADE",
+            ["user_id"], ["user_account.id"], name=op.f("fk_user_block_user_id_user_account"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_user_block")),
     )
@@ -338,17 +317,11 @@ def upgrade() -> None:
             ["institution_id"], ["institution.id"], name=op.f("fk_user_identifier_institution_id_institution")
         ),
         sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["user_account.id"],
-            name=op.f("fk_user_identifier_user_id_user_account"),
-            ondelete="CASCADE",
+            ["user_id"], ["user_account.id"], name=op.f("fk_user_identifier_user_id_user_account"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_user_identifier")),
         sa.UniqueConstraint(
-            "institution_id",
-            "id_type",
-            "value_key",
-            name=op.f("uq_user_identifier_institution_id_id_type_value_key"),
+            "institution_id", "id_type", "value_key", name=op.f("uq_user_identifier_institution_id_id_type_value_key")
         ),
     )
     with op.batch_alter_table("user_identifier", schema=None) as batch_op:
@@ -365,10 +338,7 @@ def upgrade() -> None:
         sa.Column("expiry_date", sa.Date(), nullable=True),
         sa.ForeignKeyConstraint(["library_id"], ["library.id"], name=op.f("fk_user_role_library_id_library")),
         sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["user_account.id"],
-            name=op.f("fk_user_role_user_id_user_account"),
-            ondelete="CASCADE",
+            ["user_id"], ["user_account.id"], name=op.f("fk_user_role_user_id_user_account"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_user_role")),
     )
@@ -385,15 +355,10 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("expires_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["acting_institution_id"],
-            ["institution.id"],
-            name=op.f("fk_web_session_acting_institution_id_institution"),
+            ["acting_institution_id"], ["institution.id"], name=op.f("fk_web_session_acting_institution_id_institution")
         ),
         sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["user_account.id"],
-            name=op.f("fk_web_session_user_id_user_account"),
-            ondelete="CASCADE",
+            ["user_id"], ["user_account.id"], name=op.f("fk_web_session_user_id_user_account"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_web_session")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_web_session_token_hash")),
