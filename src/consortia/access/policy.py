@@ -130,7 +130,7 @@ def staff_role(*role_types: str) -> Rule:
         if identity.institution_id is None or not identity.has_institution_role(*role_types):
             return false()
         column = model.id if model is Institution else model.institution_id
-        return column == identity.institution_id  # type: ignore[no-any-return]
+        return column == identity.institution_id
 
     return Rule(
         "role:" + "|".join(role_types),
@@ -244,11 +244,11 @@ def decide(identity: Identity, permission: P, obj: Any = None) -> Decision:
     """The decision with the rule that made it and why (P-9); deny by default."""
     rules = PERMISSION_MAP.get(permission)
     if not rules:
-        return Decision(False, "deny_by_default", f"No rule grants {permission.value}.")
+        return Decision(False, "deny_by_default", f"No rule grants {permission}.")
     for rule in rules:
         if rule.test(identity, obj):
             return Decision(True, rule.name, rule.explain(identity))
-    reason = DENIALS.get(permission) or "No rule grants " + permission.value + " here: " + "; ".join(
+    reason = DENIALS.get(permission) or "No rule grants " + str(permission) + " here: " + "; ".join(
         rule.doc for rule in rules
     )
     return Decision(False, "deny_by_default", reason)

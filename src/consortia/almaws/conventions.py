@@ -133,10 +133,10 @@ def to_xml(root: str, payload: Any) -> bytes:
             if key == "total_record_count":
                 continue
             _append(element, key, value)
-        return ET.tostring(element, encoding="utf-8", xml_declaration=True)
+        return bytes(ET.tostring(element, encoding="utf-8", xml_declaration=True))
     element = ET.Element(root)
     _fill(element, payload)
-    return ET.tostring(element, encoding="utf-8", xml_declaration=True)
+    return bytes(ET.tostring(element, encoding="utf-8", xml_declaration=True))
 
 
 def _is_coded(value: Mapping[str, Any]) -> bool:

@@ -49,8 +49,9 @@ def _throttle_key(username: str, institution_code: str | None) -> str:
 def _wait_left(failure: SignInFailure | None, now: dt.datetime) -> dt.timedelta:
     if failure is None or failure.failures < FREE_FAILURES:
         return dt.timedelta(0)
-    delay = min(BASE_DELAY * (2 ** (failure.failures - FREE_FAILURES)), MAX_DELAY)
-    return max(dt.timedelta(0), failure.last_failure_at + delay - now)
+    delay: dt.timedelta = min(BASE_DELAY * (2 ** (failure.failures - FREE_FAILURES)), MAX_DELAY)
+    left: dt.timedelta = failure.last_failure_at + delay - now
+    return max(dt.timedelta(0), left)
 
 
 def find_sign_in_user(session: Session, username: str, institution_code: str | None) -> User | None:

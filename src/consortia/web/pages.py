@@ -66,8 +66,8 @@ def login(
         else:
             settings = get_settings()
             token, _row = create_web_session(session, user, settings.session_hours)
-            response = RedirectResponse(_safe_next(next), status_code=303)
-            response.set_cookie(
+            done = RedirectResponse(_safe_next(next), status_code=303)
+            done.set_cookie(
                 SESSION_COOKIE,
                 token,
                 httponly=True,
@@ -75,8 +75,8 @@ def login(
                 secure=settings.secure_cookies,
                 max_age=settings.session_hours * 3600,
             )
-            response.delete_cookie(LOGIN_CSRF_COOKIE)
-            return response
+            done.delete_cookie(LOGIN_CSRF_COOKIE)
+            return done
     token = secrets.token_urlsafe(24)
     response = render(
         request,

@@ -1,0 +1,106 @@
+"""Browser tests: `consortia demo` runs as a real server process on a fresh SQLite file, and
+Playwright drives Debian's chromium (never a downloaded browser) headless against it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    var = tmp_path_factory.mktemp("live")
+    port = _free_port()
+    env = dict(os.environ)
+    env.update(
+        {
+            "CONSORTIA_VAR_DIR": str(var),
+            "DATABASE_URL": f"sqlite:///{var / 'demo.db'}",
+            "CONSORTIA_QUEUE_URL": f"sqlite:///{var / 'queue.db'}",
+        }
+    )
+    log = (var / "server.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "consortia", "demo", "--port", str(port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the demo server stopped: " + Path(log.name).read_text()[-3000:])
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    else:
+        process.kill()
+        raise RuntimeError("the demo server did not start: " + Path(log.name).read_text()[-3000:])
+    yield base
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("chromium is required under CI=true (make test installs it)")
+        pytest.skip("chromium is not installed (make test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: object, live_server: str) -> Iterator[object]:
+    context = browser.new_context(base_url=live_server, viewport={"width": 1366, "height": 800})  # type: ignore[attr-defined]
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+DEMO_PASSWORD = "consortia-demo"
+
+
+def sign_in(page: object, username: str, password: str = DEMO_PASSWORD) -> None:
+    page.goto("/login")  # type: ignore[attr-defined]
+    page.get_by_label("User name").fill(username)  # type: ignore[attr-defined]
+    page.get_by_label("Password").fill(password)  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
+    page.wait_for_url("**/")  # type: ignore[attr-defined]
