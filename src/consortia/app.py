@@ -11,13 +11,16 @@ from fastapi.staticfiles import StaticFiles
 
 from consortia import __version__
 from consortia.almaws import conf as almaws_conf
+from consortia.almaws import jobs as almaws_jobs
 from consortia.almaws import users as almaws_users
 from consortia.almaws.conventions import TrailingSlashMiddleware, install_error_handlers
 from consortia.config import Settings, configure, get_settings
 from consortia.db import get_database, init_database
 from consortia.jobs import pages as job_pages
 from consortia.platform import api as platform_api
+from consortia.platform import apikey_api as platform_apikey_api
 from consortia.platform import pages as platform_pages
+from consortia.platform import user_pages as platform_user_pages
 from consortia.support import api as support_api
 from consortia.support import pages as support_pages
 from consortia.web import pages as web_pages
@@ -66,10 +69,13 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     for router in (
         almaws_users.router,
         almaws_conf.router,
+        almaws_jobs.router,
         platform_api.router,
+        platform_apikey_api.router,
         support_api.router,
         web_pages.router,
         platform_pages.router,
+        platform_user_pages.router,
         job_pages.router,
         support_pages.router,
     ):

@@ -6,5 +6,6 @@ from __future__ import annotations
 def load_all_models() -> None:
     import consortia.audit.models
     import consortia.jobs.models
+    import consortia.mail
     import consortia.platform.models
     import consortia.support.models  # noqa: F401

@@ -34,6 +34,10 @@ class Permission(StrEnum):
     USER_EDIT = "user:edit"
     USER_DELETE = "user:delete"
     ROLE_GRANT = "role:grant"
+    # Granting or removing GENERAL_SYSTEM_ADMINISTRATOR: narrower than role:grant.
+    ROLE_GRANT_ADMIN = "role:grant-admin"
+    # Raising a user's Support Center level to STANDARD (SC-3); CONSORTIA is the operator's licence.
+    SUPPORT_LEVEL_SET = "support-level:set"
     APIKEY_MANAGE = "apikey:manage"
     CODE_TABLE_READ = "code-table:read"
     CODE_TABLE_EDIT = "code-table:edit"

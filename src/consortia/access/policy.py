@@ -159,6 +159,24 @@ gsa_parameter = Rule(
 ADMINS = (R.GENERAL_SYSTEM_ADMINISTRATOR, R.USER_ADMINISTRATOR)
 STAFF_READERS = (*ADMINS, R.CIRCULATION_DESK_OPERATOR)
 
+
+def _is_staff(identity: Identity) -> bool:
+    return any(grant.role_type != R.PATRON for grant in identity.roles)
+
+
+institution_staff = Rule(
+    "institution_staff",
+    "Staff of an institution (anyone holding a role other than Patron) may monitor its jobs.",
+    lambda identity, obj: (
+        identity.institution_id is not None and institution_of(obj) == identity.institution_id and _is_staff(identity)
+    ),
+    lambda identity, model: (
+        model.institution_id == identity.institution_id
+        if identity.institution_id is not None and _is_staff(identity)
+        else false()
+    ),
+)
+
 # --- the map ----------------------------------------------------------------------------------
 
 PERMISSION_MAP: dict[P, tuple[Rule, ...]] = {
@@ -179,11 +197,13 @@ PERMISSION_MAP: dict[P, tuple[Rule, ...]] = {
     P.USER_EDIT: (operator, staff_role(*ADMINS)),
     P.USER_DELETE: (operator, staff_role(*ADMINS)),
     P.ROLE_GRANT: (operator, staff_role(*ADMINS)),
+    P.ROLE_GRANT_ADMIN: (operator, staff_role(R.GENERAL_SYSTEM_ADMINISTRATOR)),
+    P.SUPPORT_LEVEL_SET: (operator, staff_role(R.GENERAL_SYSTEM_ADMINISTRATOR)),
     P.APIKEY_MANAGE: (operator, is_self, staff_role(*ADMINS)),
     P.CODE_TABLE_READ: (operator, own_institution),
     P.CODE_TABLE_EDIT: (operator, staff_role(*ADMINS)),
     P.HISTORY_READ: (signed_in,),  # narrowed by the entity's own read permission
-    P.JOB_READ: (operator, own_institution),
+    P.JOB_READ: (operator, institution_staff),
     P.JOB_RUN: (signed_in,),  # narrowed by each job kind's own permission
     P.ACCESS_EXPLAIN: (operator, is_self, staff_role(*ADMINS)),
     P.MAIL_OUTBOX_READ: (operator,),
@@ -200,6 +220,8 @@ SEE_FIRST: dict[P, P] = {
     P.USER_EDIT: P.USER_READ,
     P.USER_DELETE: P.USER_READ,
     P.ROLE_GRANT: P.USER_READ,
+    P.ROLE_GRANT_ADMIN: P.USER_READ,
+    P.SUPPORT_LEVEL_SET: P.USER_READ,
     P.APIKEY_MANAGE: P.USER_READ,
     P.ACCESS_EXPLAIN: P.USER_READ,
     P.CODE_TABLE_EDIT: P.CODE_TABLE_READ,
@@ -217,9 +239,14 @@ DENIALS: dict[P, str] = {
     P.USER_EDIT: "Changing users needs the User Administrator or General System Administrator role.",
     P.USER_DELETE: "Deleting users needs the User Administrator or General System Administrator role.",
     P.ROLE_GRANT: "Granting roles needs the User Administrator or General System Administrator role.",
+    P.ROLE_GRANT_ADMIN: "Only a General System Administrator of the institution, or the operator, may grant or "
+    "remove the General System Administrator role.",
+    P.SUPPORT_LEVEL_SET: "Only the operator or the institution's General System Administrator may raise a user "
+    "to the STANDARD Support Center level.",
     P.APIKEY_MANAGE: "API keys of other users are managed by the institution's administrators.",
     P.CODE_TABLE_EDIT: "Code tables are changed by the institution's administrators.",
     P.ACCESS_EXPLAIN: "Only administrators may ask about another user's access.",
+    P.JOB_READ: "Monitoring jobs needs a staff role in the institution.",
 }
 
 

@@ -1,5 +1,150 @@
-"""(to be written)"""
+"""`/almaws/v1/users`: Alma's users API (API.md "Users"; Alma notes §2). Translation only.
 
-from fastapi import APIRouter
+The operator names the institution with `?institution=CODE`; everyone else works in their own.
+"""
 
-router = APIRouter()
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from consortia.access.deps import DbSession, requires
+from consortia.access.identity import Identity
+from consortia.access.permissions import Permission as P
+from consortia.almaws.conventions import Limit, Offset, envelope, respond
+from consortia.almaws.user_json import UserIn, brief_user_json, changes_from_json, user_json
+from consortia.errors import BadRequest
+from consortia.platform.models import User
+from consortia.platform.tenancy import acting_institution
+from consortia.platform.user_service import create_user, delete_user, update_user, user_labels
+from consortia.platform.users import (
+    access_linked_user,
+    access_user,
+    parse_order_by,
+    parse_user_query,
+    search_users,
+)
+
+router = APIRouter(prefix="/almaws/v1", tags=["Users"])
+
+UserId = Annotated[str, Path(min_length=1, max_length=200, description="The user's primary id or an identifier.")]
+UserIdType = Annotated[
+    str,
+    Query(
+        max_length=60,
+        description="all_unique (primary id or any identifier), primary_id, linking_id, or an identifier type code.",
+    ),
+]
+SourceInstitution = Annotated[
+    str | None,
+    Query(max_length=40, description="With it, the user id is the source user id of a linked account."),
+]
+
+
+def base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _answer(request: Request, session: Session, user: User, status: int = 200) -> Response:
+    body = user_json(user, user_labels(session, user), base_url(request))
+    return respond(request, body, root="user", status=status, headers={"ETag": f'"{user.version}"'})
+
+
+def _if_match(value: str | None) -> int | None:
+    """The version named by an `If-Match` header (`"3"` or `W/"3"`), None without one or for `*`."""
+    if value is None or value.strip() == "*":
+        return None
+    text = value.strip().removeprefix("W/").strip('"')
+    if not text.isdigit() or len(text) > 9:
+        raise BadRequest("If-Match must name the version of the user (the ETag of its last answer).", "40166411")
+    return int(text)
+
+
+@router.get("/users", summary="Search users")
+def list_users(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(requires(P.USER_READ))],
+    q: Annotated[str | None, Query(max_length=2000, description="e.g. last_name~Smith AND user_group~STAFF")] = None,
+    limit: Limit = 10,
+    offset: Offset = 0,
+    order_by: Annotated[str | None, Query(max_length=100)] = None,
+    source_institution_code: Annotated[str | None, Query(max_length=40)] = None,
+    source_user_id: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    institution = acting_institution(session, identity)
+    terms = parse_user_query(q)
+    order = parse_order_by(order_by)
+    source = None
+    if source_institution_code or source_user_id:
+        if not (source_institution_code and source_user_id):
+            raise BadRequest("Give both source_institution_code and source_user_id.", "40166411")
+        source = (source_institution_code, source_user_id)
+    users, total = search_users(
+        session, identity, institution, terms, order_by=order, limit=limit, offset=offset, source=source
+    )
+    base = base_url(request)
+    return respond(request, envelope("user", [brief_user_json(user, base) for user in users], total), root="user")
+
+
+@router.post("/users", summary="Create a user")
+def post_user(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(requires(P.USER_CREATE))],
+    body: Annotated[UserIn, Body()],
+) -> Response:
+    institution = acting_institution(session, identity)
+    changes = changes_from_json(body, institution_code=institution.code, swap_all=False)
+    user = create_user(session, identity, institution, changes)
+    return _answer(request, session, user)
+
+
+@router.get("/users/{user_id}", summary="Get a user")
+def get_user(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(requires(P.USER_READ))],
+    user_id: UserId,
+    user_id_type: UserIdType = "all_unique",
+    source_institution_code: SourceInstitution = None,
+) -> Response:
+    if source_institution_code:
+        user = access_linked_user(session, identity, source_institution_code, user_id, P.USER_READ)
+    else:
+        user = access_user(session, identity, user_id, P.USER_READ, id_type=user_id_type)
+    return _answer(request, session, user)
+
+
+@router.put("/users/{user_id}", summary="Update a user (swap all)")
+def put_user(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(requires(P.USER_EDIT))],
+    user_id: UserId,
+    body: Annotated[UserIn, Body()],
+    user_id_type: UserIdType = "all_unique",
+    if_match: Annotated[str | None, Header(max_length=40)] = None,
+) -> Response:
+    user = access_user(session, identity, user_id, P.USER_EDIT, id_type=user_id_type)
+    institution = acting_institution(session, identity)
+    changes = changes_from_json(body, institution_code=institution.code, swap_all=True)
+    if changes.version is None:
+        changes.version = _if_match(if_match)
+    update_user(session, identity, user, changes)
+    return _answer(request, session, user)
+
+
+@router.delete("/users/{user_id}", status_code=204, summary="Delete a user")
+def remove_user(
+    session: DbSession,
+    identity: Annotated[Identity, Depends(requires(P.USER_DELETE))],
+    user_id: UserId,
+    user_id_type: UserIdType = "all_unique",
+) -> Response:
+    user = access_user(session, identity, user_id, P.USER_DELETE, id_type=user_id_type)
+    delete_user(session, identity, user)
+    return Response(status_code=204)

@@ -1,5 +1,436 @@
-"""(to be written)"""
+"""`/api/v1` of the platform (API.md "Platform"): tenancy, parameters, history and access checks.
 
-from fastapi import APIRouter
+Routes translate: they parse input, call a verb of `platform.service` (or the history and access
+registries) and answer through `respond` in the conventions of API.md.
+"""
 
-router = APIRouter()
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from consortia.access.deps import DbSession, requires
+from consortia.access.explain import explain_access
+from consortia.access.identity import Identity
+from consortia.access.permissions import Permission as P
+from consortia.almaws.conventions import Limit, Offset, alma_datetime, coded, envelope, respond
+from consortia.audit.models import HistoryEvent
+from consortia.audit.registry import history_page
+from consortia.platform import service
+from consortia.platform.models import Consortium, FulfillmentNetwork, Institution, Library
+from consortia.platform.schemas import (
+    ConsortiumChange,
+    ConsortiumCreate,
+    InstitutionChange,
+    InstitutionCreate,
+    LibraryCreate,
+    NetworkChange,
+    NetworkCreate,
+    NetworkMembers,
+    ParameterChange,
+    code_of,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["platform"])
+
+
+# --- answers ------------------------------------------------------------------------------------
+
+
+def _link(request: Request, path: str) -> str:
+    return f"{str(request.base_url).rstrip('/')}/api/v1{path}"
+
+
+def _institution_ref(request: Request, institution: Institution) -> dict[str, Any]:
+    return {
+        "value": institution.code,
+        "desc": institution.name,
+        "link": _link(request, f"/institutions/{institution.code}"),
+    }
+
+
+def _consortium_out(request: Request, identity: Identity, consortium: Consortium) -> dict[str, Any]:
+    return {
+        "code": consortium.code,
+        "name": consortium.name,
+        "parent_account": consortium.parent_account,
+        "institutions": [_institution_ref(request, i) for i in service.consortium_members(identity, consortium)],
+        "link": _link(request, f"/consortia/{consortium.code}"),
+    }
+
+
+def _institution_out(request: Request, institution: Institution) -> dict[str, Any]:
+    consortium = institution.consortium
+    return {
+        "code": institution.code,
+        "name": institution.name,
+        "consortium": (
+            {
+                "value": consortium.code,
+                "desc": consortium.name,
+                "link": _link(request, f"/consortia/{consortium.code}"),
+            }
+            if consortium
+            else None
+        ),
+        "email_domains": [d.domain for d in institution.email_domains],
+        "libraries": {
+            "value": len(institution.libraries),
+            "link": _link(request, f"/institutions/{institution.code}/libraries"),
+        },
+        "parameters": {"link": _link(request, f"/institutions/{institution.code}/parameters")},
+        "link": _link(request, f"/institutions/{institution.code}"),
+    }
+
+
+def _library_out(request: Request, library: Library) -> dict[str, Any]:
+    institution = library.institution
+    return {
+        "code": library.code,
+        "name": library.name,
+        "institution": _institution_ref(request, institution),
+        "campus": coded(library.campus, library.campus or None),
+        "resource_sharing": library.resource_sharing,
+        "link": _link(request, f"/institutions/{institution.code}/libraries/{library.code}"),
+    }
+
+
+def _network_out(request: Request, network: FulfillmentNetwork) -> dict[str, Any]:
+    return {
+        "code": network.code,
+        "name": network.name,
+        "members": [_institution_ref(request, i) for i in network.members],
+        "link": _link(request, f"/fulfillment-networks/{network.code}"),
+    }
+
+
+def _parameter_out(row: dict[str, Any]) -> dict[str, Any]:
+    return {key: row[key] for key in ("name", "value", "default", "description", "operator_only", "editable")}
+
+
+def _event_out(event: HistoryEvent) -> dict[str, Any]:
+    return {
+        "entity": event.entity,
+        "id": event.entity_id,
+        "field": event.field,
+        "old": event.old,
+        "new": event.new,
+        "actor": event.actor,
+        "at": alma_datetime(event.at),
+        "job_instance": event.job_instance_id,
+    }
+
+
+# --- consortia ----------------------------------------------------------------------------------
+
+
+@router.get("/consortia", summary="Consortia the caller may read")
+def get_consortia(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(requires(P.CONSORTIUM_READ))],
+    limit: Limit = 10,
+    offset: Offset = 0,
+) -> Response:
+    rows, total = service.list_consortia(session, identity, limit=limit, offset=offset)
+    items = [_consortium_out(request, identity, c) for c in rows]
+    return respond(request, envelope("consortium", items, total), root="consortium")
+
+
+@router.post("/consortia", status_code=201, summary="Create a consortium (operator)")
+def post_consortium(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(requires(P.CONSORTIUM_MANAGE))],
+    body: ConsortiumCreate,
+) -> Response:
+    consortium = service.create_consortium(
+        session, identity, code=body.code, name=body.name, parent_account=body.parent_account
+    )
+    return respond(request, _consortium_out(request, identity, consortium), root="consortium", status=201)
+
+
+@router.get("/consortia/{code}", summary="One consortium")
+def get_consortium(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(requires(P.CONSORTIUM_READ))],
+    code: str,
+) -> Response:
+    consortium = service.access_consortium(session, identity, code)
+    return respond(request, _consortium_out(request, identity, consortium), root="consortium")
+
+
+@router.patch("/consortia/{code}", summary="Change a consortium's name or parent account (operator)")
+def patch_consortium(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(requires(P.CONSORTIUM_MANAGE))],
+    code: str,
+    body: ConsortiumChange,
+) -> Response:
+    consortium = service.update_consortium(
+        session, identity, code, name=body.name, parent_account=body.parent_account, new_code=body.code
+    )
+    return respond(request, _consortium_out(request, identity, consortium), root="consortium")
+
+
+# --- institutions and libraries -----------------------------------------------------------------
+
+
+@router.get("/institutions", summary="Institutions the caller may read")
+def get_institutions(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(requires(P.INSTITUTION_READ))],
+    limit: Limit = 10,
+    offset: Offset = 0,
+    consortium: Annotated[str | None, Query(max_length=40, description="Only members of this consortium.")] = None,
+) -> Response:
+    rows, total = service.list_institutions(session, identity, consortium=consortium, limit=limit, offset=offset)
+    items = [_institution_out(request, i) for i in rows]
+    return respond(request, envelope("institution", items, total), root="institution")
+
+
+@router.post("/institutions", status_code=201, summary="Create an institution (operator)")
+def post_institution(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(requires(P.INSTITUTION_MANAGE))],
+    body: InstitutionCreate,
+) -> Response:
+    institution = service.create_institution(
+        session,
+        identity,
+        code=body.code,
+        name=body.name,
+        consortium=code_of(body.consortium),
+        email_domains=body.email_domains,
+    )
+    return respond(request, _institution_out(request, institution), root="institution", status=201)
+
+
+@router.get("/institutions/{code}", summary="One institution")
+def get_institution(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(requires(P.INSTITUTION_READ))],
+    code: str,
+) -> Response:
+    institution = service.access_institution(session, identity, code)
+    return respond(request, _institution_out(request, institution), root="institution")
+
+
+@router.patch("/institutions/{code}", summary="Change an institution's name, consortium or email domains (operator)")
+def patch_institution(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(requires(P.INSTITUTION_MANAGE))],
+    code: str,
+    body: InstitutionChange,
+) -> Response:
+    given = body.model_fields_set
+    institution = service.update_institution(
+        session,
+        identity,
+        code,
+        name=body.name,
+        consortium=code_of(body.consortium) if "consortium" in given else service.UNCHANGED,
+        email_domains=body.email_domains,
+        new_code=body.code,
+    )
+    return respond(request, _institution_out(request, institution), root="institution")
+
+
+@router.get("/institutions/{code}/libraries", summary="Libraries of an institution")
+def get_libraries(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(requires(P.LIBRARY_READ))],
+    code: str,
+    limit: Limit = 10,
+    offset: Offset = 0,
+) -> Response:
+    _institution, rows, total = service.list_libraries(session, identity, code, limit=limit, offset=offset)
+    items = [_library_out(request, library) for library in rows]
+    return respond(request, envelope("library", items, total), root="library")
+
+
+@router.post("/institutions/{code}/libraries", status_code=201, summary="Add a library to an institution (operator)")
+def post_library(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(requires(P.LIBRARY_MANAGE))],
+    code: str,
+    body: LibraryCreate,
+) -> Response:
+    library = service.add_library(
+        session,
+        identity,
+        code,
+        code=body.code,
+        name=body.name,
+        campus=code_of(body.campus) or "",
+        resource_sharing=body.resource_sharing,
+    )
+    return respond(request, _library_out(request, library), root="library", status=201)
+
+
+@router.get("/institutions/{code}/libraries/{library}", summary="One library of an institution")
+def get_library(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(requires(P.LIBRARY_READ))],
+    code: str,
+    library: str,
+) -> Response:
+    institution = service.access_institution(session, identity, code, P.LIBRARY_READ)
+    found = service.access_library(session, identity, library)
+    if found.institution_id != institution.id:
+        raise service.library_not_found(library)
+    return respond(request, _library_out(request, found), root="library")
+
+
+# --- fulfillment networks -----------------------------------------------------------------------
+
+
+@router.get("/fulfillment-networks", summary="Fulfillment networks the caller may read")
+def get_networks(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(requires(P.NETWORK_READ))],
+    limit: Limit = 10,
+    offset: Offset = 0,
+) -> Response:
+    rows, total = service.list_networks(session, identity, limit=limit, offset=offset)
+    items = [_network_out(request, n) for n in rows]
+    return respond(request, envelope("fulfillment_network", items, total), root="fulfillment_network")
+
+
+@router.post("/fulfillment-networks", status_code=201, summary="Create a fulfillment network (operator)")
+def post_network(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(requires(P.NETWORK_MANAGE))],
+    body: NetworkCreate,
+) -> Response:
+    network = service.create_network(
+        session,
+        identity,
+        code=body.code,
+        name=body.name,
+        members=[code_of(m) or "" for m in body.members],
+    )
+    return respond(request, _network_out(request, network), root="fulfillment_network", status=201)
+
+
+@router.get("/fulfillment-networks/{code}", summary="One fulfillment network")
+def get_network(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(requires(P.NETWORK_READ))],
+    code: str,
+) -> Response:
+    network = service.access_network(session, identity, code)
+    return respond(request, _network_out(request, network), root="fulfillment_network")
+
+
+@router.patch("/fulfillment-networks/{code}", summary="Rename a fulfillment network (operator)")
+def patch_network(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(requires(P.NETWORK_MANAGE))],
+    code: str,
+    body: NetworkChange,
+) -> Response:
+    network = service.update_network(session, identity, code, name=body.name, new_code=body.code)
+    return respond(request, _network_out(request, network), root="fulfillment_network")
+
+
+@router.put("/fulfillment-networks/{code}/members", summary="Replace the members of a fulfillment network (operator)")
+def put_network_members(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(requires(P.NETWORK_MANAGE))],
+    code: str,
+    body: NetworkMembers,
+) -> Response:
+    network = service.set_network_members(session, identity, code, [code_of(m) or "" for m in body.members])
+    return respond(request, _network_out(request, network), root="fulfillment_network")
+
+
+# --- parameters ---------------------------------------------------------------------------------
+
+
+@router.get("/institutions/{code}/parameters", summary="An institution's parameters (SPEC P-2)")
+def get_parameters(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(requires(P.PARAMETER_READ))],
+    code: str,
+    limit: Limit = 10,
+    offset: Offset = 0,
+) -> Response:
+    _institution, rows = service.institution_parameters(session, identity, code)
+    items = [_parameter_out(row) for row in rows[offset : offset + limit]]
+    return respond(request, envelope("parameter", items, len(rows)), root="parameter")
+
+
+@router.put("/institutions/{code}/parameters/{name}", summary="Change one parameter of an institution (SPEC P-2)")
+def put_parameter(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(requires(P.PARAMETER_EDIT))],
+    code: str,
+    name: str,
+    body: ParameterChange,
+) -> Response:
+    row = service.set_institution_parameter(session, identity, code, name, body.value)
+    return respond(request, _parameter_out(row), root="parameter")
+
+
+# --- history and access checks ------------------------------------------------------------------
+
+
+@router.get("/history", summary="History rows of one governed thing, oldest first (SPEC P-6)")
+def get_history(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(requires(P.HISTORY_READ))],
+    entity: Annotated[str, Query(min_length=1, max_length=40, description="The kind: user, parameter, ...")],
+    id: Annotated[str, Query(min_length=1, max_length=100, description="The thing's id or code.")],
+    limit: Limit = 10,
+    offset: Offset = 0,
+) -> Response:
+    events, total = history_page(session, identity, entity.strip().lower(), id.strip(), limit=limit, offset=offset)
+    return respond(request, envelope("event", [_event_out(e) for e in events], total), root="event")
+
+
+@router.get("/access/check", summary="Why an action on an object is allowed or denied (SPEC P-9)")
+def get_access_check(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(requires(P.ACCESS_EXPLAIN))],
+    action: Annotated[str, Query(min_length=1, max_length=60, description="A permission, e.g. user:edit.")],
+    obj: Annotated[
+        str | None, Query(alias="object", max_length=200, description="<type>:<id>, e.g. library:EAST_LAW.")
+    ] = None,
+    user: Annotated[
+        str | None, Query(max_length=100, description="Primary id of the user; default: the caller.")
+    ] = None,
+) -> Response:
+    answer = explain_access(session, identity, action=action, obj=obj, user=user)
+    return respond(
+        request,
+        {
+            "allowed": answer.allowed,
+            "reason": answer.reason,
+            "rule": answer.rule,
+            "action": answer.action,
+            "object": answer.object,
+            "user": answer.user,
+        },
+        root="access_check",
+    )

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
-from consortia.access.policy import authorize
+from consortia.access.policy import allows, authorize, can_see
 from consortia.audit.service import record
-from consortia.errors import BadRequest, NotFound
+from consortia.errors import BadRequest, Forbidden, NotFound
 from consortia.platform.models import Institution, InstitutionParameter
 
 
@@ -70,11 +70,28 @@ def editable_definitions() -> list[ParameterDefinition]:
     return list(DEFINITIONS.values())
 
 
+def edit_denial(definition: ParameterDefinition) -> str:
+    """Why a person who may see a parameter may not change it (P-2, P-8)."""
+    if definition.operator_only:
+        return f"Only the operator can change {definition.name}: contact support to enable it."
+    return f"Only the institution's General System Administrator can change {definition.name}."
+
+
 def _definition(name: str) -> ParameterDefinition:
     definition = DEFINITIONS.get(name)
     if definition is None:
         raise NotFound(f"Parameter {name} was not found.")
     return definition
+
+
+def access_parameter(
+    identity: Identity, institution: Institution, name: str, permission: P = P.PARAMETER_READ
+) -> ParameterTarget:
+    """A parameter of `institution`, checked for `permission`: 404 when unknown or not visible, else 403."""
+    definition = _definition(name)
+    target = ParameterTarget(institution.id, definition)
+    authorize(identity, permission, target, not_found=NotFound(f"Parameter {name} was not found."))
+    return target
 
 
 def coerce(definition: ParameterDefinition, value: Any) -> Any:
@@ -99,7 +116,8 @@ def parameter_value(session: Session, institution_id: int, name: str) -> Any:
 
 
 def parameters_of(session: Session, identity: Identity, institution: Institution) -> list[dict[str, Any]]:
-    """Every parameter of an institution with its value and default."""
+    """Every parameter of an institution with its value, default, and whether `identity` may change it
+    (`editable`, and `note` saying why not)."""
     stored = {
         row.name: row.value
         for row in session.scalars(
@@ -110,6 +128,7 @@ def parameters_of(session: Session, identity: Identity, institution: Institution
     for definition in DEFINITIONS.values():
         target = ParameterTarget(institution.id, definition)
         authorize(identity, P.PARAMETER_READ, target, not_found=NotFound("Institution not found.", "60224"))
+        editable = allows(identity, P.PARAMETER_EDIT, target)
         rows.append(
             {
                 "name": definition.name,
@@ -117,6 +136,8 @@ def parameters_of(session: Session, identity: Identity, institution: Institution
                 "default": definition.default,
                 "description": definition.description,
                 "operator_only": definition.operator_only,
+                "editable": editable,
+                "note": "" if editable else edit_denial(definition),
             }
         )
     return rows
@@ -126,7 +147,10 @@ def set_parameter(session: Session, identity: Identity, institution: Institution
     """Change one parameter of an institution, as the permission map allows, with history."""
     definition = _definition(name)
     target = ParameterTarget(institution.id, definition)
-    authorize(identity, P.PARAMETER_EDIT, target, not_found=NotFound(f"Parameter {name} was not found."))
+    if not can_see(identity, P.PARAMETER_EDIT, target):
+        raise NotFound(f"Parameter {name} was not found.")
+    if not allows(identity, P.PARAMETER_EDIT, target):
+        raise Forbidden(edit_denial(definition))
     new = coerce(definition, value)
     stored = session.get(InstitutionParameter, (institution.id, name))
     old = definition.default if stored is None else stored.value

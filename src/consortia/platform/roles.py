@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -40,11 +41,12 @@ ADD_ON_ELECTRONIC_ROLES = frozenset({ELECTRONIC_INVENTORY_OPERATOR_EXTENDED, ELE
 
 @dataclass(frozen=True)
 class RoleSpec:
-    """A wanted role assignment: role type, library code (None = institution), status."""
+    """A wanted role assignment: role type, library code (None = institution), status, expiry date."""
 
     role_type: str
     library_code: str | None
     status: str = "ACTIVE"
+    expiry_date: dt.date | None = None
 
 
 def role_set_problems(roles: Iterable[RoleSpec], library_codes: set[str]) -> list[str]:

@@ -1,28 +1,50 @@
-"""Finding users and fetch-and-authorize for them (the verbs that change users live beside this)."""
+"""Finding users and fetch-and-authorize for them (the verbs that change users are in user_service.py).
+
+Every look-up is inside one institution: a user of another institution is reported exactly like
+one that does not exist (P-8, R-3).
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy.orm import QueryableAttribute, Session, selectinload
 
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
-from consortia.access.policy import authorize
-from consortia.errors import NotFound
-from consortia.platform.models import Institution, User, UserIdentifier
-from consortia.platform.tenancy import acting_institution
+from consortia.access.policy import authorize, where
+from consortia.errors import BadRequest, NotFound
+from consortia.platform.models import Institution, User, UserIdentifier, UserRole
+from consortia.platform.tenancy import acting_institution, institution_by_code
 
 USER_LOAD = (
-    selectinload(User.roles),
+    selectinload(User.roles).selectinload(UserRole.library),
     selectinload(User.identifiers),
     selectinload(User.blocks),
 )
+
+# Fields of the brief search `q` (Alma's users API); `ALL` matches any of them and the identifiers.
+QUERY_FIELDS = ("primary_id", "first_name", "last_name", "user_group", "ALL")
+ORDER_FIELDS = ("last_name", "first_name", "primary_id")
+_AND = re.compile(r"\s+AND\s+")
+MAX_QUERY_TERMS = 10
+MAX_VALUE_LENGTH = 200
 
 
 def user_not_found(user_id: str, id_type: str | None = None) -> NotFound:
     if id_type and id_type not in {"all_unique", "primary_id"}:
         return NotFound(f"User with identifier {user_id} of type {id_type} was not found.", "401890")
     return NotFound(f"User with identifier {user_id} was not found.", "401861")
+
+
+def linked_user_not_found(source_user_id: str, source_institution_code: str) -> NotFound:
+    return NotFound(
+        f"User with source identifier {source_user_id} of institution {source_institution_code} was not found.",
+        "4019990",
+    )
 
 
 def find_user(session: Session, institution: Institution, user_id: str, id_type: str = "all_unique") -> User | None:
@@ -58,3 +80,153 @@ def access_user(
     authorize(identity, permission, user, not_found=user_not_found(user_id, id_type))
     assert user is not None
     return user
+
+
+def _source_user_ids(session: Session, source_institution_code: str, source_user_id: str) -> Select[Any]:
+    """Ids of the source institution's user with that primary id (none when either is unknown)."""
+    source = institution_by_code(session, source_institution_code)
+    source_id = source.id if source is not None else -1
+    return select(User.id).where(
+        User.institution_id == source_id, User.primary_id_key == source_user_id.strip().lower()
+    )
+
+
+def find_linked_user(
+    session: Session, institution: Institution, source_institution_code: str, source_user_id: str
+) -> User | None:
+    """The linked account in `institution` of a patron of another institution (CN-9)."""
+    return session.scalars(
+        select(User)
+        .where(
+            User.institution_id == institution.id,
+            User.source_user_id.in_(_source_user_ids(session, source_institution_code, source_user_id)),
+        )
+        .options(*USER_LOAD)
+    ).first()
+
+
+def access_linked_user(
+    session: Session, identity: Identity, source_institution_code: str, source_user_id: str, permission: P
+) -> User:
+    """`access_user` for a linked account named by its source institution and source user id."""
+    institution = acting_institution(session, identity)
+    user = find_linked_user(session, institution, source_institution_code, source_user_id)
+    authorize(identity, permission, user, not_found=linked_user_not_found(source_user_id, source_institution_code))
+    assert user is not None
+    return user
+
+
+# --- search -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueryTerm:
+    field: str
+    value: str  # as sent, after URL decoding
+    spaced: str  # with `_` and `+` read as spaces (almapipy and almapiwrapper encode spaces so)
+
+
+def invalid_query(detail: str) -> BadRequest:
+    return BadRequest(f"Invalid query format. {detail}", "60106")
+
+
+def parse_user_query(q: str | None) -> list[QueryTerm]:
+    """`field~value` terms joined by ` AND `; fields of QUERY_FIELDS. An empty `q` is no filter."""
+    if q is None or not q.strip():
+        return []
+    parts = _AND.split(q.strip())
+    if len(parts) > MAX_QUERY_TERMS:
+        raise invalid_query(f"At most {MAX_QUERY_TERMS} terms can be combined.")
+    terms = []
+    for part in parts:
+        field, sep, value = part.partition("~")
+        field = field.strip()
+        if not sep:
+            raise invalid_query(f"Expected field~value, not {part!r}.")
+        if field not in QUERY_FIELDS:
+            raise invalid_query(f"Unknown field {field!r}; use one of {', '.join(QUERY_FIELDS)}.")
+        if "~" in value:
+            raise invalid_query(f"Join several terms with ' AND ' ({part!r}).")
+        value = value.strip()
+        spaced = re.sub(r"\s+", " ", value.replace("_", " ").replace("+", " ")).strip()
+        if not spaced or len(value) > MAX_VALUE_LENGTH:
+            raise invalid_query(f"The value of {field} must have 1 to {MAX_VALUE_LENGTH} characters.")
+        terms.append(QueryTerm(field, value, spaced))
+    return terms
+
+
+def parse_order_by(order_by: str | None) -> list[str]:
+    """Sort fields (comma-separated, of ORDER_FIELDS), completed to the stable default order."""
+    wanted = [part.strip() for part in (order_by or "").split(",") if part.strip()]
+    for part in wanted:
+        if part not in ORDER_FIELDS:
+            raise BadRequest(f"order_by must be one of {', '.join(ORDER_FIELDS)}, not {part!r}.", "40166411")
+    return list(dict.fromkeys([*wanted, *ORDER_FIELDS]))
+
+
+def _contains(column: QueryableAttribute[str], term: QueryTerm) -> ColumnElement[bool]:
+    lowered = func.lower(column)
+    candidates = {term.value.lower(), term.spaced.lower()}
+    return or_(*(lowered.contains(text, autoescape=True) for text in sorted(candidates)))
+
+
+def _term_filter(term: QueryTerm) -> ColumnElement[bool]:
+    if term.field == "primary_id":
+        return _contains(User.primary_id, term)
+    if term.field == "first_name":
+        return _contains(User.first_name, term)
+    if term.field == "last_name":
+        return _contains(User.last_name, term)
+    if term.field == "user_group":
+        codes = {term.value.upper(), term.spaced.upper()}
+        return func.upper(User.user_group).in_(sorted(codes))
+    # ALL: every word must be found in one of the names, the primary id, the email or an identifier.
+    clauses = []
+    for word in term.spaced.split(" "):
+        word_term = QueryTerm(term.field, word, word)
+        identifier = exists().where(
+            UserIdentifier.user_id == User.id, UserIdentifier.value_key.contains(word.lower(), autoescape=True)
+        )
+        clauses.append(
+            or_(
+                _contains(User.primary_id, word_term),
+                _contains(User.first_name, word_term),
+                _contains(User.last_name, word_term),
+                _contains(User.email, word_term),
+                identifier,
+            )
+        )
+    return and_(*clauses)
+
+
+_ORDER_COLUMNS = {"last_name": User.last_name, "first_name": User.first_name, "primary_id": User.primary_id_key}
+
+
+def search_users(
+    session: Session,
+    identity: Identity,
+    institution: Institution,
+    terms: list[QueryTerm],
+    *,
+    order_by: list[str],
+    limit: int,
+    offset: int,
+    source: tuple[str, str] | None = None,
+) -> tuple[list[User], int]:
+    """The users of `institution` the caller may see that match every term: (page, total).
+
+    `source` = (source institution code, source user id) keeps only the linked account of that patron.
+    """
+    filters: list[ColumnElement[bool]] = [
+        User.institution_id == institution.id,
+        where(identity, P.USER_READ, User),
+        *(_term_filter(term) for term in terms),
+    ]
+    if source is not None:
+        filters.append(User.source_user_id.in_(_source_user_ids(session, *source)))
+    total = int(session.scalar(select(func.count()).select_from(User).where(*filters)) or 0)
+    if limit == 0 or offset >= total:
+        return [], total
+    order = [_ORDER_COLUMNS[name] for name in order_by]
+    users = session.scalars(select(User).where(*filters).order_by(*order, User.id).limit(limit).offset(offset)).all()
+    return list(users), total

@@ -1,5 +1,513 @@
-"""(to be written)"""
+"""Support Center pages: the case list with its views, a case with comments, status and the Share
+Case pop-up, the new-case form, the custom view editor and the case-sharing request.
 
-from fastapi import APIRouter
+Routes parse the form, call the same verbs as the API and redirect (303) with a flash message.
+What a person may do is decided here from the policy (`can_*`) and passed to the templates.
+The operator's administration pages and the public registration pages live in `admin_pages` and
+`registration_pages`, included below.
+"""
 
-router = APIRouter()
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from consortia.access.deps import DbSession, page_requires
+from consortia.access.identity import Identity
+from consortia.access.permissions import Permission as P
+from consortia.access.policy import InInstitution, allows
+from consortia.errors import BadRequest, DomainError
+from consortia.platform.models import Institution, User
+from consortia.platform.tenancy import acting_institution
+from consortia.support import admin_pages, enablement, registration_pages, service, views
+from consortia.support.models import (
+    CONTACT_LEVELS,
+    ISSUE_TYPES,
+    MY_INSTITUTION_LABEL,
+    PRIORITIES,
+    SHARE_CONSORTIUM,
+    SHARE_INSTITUTION,
+    STATUSES,
+    SupportCase,
+)
+from consortia.support.policy import demand, manages_institution_cases
+from consortia.support.schemas import CaseCreate, ContactRef, ViewFilters, ViewSort, share_with_desc
+from consortia.web.templating import redirect, render
+
+router = APIRouter(include_in_schema=False)
+router.include_router(admin_pages.router)
+router.include_router(registration_pages.router)
+
+PAGE_SIZE = 25
+
+
+def share_choices(institution: Institution | None) -> list[tuple[str, str]]:
+    """The "Share with" options (SC-5): "My Institution", then the consortium's name."""
+    consortium = institution.consortium if institution is not None else None
+    choices = [(SHARE_INSTITUTION, MY_INSTITUTION_LABEL)]
+    if consortium is not None:
+        choices.append((SHARE_CONSORTIUM, consortium.name))
+    return choices
+
+
+def _form_error(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
+
+
+# --- the case list ----------------------------------------------------------------------------
+
+
+@router.get("/support/cases", response_class=HTMLResponse)
+def case_list(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(page_requires(P.CASE_READ))],
+    view: Annotated[str, Query(max_length=40)] = "",
+    sort: Annotated[str, Query(max_length=20)] = "",
+    dir: Annotated[str, Query(max_length=4)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    demand(identity, P.CASE_READ, InInstitution(identity.acting_institution_id))
+    chosen = views.access_view(session, identity, view or views.default_view_id(identity))
+    sort_by = chosen.sort
+    if sort in views.SORTABLE:
+        sort_by = ViewSort(field=sort, direction="asc" if dir == "asc" else "desc")
+    result = views.view_cases(
+        session,
+        identity,
+        chosen,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+        sort=sort_by,
+        count_cap=views.PAGE_COUNT_CAP,
+    )
+    institution = session.get(Institution, identity.institution_id) if identity.institution_id else None
+
+    def sort_link(column: str) -> str:
+        direction = "asc" if sort_by.field == column and sort_by.direction == "desc" else "desc"
+        return "?" + urlencode({"view": chosen.id, "sort": column, "dir": direction})
+
+    def page_link(number: int) -> str:
+        query = {"view": chosen.id, "page": str(number)}
+        if sort in views.SORTABLE:
+            query.update({"sort": sort_by.field, "dir": sort_by.direction})
+        return "?" + urlencode(query)
+
+    return render(
+        request,
+        "support/cases.html",
+        {
+            "view": chosen,
+            "views": views.views_for(session, identity),
+            "result": result,
+            "rows": [_row(case) for case in result.cases],
+            "columns": [(c, views.COLUMN_LABELS[c]) for c in chosen.columns],
+            "sortable": views.SORTABLE,
+            "sort_by": sort_by,
+            "sort_link": sort_link,
+            "previous_link": page_link(page - 1) if page > 1 else None,
+            "next_link": page_link(page + 1) if result.has_more else None,
+            "page": page,
+            "can_create": allows(identity, P.CASE_CREATE, InInstitution(identity.acting_institution_id)),
+            "can_keep_views": allows(identity, P.LIST_VIEW_MANAGE),
+            "can_request_sharing": (
+                manages_institution_cases(identity)
+                and institution is not None
+                and institution.consortium is not None
+                and not institution.consortium.case_sharing_enabled
+            ),
+            "can_manage_contacts": identity.institution_id is not None
+            and allows(identity, P.CONTACT_MANAGE, InInstitution(identity.institution_id)),
+            "count_cap": views.PAGE_COUNT_CAP,
+        },
+    )
+
+
+def _row(case: SupportCase) -> dict[str, Any]:
+    return {
+        "number": case.number,
+        "subject": case.subject,
+        "status": case.status,
+        "priority": case.priority,
+        "issue_type": case.issue_type,
+        "product": case.product,
+        "institution": case.institution.code,
+        "institution_name": case.institution.name,
+        "opened_by": case.opened_by.full_name or case.opened_by.primary_id,
+        "share_with": share_with_desc(case),
+        "created": case.created_at,
+        "updated": case.updated_at,
+    }
+
+
+# --- custom views -----------------------------------------------------------------------------
+
+
+@router.post("/support/views/{view_id}/clone")
+def clone_view(
+    session: DbSession,
+    identity: Annotated[Identity, Depends(page_requires(P.LIST_VIEW_MANAGE))],
+    view_id: str,
+    name: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    source = views.access_view(session, identity, view_id)
+    clone = views.clone_view(session, identity, source, name or f"Copy of {source.name}")
+    return redirect(f"/support/views/{clone.id}/edit", f"View {clone.name} created from {source.name}.")
+
+
+@router.get("/support/views/{view_id}/edit", response_class=HTMLResponse)
+def edit_view_page(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(page_requires(P.LIST_VIEW_MANAGE))],
+    view_id: str,
+) -> Response:
+    view = views.access_view(session, identity, view_id)
+    if view.built_in:
+        raise BadRequest(f"{view.name} is a built-in view and cannot be changed; clone it to make your own.")
+    return render(request, "support/view_edit.html", _editor_context(view))
+
+
+def _editor_context(view: views.ViewDefinition, error: str = "") -> dict[str, Any]:
+    return {
+        "view": view,
+        "base_name": view.base.name,
+        "statuses": STATUSES,
+        "priorities": PRIORITIES,
+        "issue_types": ISSUE_TYPES,
+        "all_columns": list(views.COLUMN_LABELS.items()),
+        "sort_fields": [(c, label) for c, label in views.COLUMN_LABELS.items() if c in views.SORTABLE],
+        "error": error,
+    }
+
+
+@router.post("/support/views/{view_id}")
+def save_view(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(page_requires(P.LIST_VIEW_MANAGE))],
+    view_id: str,
+    name: Annotated[str, Form(max_length=100)],
+    status: Annotated[list[str] | None, Form()] = None,
+    priority: Annotated[list[str] | None, Form()] = None,
+    issue_type: Annotated[list[str] | None, Form()] = None,
+    institution: Annotated[str, Form(max_length=2000)] = "",
+    opened_from: Annotated[str, Form(max_length=20)] = "",
+    opened_to: Annotated[str, Form(max_length=20)] = "",
+    updated_from: Annotated[str, Form(max_length=20)] = "",
+    updated_to: Annotated[str, Form(max_length=20)] = "",
+    text: Annotated[str, Form(max_length=200)] = "",
+    columns: Annotated[list[str] | None, Form()] = None,
+    sort_field: Annotated[str, Form(max_length=20)] = "updated",
+    sort_direction: Annotated[str, Form(max_length=4)] = "desc",
+) -> Response:
+    view = views.access_view(session, identity, view_id)
+    try:
+        filters = ViewFilters.model_validate(
+            {
+                "status": status or [],
+                "priority": priority or [],
+                "issue_type": issue_type or [],
+                "institution": [c for c in institution.replace(",", " ").split() if c],
+                "opened_from": opened_from or None,
+                "opened_to": opened_to or None,
+                "updated_from": updated_from or None,
+                "updated_to": updated_to or None,
+                "text": text,
+            }
+        )
+        sort = ViewSort.model_validate({"field": sort_field, "direction": sort_direction})
+        views.update_view(session, identity, view, name=name, filters=filters, columns=columns or [], sort=sort)
+    except ValidationError as exc:
+        return render(request, "support/view_edit.html", _editor_context(view, _form_error(exc)), status=400)
+    except BadRequest as exc:
+        return render(request, "support/view_edit.html", _editor_context(view, exc.message), status=400)
+    return redirect(f"/support/cases?view={view.id}", f"View {name} saved.")
+
+
+@router.post("/support/views/{view_id}/delete")
+def delete_view(
+    session: DbSession,
+    identity: Annotated[Identity, Depends(page_requires(P.LIST_VIEW_MANAGE))],
+    view_id: str,
+) -> Response:
+    view = views.access_view(session, identity, view_id)
+    views.delete_view(session, identity, view)
+    return redirect("/support/cases", f"View {view.name} deleted.")
+
+
+# --- a new case -------------------------------------------------------------------------------
+
+
+def _new_case_context(session: Session, identity: Identity, values: dict[str, str], error: str = "") -> dict[str, Any]:
+    institution = acting_institution(session, identity)
+    return {
+        "institution": institution,
+        "issue_types": ISSUE_TYPES,
+        "priorities": PRIORITIES,
+        "can_choose_share_with": service.can_choose_share_with(identity, institution),
+        "share_choices": share_choices(institution),
+        "values": values,
+        "error": error,
+    }
+
+
+@router.get("/support/cases/new", response_class=HTMLResponse)
+def new_case_page(
+    request: Request, session: DbSession, identity: Annotated[Identity, Depends(page_requires(P.CASE_CREATE))]
+) -> Response:
+    institution = acting_institution(session, identity)
+    demand(identity, P.CASE_CREATE, InInstitution(institution.id))
+    values = {"issue_type": "Technical", "priority": "Medium", "share_with": SHARE_INSTITUTION}
+    return render(request, "support/case_new.html", _new_case_context(session, identity, values))
+
+
+@router.post("/support/cases/new")
+def create_case(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(page_requires(P.CASE_CREATE))],
+    subject: Annotated[str, Form(max_length=255)] = "",
+    description: Annotated[str, Form(max_length=20_000)] = "",
+    issue_type: Annotated[str, Form(max_length=40)] = "Technical",
+    product: Annotated[str, Form(max_length=100)] = "",
+    priority: Annotated[str, Form(max_length=20)] = "Medium",
+    share_with: Annotated[str, Form(max_length=20)] = SHARE_INSTITUTION,
+) -> Response:
+    values = {
+        "subject": subject,
+        "description": description,
+        "issue_type": issue_type,
+        "product": product,
+        "priority": priority,
+        "share_with": share_with,
+    }
+    try:
+        data = CaseCreate.model_validate(values)
+        case = service.create_case(session, identity, data)
+    except ValidationError as exc:
+        context = _new_case_context(session, identity, values, _form_error(exc))
+        return render(request, "support/case_new.html", context, status=400)
+    except (BadRequest, DomainError) as exc:
+        if exc.status not in {400, 403}:
+            raise
+        context = _new_case_context(session, identity, values, exc.message)
+        return render(request, "support/case_new.html", context, status=exc.status)
+    return redirect(f"/support/cases/{case.number}", f"Case {case.number} opened.")
+
+
+# --- one case ---------------------------------------------------------------------------------
+
+
+@router.get("/support/cases/{number}", response_class=HTMLResponse)
+def case_page(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(page_requires(P.CASE_READ))],
+    number: str,
+    share: bool = False,
+) -> Response:
+    case = service.access_case(session, identity, number)
+    service.note_partner_view(session, identity, case)
+    return render(request, "support/case.html", _case_context(session, identity, case, open_share=share))
+
+
+def _case_context(session: Session, identity: Identity, case: SupportCase, *, open_share: bool) -> dict[str, Any]:
+    can = service.case_abilities(identity, case)
+    comments, _total = service.comments_of(session, case, limit=500, offset=0)
+    request_row = enablement.sharing_request_of(session, case)
+    return {
+        "case": case,
+        "can": can,
+        "read_only_partner": not allows(identity, P.CASE_EDIT, case),
+        "share_label": share_with_desc(case),
+        "share_choices": share_choices(case.institution),
+        "next_statuses": service.next_statuses(case.status),
+        "priorities": PRIORITIES,
+        "comments": comments,
+        "attachments": service.attachments_of(session, case),
+        "events": service.case_history(session, case),
+        "open_share": open_share and can.share,
+        "sharing_request": request_row,
+        "can_resolve_request": (
+            request_row is not None
+            and request_row.resolved_at is None
+            and allows(identity, P.CASE_SHARING_MANAGE, request_row.consortium)
+        ),
+    }
+
+
+@router.get("/support/cases/{number}/share", response_class=HTMLResponse)
+def share_page(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(page_requires(P.CASE_SHARE))],
+    number: str,
+) -> Response:
+    """The Share Case pop-up as a page of its own (without JavaScript the button leads here)."""
+    case = service.access_case(session, identity, number, P.CASE_SHARE)
+    if not service.case_abilities(identity, case).share:
+        raise BadRequest("Case sharing is not enabled for this institution's consortium.")
+    return render(request, "support/case.html", _case_context(session, identity, case, open_share=True))
+
+
+@router.post("/support/cases/{number}/sharing")
+def change_sharing(
+    session: DbSession,
+    identity: Annotated[Identity, Depends(page_requires(P.CASE_SHARE))],
+    number: str,
+    share_with: Annotated[str, Form(max_length=20)],
+) -> Response:
+    case = service.access_case(session, identity, number, P.CASE_SHARE)
+    if share_with not in (SHARE_INSTITUTION, SHARE_CONSORTIUM):
+        raise BadRequest("Choose who to share the case with.")
+    service.set_share_with(session, identity, case, share_with)
+    return redirect(f"/support/cases/{case.number}", f"Case {case.number} is now shared with: {share_with_desc(case)}.")
+
+
+@router.post("/support/cases/{number}/update")
+def update_case(
+    session: DbSession,
+    identity: Annotated[Identity, Depends(page_requires(P.CASE_EDIT))],
+    number: str,
+    version: Annotated[int, Form(ge=1)],
+    status: Annotated[str, Form(max_length=30)] = "",
+    priority: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    case = service.access_case(session, identity, number, P.CASE_EDIT)
+    if status and status not in STATUSES:
+        raise BadRequest(f"Unknown status {status}.")
+    service.update_case(
+        session,
+        identity,
+        case,
+        status=status or None,
+        priority=priority or None,
+        expected_version=version,
+    )
+    return redirect(f"/support/cases/{case.number}", f"Case {case.number} updated.")
+
+
+@router.post("/support/cases/{number}/comments")
+def add_comment(
+    session: DbSession,
+    identity: Annotated[Identity, Depends(page_requires(P.CASE_COMMENT))],
+    number: str,
+    text: Annotated[str, Form(max_length=20_000)] = "",
+) -> Response:
+    case = service.access_case(session, identity, number, P.CASE_COMMENT)
+    service.add_comment(session, identity, case, text)
+    return redirect(f"/support/cases/{case.number}#comments", "Comment added.")
+
+
+@router.post("/support/cases/{number}/attachments")
+async def add_attachment(
+    session: DbSession,
+    identity: Annotated[Identity, Depends(page_requires(P.CASE_COMMENT))],
+    number: str,
+    file: Annotated[UploadFile, File()],
+) -> Response:
+    case = service.access_case(session, identity, number, P.CASE_COMMENT)
+    content = await file.read(service.MAX_ATTACHMENT_BYTES + 1)
+    attachment = service.add_attachment(
+        session,
+        identity,
+        case,
+        name=file.filename or "attachment",
+        content_type=file.content_type or "application/octet-stream",
+        content=content,
+    )
+    return redirect(f"/support/cases/{case.number}#attachments", f"Attachment {attachment.name} added.")
+
+
+@router.get("/support/cases/{number}/attachments/{attachment_id}")
+def download_attachment(
+    session: DbSession,
+    identity: Annotated[Identity, Depends(page_requires(P.CASE_READ))],
+    number: str,
+    attachment_id: int,
+) -> Response:
+    case = service.access_case(session, identity, number)
+    attachment = service.attachment_of(session, case, attachment_id)
+    safe_name = attachment.name.replace('"', "'")
+    return Response(
+        attachment.content,
+        media_type=attachment.content_type,
+        headers={"Content-Disposition": f'attachment; filename="{safe_name}"', "X-Content-Type-Options": "nosniff"},
+    )
+
+
+# --- asking for case sharing (SC-10) ----------------------------------------------------------
+
+
+def _request_context(session: Session, identity: Identity, error: str = "", others: str = "") -> dict[str, Any]:
+    institution = acting_institution(session, identity)
+    contacts = session.scalars(
+        select(User)
+        .where(
+            User.institution_id == institution.id,
+            User.record_type == "STAFF",
+            User.status == "ACTIVE",
+            User.support_level.in_(sorted(CONTACT_LEVELS)),
+        )
+        .order_by(User.last_name, User.first_name, User.primary_id_key)
+        .limit(200)
+    ).all()
+    return {
+        "institution": institution,
+        "consortium": institution.consortium,
+        "contacts": contacts,
+        "error": error,
+        "others": others,
+    }
+
+
+@router.get("/support/sharing-request", response_class=HTMLResponse)
+def sharing_request_page(
+    request: Request, session: DbSession, identity: Annotated[Identity, Depends(page_requires(P.CASE_CREATE))]
+) -> Response:
+    context = _request_context(session, identity)
+    if context["consortium"] is None:
+        raise BadRequest("Your institution belongs to no consortium: there is nothing to share cases with.")
+    return render(request, "support/sharing_request.html", context)
+
+
+@router.post("/support/sharing-request")
+def sharing_request(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(page_requires(P.CASE_CREATE))],
+    contact: Annotated[list[str] | None, Form()] = None,
+    other_contacts: Annotated[str, Form(max_length=5000)] = "",
+) -> Response:
+    institution = acting_institution(session, identity)
+    if institution.consortium is None:
+        raise BadRequest("Your institution belongs to no consortium: there is nothing to share cases with.")
+    refs = [ContactRef(institution=institution.code, primary_id=pid) for pid in contact or [] if pid.strip()]
+    for line in other_contacts.splitlines():
+        parts = line.replace("/", " ").split()
+        if len(parts) == 2:
+            refs.append(ContactRef(institution=parts[0], primary_id=parts[1]))
+        elif parts:
+            context = _request_context(
+                session,
+                identity,
+                f"Write one contact per line as: INSTITUTION primary_id (not {line.strip()!r}).",
+                other_contacts,
+            )
+            return render(request, "support/sharing_request.html", context, status=400)
+    if not refs:
+        context = _request_context(session, identity, "Name at least one contact.", other_contacts)
+        return render(request, "support/sharing_request.html", context, status=400)
+    try:
+        case = enablement.create_sharing_request(session, identity, institution.consortium.code, refs)
+    except BadRequest as exc:
+        context = _request_context(session, identity, exc.message, other_contacts)
+        return render(request, "support/sharing_request.html", context, status=400)
+    return redirect(f"/support/cases/{case.number}", f"Case {case.number} asks the operator to enable case sharing.")

@@ -26,6 +26,8 @@ NAVIGATION: list[NavItem] = [
     NavItem("Parameters", "/admin/parameters", P.PARAMETER_EDIT),
     NavItem("Monitor Jobs", "/jobs", P.JOB_READ),
     NavItem("My account", "/account", P.SIGNED_IN),
+    NavItem("Support", "/support/cases", P.CASE_READ),
+    NavItem("Support admin", "/support/admin", P.CASE_SHARING_MANAGE, operator_only=True),
 ]
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-01 00:13:08.517591
+Create Date: 2026-12-01 00:21:26.864083
 """
 
 from collections.abc import Sequence
@@ -39,11 +39,31 @@ def upgrade() -> None:
         sa.UniqueConstraint("code", name=op.f("uq_fulfillment_network_code")),
     )
     op.create_table(
+        "mail_outbox",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("to_address", sa.String(length=200), nullable=False),
+        sa.Column("subject", sa.String(length=300), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("sent_at", sa.DateTime(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_mail_outbox")),
+    )
+    with op.batch_alter_table("mail_outbox", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_mail_outbox_to_address"), ["to_address"], unique=False)
+
+    op.create_table(
         "sign_in_failure",
         sa.Column("username_key", sa.String(length=200), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
         sa.Column("last_failure_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("username_key", name=op.f("pk_sign_in_failure")),
+    )
+    op.create_table(
+        "support_case_counter",
+        sa.Column("name", sa.String(length=40), nullable=False),
+        sa.Column("value", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_support_case_counter")),
     )
     op.create_table(
         "institution",
@@ -202,6 +222,27 @@ def upgrade() -> None:
         batch_op.create_index("ix_user_account_source", ["source_institution_id", "source_user_id"], unique=False)
 
     op.create_table(
+        "access_review",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("consortium_id", sa.Integer(), nullable=False),
+        sa.Column("reviewed_at", sa.DateTime(), nullable=False),
+        sa.Column("reviewer_id", sa.Integer(), nullable=True),
+        sa.Column("reviewer", sa.String(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["consortium_id"], ["consortium.id"], name=op.f("fk_access_review_consortium_id_consortium")
+        ),
+        sa.ForeignKeyConstraint(
+            ["reviewer_id"],
+            ["user_account.id"],
+            name=op.f("fk_access_review_reviewer_id_user_account"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_access_review")),
+    )
+    with op.batch_alter_table("access_review", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_access_review_consortium_id"), ["consortium_id"], unique=False)
+
+    op.create_table(
         "api_key",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
@@ -223,6 +264,47 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("api_key", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_api_key_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
+        "consortia_licence",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("granted_at", sa.DateTime(), nullable=False),
+        sa.Column("granted_by_id", sa.Integer(), nullable=True),
+        sa.Column("granted_by", sa.String(length=200), nullable=False),
+        sa.Column("removed_at", sa.DateTime(), nullable=True),
+        sa.Column("removed_by_id", sa.Integer(), nullable=True),
+        sa.Column("removed_by", sa.String(length=200), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["granted_by_id"],
+            ["user_account.id"],
+            name=op.f("fk_consortia_licence_granted_by_id_user_account"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_consortia_licence_institution_id_institution")
+        ),
+        sa.ForeignKeyConstraint(
+            ["removed_by_id"],
+            ["user_account.id"],
+            name=op.f("fk_consortia_licence_removed_by_id_user_account"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["user_account.id"], name=op.f("fk_consortia_licence_user_id_user_account"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_consortia_licence")),
+    )
+    with op.batch_alter_table("consortia_licence", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_consortia_licence_institution_id"), ["institution_id"], unique=False)
+        batch_op.create_index(
+            "ux_consortia_licence_active_user",
+            ["user_id"],
+            unique=True,
+            sqlite_where=sa.text("removed_at IS NULL"),
+            postgresql_where=sa.text("removed_at IS NULL"),
+        )
 
     op.create_table(
         "history_event",
@@ -285,6 +367,75 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_job_instance_institution_id"), ["institution_id"], unique=False)
         batch_op.create_index("ix_job_instance_kind", ["job_code", "id"], unique=False)
         batch_op.create_index("ix_job_instance_status_lease", ["status", "lease_expires_at"], unique=False)
+
+    op.create_table(
+        "list_view",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("owner_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("source_view", sa.String(length=40), nullable=False),
+        sa.Column("filters", sa.JSON(), nullable=False),
+        sa.Column("columns", sa.JSON(), nullable=False),
+        sa.Column("sort", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["owner_id"], ["user_account.id"], name=op.f("fk_list_view_owner_id_user_account"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_list_view")),
+    )
+    with op.batch_alter_table("list_view", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_list_view_owner_id"), ["owner_id"], unique=False)
+
+    op.create_table(
+        "support_case",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.String(length=8), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("opened_by_id", sa.Integer(), nullable=False),
+        sa.Column("subject", sa.String(length=255), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("issue_type", sa.String(length=40), nullable=False),
+        sa.Column("product", sa.String(length=100), nullable=False),
+        sa.Column("priority", sa.String(length=20), nullable=False),
+        sa.Column("status", sa.String(length=30), nullable=False),
+        sa.Column("share_with", sa.String(length=20), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_support_case_institution_id_institution")
+        ),
+        sa.ForeignKeyConstraint(
+            ["opened_by_id"], ["user_account.id"], name=op.f("fk_support_case_opened_by_id_user_account")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_support_case")),
+        sa.UniqueConstraint("number", name=op.f("uq_support_case_number")),
+    )
+    with op.batch_alter_table("support_case", schema=None) as batch_op:
+        batch_op.create_index("ix_support_case_institution", ["institution_id", "updated_at", "id"], unique=False)
+        batch_op.create_index("ix_support_case_opener", ["opened_by_id", "updated_at", "id"], unique=False)
+        batch_op.create_index("ix_support_case_shared", ["share_with", "updated_at", "id"], unique=False)
+
+    op.create_table(
+        "support_registration",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(), nullable=False),
+        sa.Column("confirmed_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["user_account.id"],
+            name=op.f("fk_support_registration_user_id_user_account"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_support_registration")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_support_registration_token_hash")),
+    )
+    with op.batch_alter_table("support_registration", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_support_registration_user_id"), ["user_id"], unique=False)
 
     op.create_table(
         "user_block",
@@ -367,6 +518,70 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_web_session_user_id"), ["user_id"], unique=False)
 
     op.create_table(
+        "case_attachment",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=255), nullable=False),
+        sa.Column("content_type", sa.String(length=100), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.Column("author_id", sa.Integer(), nullable=True),
+        sa.Column("author", sa.String(length=200), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["author_id"],
+            ["user_account.id"],
+            name=op.f("fk_case_attachment_author_id_user_account"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["support_case.id"], name=op.f("fk_case_attachment_case_id_support_case"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_case_attachment")),
+    )
+    with op.batch_alter_table("case_attachment", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_case_attachment_case_id"), ["case_id"], unique=False)
+
+    op.create_table(
+        "case_comment",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("author_id", sa.Integer(), nullable=True),
+        sa.Column("author", sa.String(length=200), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["author_id"], ["user_account.id"], name=op.f("fk_case_comment_author_id_user_account"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["support_case.id"], name=op.f("fk_case_comment_case_id_support_case"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_case_comment")),
+    )
+    with op.batch_alter_table("case_comment", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_case_comment_case_id"), ["case_id"], unique=False)
+
+    op.create_table(
+        "case_sharing_request",
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("consortium_id", sa.Integer(), nullable=False),
+        sa.Column("contacts", sa.JSON(), nullable=False),
+        sa.Column("resolved_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["case_id"],
+            ["support_case.id"],
+            name=op.f("fk_case_sharing_request_case_id_support_case"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["consortium_id"], ["consortium.id"], name=op.f("fk_case_sharing_request_consortium_id_consortium")
+        ),
+        sa.PrimaryKeyConstraint("case_id", name=op.f("pk_case_sharing_request")),
+    )
+    with op.batch_alter_table("case_sharing_request", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_case_sharing_request_consortium_id"), ["consortium_id"], unique=False)
+
+    op.create_table(
         "job_event",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("job_instance_id", sa.Integer(), nullable=False),
@@ -385,15 +600,41 @@ def upgrade() -> None:
     with op.batch_alter_table("job_event", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_job_event_job_instance_id"), ["job_instance_id"], unique=False)
 
+    op.create_table(
+        "partner_case_view",
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("viewed_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["support_case.id"], name=op.f("fk_partner_case_view_case_id_support_case"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["user_account.id"], name=op.f("fk_partner_case_view_user_id_user_account"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_partner_case_view")),
+    )
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_table("partner_case_view")
     with op.batch_alter_table("job_event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_job_event_job_instance_id"))
 
     op.drop_table("job_event")
+    with op.batch_alter_table("case_sharing_request", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_case_sharing_request_consortium_id"))
+
+    op.drop_table("case_sharing_request")
+    with op.batch_alter_table("case_comment", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_case_comment_case_id"))
+
+    op.drop_table("case_comment")
+    with op.batch_alter_table("case_attachment", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_case_attachment_case_id"))
+
+    op.drop_table("case_attachment")
     with op.batch_alter_table("web_session", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_web_session_user_id"))
 
@@ -411,6 +652,20 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_user_block_user_id"))
 
     op.drop_table("user_block")
+    with op.batch_alter_table("support_registration", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_support_registration_user_id"))
+
+    op.drop_table("support_registration")
+    with op.batch_alter_table("support_case", schema=None) as batch_op:
+        batch_op.drop_index("ix_support_case_shared")
+        batch_op.drop_index("ix_support_case_opener")
+        batch_op.drop_index("ix_support_case_institution")
+
+    op.drop_table("support_case")
+    with op.batch_alter_table("list_view", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_list_view_owner_id"))
+
+    op.drop_table("list_view")
     with op.batch_alter_table("job_instance", schema=None) as batch_op:
         batch_op.drop_index("ix_job_instance_status_lease")
         batch_op.drop_index("ix_job_instance_kind")
@@ -422,10 +677,23 @@ def downgrade() -> None:
         batch_op.drop_index("ix_history_event_entity")
 
     op.drop_table("history_event")
+    with op.batch_alter_table("consortia_licence", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ux_consortia_licence_active_user",
+            sqlite_where=sa.text("removed_at IS NULL"),
+            postgresql_where=sa.text("removed_at IS NULL"),
+        )
+        batch_op.drop_index(batch_op.f("ix_consortia_licence_institution_id"))
+
+    op.drop_table("consortia_licence")
     with op.batch_alter_table("api_key", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_api_key_user_id"))
 
     op.drop_table("api_key")
+    with op.batch_alter_table("access_review", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_access_review_consortium_id"))
+
+    op.drop_table("access_review")
     with op.batch_alter_table("user_account", schema=None) as batch_op:
         batch_op.drop_index("ix_user_account_source")
         batch_op.drop_index(batch_op.f("ix_user_account_linking_id"))
@@ -453,7 +721,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_institution_consortium_id"))
 
     op.drop_table("institution")
+    op.drop_table("support_case_counter")
     op.drop_table("sign_in_failure")
+    with op.batch_alter_table("mail_outbox", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_mail_outbox_to_address"))
+
+    op.drop_table("mail_outbox")
     op.drop_table("fulfillment_network")
     op.drop_table("consortium")
     # ### end Alembic commands ###

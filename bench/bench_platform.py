@@ -1,0 +1,336 @@
+"""Platform benchmarks: N-7 (in-process permission decisions) and N-6 (GET one record through
+`/almaws/v1` with API-key auth, from a real server run as in production).
+
+N-6 names a portfolio; until electronic resources are generated, the nearest equivalent object is
+a user record, so N-6 measures `GET /almaws/v1/users/{primary_id}` and says so on its line. The server
+is `consortia serve --workers 2` (uvicorn, one process per core of the 2-core reference machine) on a
+free loopback port, with jobs left to separate workers as in production; the load comes from another
+process (`bench.load`): a fixed number of requests over keep-alive connections, within a time limit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from bench.harness import HIGHER, LOWER, Result, failed, measured
+from bench.load import KEY_VARIABLE
+from consortia.access.identity import Identity, identity_for_user_id
+from consortia.access.permissions import Permission as P
+from consortia.access.policy import InInstitution, allows
+from consortia.audit.service import SYSTEM
+from consortia.db import Database
+from consortia.generate import GenerationContext, load_context, patron_id, staff_id
+from consortia.platform.auth import create_api_key, revoke_api_key
+from consortia.platform.models import ApiKey, Consortium, FulfillmentNetwork, Institution, Library, User
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# N-7
+DECISIONS_PER_ROUND = 200_000
+ROUNDS = 3
+N7_TARGET = 100_000
+
+# N-6
+N6_RPS_TARGET = 1_000
+N6_P99_TARGET_MS = 50
+# Requests and time limit of the timed phase: at S (CI) the whole of N-6 stays well under a minute.
+N6_REQUESTS = {"XS": 500, "S": 2_000, "M": 10_000, "L": 20_000}
+N6_SECONDS = {"XS": 10.0, "S": 10.0, "M": 30.0, "L": 60.0}
+N6_CONNECTIONS = 8
+N6_WARMUP = 100
+N6_IDS = 1_000  # distinct records requested in turn
+SERVER_WORKERS = 2
+SERVER_START_SECONDS = 45.0
+N6_PATH = "/almaws/v1/users/{id}"
+N6_WHAT = "GET /almaws/v1/users/{id}: a user record stands in for a portfolio, which is not generated yet"
+
+
+def run(database: Database, size: str) -> list[Result]:
+    context = load_context(database, size)
+    return [permission_decisions(database, context), *get_one_record(database, context, size)]
+
+
+# --- N-7 -------------------------------------------------------------------------------------------
+
+
+def decision_cases(database: Database, context: GenerationContext) -> list[tuple[Identity, P, Any]]:
+    """(identity, permission, object) triples: staff of several roles in two institutions, asking about
+    patrons, the institution, a library, the consortium, the network and institution-wide actions."""
+    home, other = context.network_institutions[0], context.network_institutions[1]
+    home_id = context.institutions[home]
+    with database.session() as session:
+        identities: list[Identity] = []
+        for institution, suffix in (
+            (home, "admin"),
+            (home, "desk"),
+            (home, "eio-lib"),
+            (home, "standard"),
+            (other, "admin"),
+        ):
+            identity = identity_for_user_id(session, context.staff[staff_id(institution, suffix)])
+            if identity is None:
+                raise RuntimeError(f"generated staff user {staff_id(institution, suffix)} cannot sign in")
+            identities.append(identity)
+        patron_home = session.scalars(select(User).where(User.primary_id_key == patron_id(home, 1))).one()
+        patron_other = session.scalars(select(User).where(User.primary_id_key == patron_id(other, 1))).one()
+        institution_row = session.get(Institution, home_id)
+        library = session.get(Library, context.libraries[home][0][0])
+        consortium = session.scalars(
+            select(Consortium)
+            .join(Institution, Institution.consortium_id == Consortium.id)
+            .where(Institution.id == home_id)
+        ).one()
+        network = session.scalars(
+            select(FulfillmentNetwork)
+            .where(FulfillmentNetwork.code == context.network_code)
+            .options(selectinload(FulfillmentNetwork.members))
+        ).one()
+    everywhere = InInstitution(home_id)
+    pairs: list[tuple[P, Any]] = [
+        (P.USER_READ, patron_home),
+        (P.USER_READ, patron_other),
+        (P.USER_EDIT, patron_home),
+        (P.ROLE_GRANT, patron_home),
+        (P.APIKEY_MANAGE, patron_home),
+        (P.INSTITUTION_READ, institution_row),
+        (P.LIBRARY_READ, library),
+        (P.CONSORTIUM_READ, consortium),
+        (P.NETWORK_READ, network),
+        (P.CODE_TABLE_EDIT, everywhere),
+        (P.USER_CREATE, everywhere),
+        (P.JOB_READ, everywhere),
+    ]
+    return [(identity, permission, obj) for identity in identities for permission, obj in pairs]
+
+
+def permission_decisions(database: Database, context: GenerationContext) -> Result:
+    """N-7: `policy.allows` over the mix of `decision_cases`, median of `ROUNDS` rounds."""
+    name = "N-7 permission decisions (policy.allows)"
+    cases = decision_cases(database, context)
+    work = (cases * (DECISIONS_PER_ROUND // len(cases) + 1))[:DECISIONS_PER_ROUND]
+    granted = sum(1 for identity, permission, obj in cases if allows(identity, permission, obj))
+    rates = []
+    for _ in range(ROUNDS):
+        started = time.perf_counter()
+        for identity, permission, obj in work:
+            allows(identity, permission, obj)
+        rates.append(len(work) / (time.perf_counter() - started))
+    note = (
+        f"{len(cases)} (identity, permission, object) cases, {granted / len(cases):.0%} allowed; "
+        f"median of {ROUNDS} rounds of {len(work):,}"
+    )
+    return measured(name, statistics.median(rates), unit="/s", target=N7_TARGET, better=HIGHER, note=note)
+
+
+# --- N-6 -------------------------------------------------------------------------------------------
+
+
+class BenchProblem(Exception):
+    """Why N-6 could not be measured, in words for the result line."""
+
+
+def get_one_record(database: Database, context: GenerationContext, size: str) -> list[Result]:
+    """N-6: throughput and p99 latency of `GET /almaws/v1/users/{id}` against `consortia serve --workers 2`."""
+    throughput = "N-6 GET one record: throughput"
+    latency = "N-6 GET one record: p99 latency"
+    home = context.network_institutions[0]
+    count = context.patrons_per_institution
+    step = max(1, count // N6_IDS)
+    ids = [patron_id(home, number) for number in range(1, count + 1, step)][:N6_IDS]
+    requests = N6_REQUESTS.get(size, N6_REQUESTS["S"])
+    seconds = N6_SECONDS.get(size, N6_SECONDS["S"])
+    with database.session() as session:
+        staff = session.get(User, context.staff[staff_id(home, "admin")])
+        if staff is None:
+            raise RuntimeError(f"generated staff user {staff_id(home, 'admin')} is missing")
+        key_row, key = create_api_key(session, staff, actor=SYSTEM, label="bench N-6")
+        key_id = key_row.id
+    note = (
+        f"{N6_WHAT}; consortia serve --workers {SERVER_WORKERS}; "
+        f"{requests:,} requests over {N6_CONNECTIONS} connections"
+    )
+    if database.url.startswith("sqlite"):
+        note += "; the target is set for PostgreSQL"
+    try:
+        with tempfile.TemporaryDirectory(prefix="consortia-bench-") as tmp:
+            summary = _measure_against_server(database.url, Path(tmp), key, ids, requests, seconds)
+    except BenchProblem as problem:
+        return [
+            failed(throughput, str(problem), unit="req/s", target=N6_RPS_TARGET, better=HIGHER),
+            failed(latency, str(problem), unit="ms", target=N6_P99_TARGET_MS, better=LOWER),
+        ]
+    finally:
+        with database.session() as session:
+            key_row_again = session.get(ApiKey, key_id)
+            if key_row_again is not None:
+                revoke_api_key(session, key_row_again, actor=SYSTEM)
+    if summary["errors"]:
+        note += f"; {summary['errors']} failed requests, first: {summary['first_error']}"
+    if summary["timed_out"]:
+        note += f"; stopped at the {seconds:.0f} s limit after {summary['requests']:,} requests"
+    return [
+        measured(
+            throughput, summary["requests_per_second"], unit="req/s", target=N6_RPS_TARGET, better=HIGHER, note=note
+        ),
+        measured(
+            latency,
+            summary["p99_ms"],
+            unit="ms",
+            target=N6_P99_TARGET_MS,
+            better=LOWER,
+            note=f"p50 {summary['p50_ms']:.1f} ms, p95 {summary['p95_ms']:.1f} ms",
+        ),
+    ]
+
+
+def _measure_against_server(
+    url: str, tmp: Path, key: str, ids: list[str], requests: int, seconds: float
+) -> dict[str, Any]:
+    port = _free_port()
+    log_path = tmp / "server.log"
+    env = {**os.environ, "CONSORTIA_VAR_DIR": str(tmp / "var"), "CONSORTIA_EMBEDDED_WORKER": "0"}
+    env.pop("DATABASE_URL", None)
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "consortia",
+                "serve",
+                "--db",
+                url,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(SERVER_WORKERS),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        _check_record(server, port, key, ids[0], log_path)
+        ids_path = tmp / "ids.txt"
+        ids_path.write_text("\n".join(ids) + "\n")
+        return _load(port, key, ids_path, requests, seconds)
+    finally:
+        _stop(server)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _log_tail(log_path: Path, lines: int = 6) -> str:
+    try:
+        text = log_path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return " | ".join(text[-lines:])
+
+
+def _check_record(server: subprocess.Popen[bytes], port: int, key: str, user_id: str, log_path: Path) -> None:
+    """Wait for the server, then GET one record: anything but 200 with that record is a BenchProblem."""
+    path = N6_PATH.format(id=quote(user_id, safe=""))
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while True:
+        if server.poll() is not None:
+            raise BenchProblem(f"the server exited with status {server.returncode}: {_log_tail(log_path)}")
+        if time.monotonic() > deadline:
+            raise BenchProblem(f"the server did not answer within {SERVER_START_SECONDS:.0f} s: {_log_tail(log_path)}")
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            connection.request("GET", path, headers={"Authorization": f"apikey {key}", "Accept": "application/json"})
+            response = connection.getresponse()
+            body = response.read()
+            break
+        except (OSError, http.client.HTTPException):
+            time.sleep(0.2)
+        finally:
+            connection.close()
+    if response.status != 200:
+        raise BenchProblem(
+            f"GET {N6_PATH} answered {response.status} for {user_id} (is the users endpoint there?): "
+            f"{body[:200].decode(errors='replace')}"
+        )
+    try:
+        record = json.loads(body)
+    except ValueError as exc:
+        raise BenchProblem(f"GET {N6_PATH} answered 200 but not JSON: {body[:200].decode(errors='replace')}") from exc
+    if not isinstance(record, dict) or record.get("primary_id") != user_id:
+        raise BenchProblem(f"GET {N6_PATH} answered 200 but not the record of {user_id}: {body[:200]!r}")
+
+
+def _load(port: int, key: str, ids_path: Path, requests: int, seconds: float) -> dict[str, Any]:
+    command = [
+        sys.executable,
+        "-m",
+        "bench.load",
+        "--port",
+        str(port),
+        "--path",
+        N6_PATH,
+        "--ids-file",
+        str(ids_path),
+        "--requests",
+        str(requests),
+        "--seconds",
+        str(seconds),
+        "--threads",
+        str(N6_CONNECTIONS),
+        "--warmup",
+        str(N6_WARMUP),
+    ]
+    try:
+        done = subprocess.run(
+            command,
+            cwd=ROOT,
+            env={**os.environ, KEY_VARIABLE: key},
+            capture_output=True,
+            text=True,
+            timeout=2 * seconds + 30,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise BenchProblem(f"the load process did not finish within {exc.timeout:.0f} s") from exc
+    if done.returncode != 0:
+        raise BenchProblem(f"the load process failed ({done.returncode}): {done.stderr.strip()[-300:]}")
+    summary: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    if summary["requests"] == 0 or summary["errors"] > max(10, summary["requests"] // 100):
+        sent = summary["requests"] + summary["errors"]
+        raise BenchProblem(f"{summary['errors']} of {sent} requests failed: {summary['first_error']}")
+    return summary
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    """Stop the server and its worker processes (the process group it leads)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=5)

@@ -1,0 +1,226 @@
+"""Enabling case sharing for a consortium (SC-1, SC-10).
+
+A STANDARD (or CONSORTIA) user asks with a pre-filled Access case naming the consortium's parent
+account and the contacts who should see shared cases. The operator resolves it from the case in
+one step, in one transaction: sharing is enabled, each contact named in the request gets a
+Consortia licence, the case gets a comment saying what was done and is marked Solved.
+Disabling sharing needs no request; shared cases are hidden from partners again at once, because
+the visibility rule reads the consortium's flag on every request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from consortia.access.identity import Identity
+from consortia.access.permissions import Permission as P
+from consortia.access.policy import InInstitution
+from consortia.audit.service import record
+from consortia.db import utcnow
+from consortia.errors import BadRequest, Conflict, Forbidden, NotFound
+from consortia.platform.models import Consortium, Institution, User
+from consortia.platform.tenancy import acting_institution, institution_by_code
+from consortia.platform.users import find_user
+from consortia.support.licences import access_consortium, active_licence, grant_licence, licence_json
+from consortia.support.models import (
+    CLOSED,
+    SHARE_INSTITUTION,
+    SOLVED,
+    CaseComment,
+    ConsortiaLicence,
+    SharingRequest,
+    SupportCase,
+)
+from consortia.support.policy import demand, manages_institution_cases
+from consortia.support.schemas import ContactRef
+from consortia.support.service import find_case, open_case, update_case
+
+REQUEST_PRODUCT = "Support Center"
+
+
+def request_subject(consortium: Consortium) -> str:
+    return f"Set up case sharing for {consortium.name} consortium"
+
+
+def request_description(consortium: Consortium, contacts: list[tuple[User, Institution]]) -> str:
+    """The seed's wording: the parent account, then the contacts to be given access."""
+    account = consortium.parent_account or consortium.name
+    lines = [
+        f"Please enable case sharing for the {account} consortium.",
+        "",
+        "Users who should have access to the shared cases are:",
+    ]
+    for user, institution in contacts:
+        email = f" <{user.email}>" if user.email else ""
+        lines.append(f"- {user.full_name or user.primary_id} ({user.primary_id}, {institution.name}){email}")
+    return "\n".join(lines)
+
+
+def _resolve_contacts(
+    session: Session, consortium: Consortium, contacts: list[ContactRef]
+) -> list[tuple[User, Institution]]:
+    """The users a request names; each must be a staff user of a member institution (400 otherwise)."""
+    found: list[tuple[User, Institution]] = []
+    problems: list[str] = []
+    for ref in contacts:
+        institution = institution_by_code(session, ref.institution)
+        user = None
+        if institution is not None and institution.consortium_id == consortium.id:
+            user = find_user(session, institution, ref.primary_id, "primary_id")
+        if user is None or institution is None or user.record_type != "STAFF":
+            problems.append(f"{ref.institution}/{ref.primary_id}")
+            continue
+        if all(user.id != seen.id for seen, _ in found):
+            found.append((user, institution))
+    if problems:
+        raise BadRequest(
+            f"These contacts are not staff users of institutions of {consortium.name}: {', '.join(problems)}."
+        )
+    return found
+
+
+def create_sharing_request(
+    session: Session, identity: Identity, consortium_code: str, contacts: list[ContactRef]
+) -> SupportCase:
+    """Open the pre-filled Access case asking the operator to enable sharing for the caller's consortium."""
+    institution = acting_institution(session, identity)
+    demand(identity, P.CASE_CREATE, InInstitution(institution.id))
+    if not identity.is_operator and not manages_institution_cases(identity):
+        raise Forbidden("Only STANDARD Support Center users can ask for case sharing to be enabled.")
+    consortium = session.scalars(select(Consortium).where(Consortium.code == consortium_code.strip().upper())).first()
+    if consortium is None or consortium.id != institution.consortium_id:
+        raise NotFound(f"Consortium {consortium_code} was not found.")
+    opener = session.get(User, identity.user_id)
+    if opener is not None and not opener.is_operator and not opener.email_confirmed:
+        raise Forbidden("Confirm your email address first: cases can be opened only after the confirmation.")
+    resolved = _resolve_contacts(session, consortium, contacts)
+    case = open_case(
+        session,
+        identity,
+        institution,
+        subject=request_subject(consortium),
+        description=request_description(consortium, resolved),
+        issue_type="Access",
+        product=REQUEST_PRODUCT,
+        priority="Medium",
+        share_with=SHARE_INSTITUTION,
+    )
+    session.add(
+        SharingRequest(
+            case_id=case.id,
+            consortium_id=consortium.id,
+            contacts=[{"institution_id": inst.id, "user_id": user.id} for user, inst in resolved],
+        )
+    )
+    session.flush()
+    return case
+
+
+def sharing_request_of(session: Session, case: SupportCase) -> SharingRequest | None:
+    return session.get(SharingRequest, case.id)
+
+
+def open_sharing_requests(session: Session) -> list[SharingRequest]:
+    """Unresolved enablement requests, oldest first (for the operator's admin page)."""
+    return list(
+        session.scalars(
+            select(SharingRequest)
+            .join(SupportCase, SupportCase.id == SharingRequest.case_id)
+            .where(SharingRequest.resolved_at.is_(None), SupportCase.status != CLOSED)
+            .order_by(SupportCase.id)
+        ).all()
+    )
+
+
+@dataclass
+class SharingChange:
+    consortium: Consortium
+    granted: list[ConsortiaLicence] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    request_case: SupportCase | None = None
+
+
+def set_case_sharing(
+    session: Session, identity: Identity, consortium_code: str, *, enabled: bool, request_case: str | None
+) -> SharingChange:
+    """Enable or disable case sharing for a consortium (operator only); with `request_case`, resolve that
+    enablement request in the same transaction (licences for its contacts, comment, Solved)."""
+    consortium = access_consortium(session, identity, consortium_code, P.CASE_SHARING_MANAGE)
+    request: SharingRequest | None = None
+    case: SupportCase | None = None
+    if request_case:
+        if not enabled:
+            raise BadRequest("A case-sharing request is resolved by enabling sharing, not by disabling it.")
+        case = find_case(session, request_case)
+        request = sharing_request_of(session, case) if case is not None else None
+        if case is None or request is None or request.consortium_id != consortium.id:
+            raise BadRequest(f"Case {request_case} is not a request to enable case sharing for {consortium.name}.")
+        if request.resolved_at is not None or case.status == CLOSED:
+            raise Conflict(f"Case {case.number} has already been resolved.")
+    change = SharingChange(consortium)
+    if consortium.case_sharing_enabled != enabled:
+        record(
+            session,
+            entity="consortium",
+            entity_id=consortium.code,
+            field="case_sharing_enabled",
+            old=consortium.case_sharing_enabled,
+            new=enabled,
+            actor=identity.actor,
+            institution_id=None,
+        )
+        consortium.case_sharing_enabled = enabled
+    if request is not None and case is not None:
+        _resolve_request(session, identity, consortium, request, case, change)
+    session.flush()
+    return change
+
+
+def _resolve_request(
+    session: Session,
+    identity: Identity,
+    consortium: Consortium,
+    request: SharingRequest,
+    case: SupportCase,
+    change: SharingChange,
+) -> None:
+    names: list[str] = []
+    for contact in request.contacts:
+        user = session.get(User, contact.get("user_id"))
+        institution = session.get(Institution, contact.get("institution_id"))
+        if user is None or institution is None or user.institution_id != institution.id:
+            change.warnings.append("A contact named in the request no longer exists; no licence was granted.")
+            continue
+        if institution.consortium_id != consortium.id:
+            change.warnings.append(f"{user.primary_id}: {institution.name} is no longer a member; no licence.")
+            continue
+        if active_licence(session, user) is not None:
+            names.append(f"{user.primary_id} (already licensed)")
+            continue
+        if user.status != "ACTIVE":
+            change.warnings.append(f"{user.primary_id} is inactive; no licence was granted.")
+            continue
+        granted = grant_licence(session, identity, user, institution)
+        change.granted.append(granted.licence)
+        change.warnings.extend(granted.warnings)
+        names.append(user.primary_id)
+    now = utcnow()
+    text = f"Case sharing is enabled for {consortium.name}. Consortia licences: {', '.join(names) or 'none'}."
+    session.add(CaseComment(case_id=case.id, author_id=identity.user_id, author=identity.actor.label, text=text))
+    update_case(session, identity, case, status=SOLVED)
+    request.resolved_at = now
+    change.request_case = case
+
+
+def change_json(change: SharingChange, case_body: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "consortium": {"value": change.consortium.code, "desc": change.consortium.name},
+        "case_sharing_enabled": change.consortium.case_sharing_enabled,
+        "licences": [licence_json(licence) for licence in change.granted],
+        "warnings": change.warnings,
+        "request_case": case_body,
+    }

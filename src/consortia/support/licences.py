@@ -1,0 +1,412 @@
+"""Consortia licences, Support Center contacts and the access review (SC-2, SC-3, SC-11, SC-12).
+
+- Only the operator grants or removes a Consortia licence. Granting sets the user's level to
+  CONSORTIA; removing sets it back to STANDARD. A second active licence in one institution is
+  allowed but answered with a warning (the recommendation is at most one per institution).
+- The operator, or the General System Administrator of the contact's institution, sets a contact's
+  level to NONE, BASIC or STANDARD; only the operator touches a CONSORTIA user's level (that is the
+  licence) or a contact's status. An inactivated contact is signed out everywhere at once.
+- The access review lists every Consortia user of a consortium with grant date, last sign-in and
+  last view of a partner case. A review is due every `REVIEW_PERIOD_MONTHS` months, counted from the
+  last review, or, before the first review, from the earliest active licence.
+
+Every change writes history: entity "user" (field support_level or status) and entity "licence"
+(id `INSTITUTION/primary_id`), "consortium" for reviews.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from consortia.access.identity import Identity
+from consortia.access.permissions import Permission as P
+from consortia.access.policy import authorize
+from consortia.almaws.conventions import alma_date, alma_datetime, coded
+from consortia.audit.registry import HistoryScope, register_history_kind
+from consortia.audit.service import record
+from consortia.db import utcnow
+from consortia.errors import BadRequest, Conflict, Forbidden, NotFound
+from consortia.platform.auth import end_sessions_of
+from consortia.platform.models import Consortium, Institution, User
+from consortia.platform.tenancy import institution_by_code
+from consortia.platform.users import find_user
+from consortia.support.models import CONSORTIA, STANDARD, AccessReview, ConsortiaLicence
+from consortia.support.policy import demand
+from consortia.support.schemas import institution_json
+from consortia.support.service import last_partner_views
+
+REVIEW_PERIOD_MONTHS = 6
+SECOND_LICENCE_WARNING = (
+    "{institution} already has {count} Consortia user(s) ({names}); the recommendation is no more than one "
+    "Consortia user per institution."
+)
+
+
+def contact_not_found(institution_code: str, primary_id: str) -> NotFound:
+    return NotFound(f"User {primary_id} of institution {institution_code} was not found.", "401861")
+
+
+def access_contact(
+    session: Session, identity: Identity, institution_code: str, primary_id: str, permission: P
+) -> tuple[User, Institution]:
+    """A staff user of an institution, checked for `permission`: unknown users, users of institutions
+    the caller may not see and unknown institutions all answer 404."""
+    institution = institution_by_code(session, institution_code)
+    user = find_user(session, institution, primary_id, "primary_id") if institution is not None else None
+    authorize(identity, permission, user, not_found=contact_not_found(institution_code, primary_id))
+    assert user is not None
+    assert institution is not None
+    if user.record_type != "STAFF" or user.is_operator:
+        raise BadRequest(f"{primary_id} is not a staff user: only staff users are Support Center contacts.")
+    return user, institution
+
+
+def licence_contact(
+    session: Session, identity: Identity, institution_code: str, primary_id: str
+) -> tuple[User, Institution]:
+    """The contact a licence action names; only the operator gets this far (403 for anyone else)."""
+    demand(identity, P.LICENCE_MANAGE)
+    return access_contact(session, identity, institution_code, primary_id, P.LICENCE_MANAGE)
+
+
+def licence_key(institution: Institution, user: User) -> str:
+    return f"{institution.code}/{user.primary_id}"
+
+
+def _licence_history_scope(session: Session, identity: Identity, key: str) -> HistoryScope:
+    """The history API's view of a licence `INSTITUTION/primary_id` (the operator's only)."""
+    institution_code, _, primary_id = key.partition("/")
+    if not identity.is_operator or not primary_id:
+        raise contact_not_found(institution_code, primary_id)
+    user, institution = access_contact(session, identity, institution_code, primary_id, P.LICENCE_MANAGE)
+    return HistoryScope(licence_key(institution, user), institution.id)
+
+
+register_history_kind("licence", _licence_history_scope)
+
+
+def active_licence(session: Session, user: User) -> ConsortiaLicence | None:
+    return session.scalars(
+        select(ConsortiaLicence).where(ConsortiaLicence.user_id == user.id, ConsortiaLicence.removed_at.is_(None))
+    ).first()
+
+
+def _set_level(session: Session, identity: Identity, user: User, level: str) -> None:
+    if user.support_level == level:
+        return
+    record(
+        session,
+        entity="user",
+        entity_id=user.primary_id,
+        field="support_level",
+        old=user.support_level,
+        new=level,
+        actor=identity.actor,
+        institution_id=user.institution_id,
+    )
+    user.support_level = level
+
+
+# --- licences ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Granted:
+    licence: ConsortiaLicence
+    warnings: list[str]
+
+
+def grant_licence(session: Session, identity: Identity, user: User, institution: Institution) -> Granted:
+    """Give a staff user of a consortium member the Consortia licence (operator only)."""
+    demand(identity, P.LICENCE_MANAGE)
+    if institution.consortium_id is None:
+        raise BadRequest(f"{institution.name} belongs to no consortium: Consortia licences are for consortium members.")
+    if user.status != "ACTIVE":
+        raise BadRequest(f"{user.primary_id} is inactive; reactivate the contact before granting a licence.")
+    if active_licence(session, user) is not None:
+        raise Conflict(f"{user.primary_id} already holds a Consortia licence.")
+    others = session.scalars(
+        select(User)
+        .join(ConsortiaLicence, ConsortiaLicence.user_id == User.id)
+        .where(ConsortiaLicence.institution_id == institution.id, ConsortiaLicence.removed_at.is_(None))
+        .order_by(User.primary_id_key)
+    ).all()
+    warnings = []
+    if others:
+        warnings.append(
+            SECOND_LICENCE_WARNING.format(
+                institution=institution.name, count=len(others), names=", ".join(u.primary_id for u in others)
+            )
+        )
+    licence = ConsortiaLicence(
+        institution_id=institution.id,
+        user_id=user.id,
+        granted_at=utcnow(),
+        granted_by_id=identity.user_id,
+        granted_by=identity.actor.label,
+    )
+    session.add(licence)
+    _set_level(session, identity, user, CONSORTIA)
+    record(
+        session,
+        entity="licence",
+        entity_id=licence_key(institution, user),
+        field="consortia_licence",
+        old=None,
+        new="granted",
+        actor=identity.actor,
+        institution_id=institution.id,
+    )
+    session.flush()
+    return Granted(licence, warnings)
+
+
+def remove_licence(session: Session, identity: Identity, user: User, institution: Institution) -> None:
+    """Take the Consortia licence away (operator only); the user falls back to STANDARD at once."""
+    demand(identity, P.LICENCE_MANAGE)
+    licence = active_licence(session, user)
+    if licence is None:
+        raise NotFound(f"{user.primary_id} holds no Consortia licence.")
+    licence.removed_at = utcnow()
+    licence.removed_by_id = identity.user_id
+    licence.removed_by = identity.actor.label
+    _set_level(session, identity, user, STANDARD)
+    record(
+        session,
+        entity="licence",
+        entity_id=licence_key(institution, user),
+        field="consortia_licence",
+        old="granted",
+        new="removed",
+        actor=identity.actor,
+        institution_id=institution.id,
+    )
+    session.flush()
+
+
+def licences(
+    session: Session,
+    identity: Identity,
+    *,
+    consortium: Consortium | None = None,
+    institution: Institution | None = None,
+    limit: int,
+    offset: int,
+) -> tuple[list[ConsortiaLicence], int]:
+    """Active licences, by institution and user (operator only)."""
+    demand(identity, P.LICENCE_MANAGE)
+    query = select(ConsortiaLicence).where(ConsortiaLicence.removed_at.is_(None))
+    if institution is not None:
+        query = query.where(ConsortiaLicence.institution_id == institution.id)
+    if consortium is not None:
+        query = query.where(
+            ConsortiaLicence.institution_id.in_(
+                select(Institution.id).where(Institution.consortium_id == consortium.id)
+            )
+        )
+    total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    rows = session.scalars(
+        query.join(Institution, Institution.id == ConsortiaLicence.institution_id)
+        .join(User, User.id == ConsortiaLicence.user_id)
+        .order_by(Institution.code, User.primary_id_key)
+        .options(selectinload(ConsortiaLicence.user), selectinload(ConsortiaLicence.institution))
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return list(rows), total
+
+
+def licence_json(licence: ConsortiaLicence, warnings: list[str] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "institution": institution_json(licence.institution),
+        "primary_id": licence.user.primary_id,
+        "full_name": licence.user.full_name,
+        "granted": alma_datetime(licence.granted_at),
+        "granted_by": licence.granted_by,
+        "link": f"/api/v1/support/licences/{licence.institution.code}/{licence.user.primary_id}",
+    }
+    if warnings is not None:
+        body["warnings"] = warnings
+    return body
+
+
+# --- contacts ---------------------------------------------------------------------------------
+
+
+def set_contact(
+    session: Session,
+    identity: Identity,
+    user: User,
+    institution: Institution,
+    *,
+    support_level: str | None = None,
+    status: str | None = None,
+) -> list[str]:
+    """Change a contact's Support Center level and/or status; answers warnings (of a licence grant).
+
+    The caller has accessed the contact with CONTACT_MANAGE (operator, or the institution's GSA).
+    """
+    warnings: list[str] = []
+    if support_level is not None and support_level != user.support_level:
+        if CONSORTIA in (support_level, user.support_level):
+            if not identity.is_operator:
+                raise Forbidden(
+                    "The CONSORTIA level is a licence that only the operator grants or removes; "
+                    "the General System Administrator can set NONE, BASIC or STANDARD."
+                )
+            if support_level == CONSORTIA:
+                warnings = grant_licence(session, identity, user, institution).warnings
+            else:
+                remove_licence(session, identity, user, institution)
+                _set_level(session, identity, user, support_level)
+        else:
+            _set_level(session, identity, user, support_level)
+    if status is not None and status != user.status:
+        if not identity.is_operator:
+            raise Forbidden("Only the operator inactivates or reactivates Support Center contacts.")
+        record(
+            session,
+            entity="user",
+            entity_id=user.primary_id,
+            field="status",
+            old=user.status,
+            new=status,
+            actor=identity.actor,
+            institution_id=user.institution_id,
+        )
+        user.status = status
+        if status == "INACTIVE":
+            end_sessions_of(session, user.id)
+    session.flush()
+    return warnings
+
+
+def contacts_of(session: Session, institution: Institution) -> list[User]:
+    """The institution's staff users, with their Support Center level (for the contacts page)."""
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.institution_id == institution.id, User.record_type == "STAFF", User.is_operator.is_(False))
+            .order_by(User.last_name, User.first_name, User.primary_id_key)
+            .limit(500)
+        ).all()
+    )
+
+
+# --- access review ----------------------------------------------------------------------------
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    institution: Institution
+    user: User
+    licence: ConsortiaLicence
+    last_partner_view: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class AccessReport:
+    consortium: Consortium
+    rows: list[ReviewRow]
+    last_review: AccessReview | None
+    next_due: dt.date | None
+
+    @property
+    def overdue(self) -> bool:
+        return self.next_due is not None and self.next_due < utcnow().date()
+
+
+def access_consortium(session: Session, identity: Identity, code: str, permission: P) -> Consortium:
+    """A consortium by code for an operator action: members of it get 403, everyone else 404."""
+    consortium = session.scalars(select(Consortium).where(Consortium.code == code.strip().upper())).first()
+    authorize(identity, permission, consortium, not_found=NotFound(f"Consortium {code} was not found."))
+    assert consortium is not None
+    return consortium
+
+
+def access_report(session: Session, identity: Identity, consortium: Consortium) -> AccessReport:
+    """Every Consortia user of the consortium with grant date, last sign-in and last partner-case view."""
+    demand(identity, P.ACCESS_REVIEW, consortium)
+    licences_ = session.scalars(
+        select(ConsortiaLicence)
+        .join(Institution, Institution.id == ConsortiaLicence.institution_id)
+        .join(User, User.id == ConsortiaLicence.user_id)
+        .where(Institution.consortium_id == consortium.id, ConsortiaLicence.removed_at.is_(None))
+        .order_by(Institution.code, User.primary_id_key)
+        .options(selectinload(ConsortiaLicence.user), selectinload(ConsortiaLicence.institution))
+    ).all()
+    views = last_partner_views(session, [licence.user_id for licence in licences_])
+    rows = [ReviewRow(lic.institution, lic.user, lic, views.get(lic.user_id)) for lic in licences_]
+    last = session.scalars(
+        select(AccessReview)
+        .where(AccessReview.consortium_id == consortium.id)
+        .order_by(AccessReview.reviewed_at.desc(), AccessReview.id.desc())
+    ).first()
+    if last is not None:
+        next_due: dt.date | None = add_months(last.reviewed_at.date(), REVIEW_PERIOD_MONTHS)
+    elif rows:
+        next_due = add_months(min(row.licence.granted_at for row in rows).date(), REVIEW_PERIOD_MONTHS)
+    else:
+        next_due = None
+    return AccessReport(consortium, rows, last, next_due)
+
+
+def mark_reviewed(session: Session, identity: Identity, consortium: Consortium) -> AccessReview:
+    """Record that the operator reviewed the consortium's Consortia users now."""
+    demand(identity, P.ACCESS_REVIEW, consortium)
+    review = AccessReview(
+        consortium_id=consortium.id, reviewed_at=utcnow(), reviewer_id=identity.user_id, reviewer=identity.actor.label
+    )
+    session.add(review)
+    record(
+        session,
+        entity="consortium",
+        entity_id=consortium.code,
+        field="access_review",
+        old=None,
+        new=review.reviewed_at.date(),
+        actor=identity.actor,
+        institution_id=None,
+    )
+    session.flush()
+    return review
+
+
+def report_json(report: AccessReport) -> dict[str, Any]:
+    users = [
+        {
+            "institution": institution_json(row.institution),
+            "primary_id": row.user.primary_id,
+            "full_name": row.user.full_name,
+            "status": coded(row.user.status, row.user.status.title()),
+            "granted": alma_datetime(row.licence.granted_at),
+            "granted_by": row.licence.granted_by,
+            "last_sign_in": alma_datetime(row.user.last_sign_in),
+            "last_partner_view": alma_datetime(row.last_partner_view),
+        }
+        for row in report.rows
+    ]
+    body: dict[str, Any] = {}
+    if users:
+        body["consortia_user"] = users
+    body["total_record_count"] = len(users)
+    body["consortium"] = coded(report.consortium.code, report.consortium.name)
+    body["last_review"] = (
+        {"date": alma_datetime(report.last_review.reviewed_at), "reviewer": report.last_review.reviewer}
+        if report.last_review
+        else None
+    )
+    body["next_due"] = alma_date(report.next_due)
+    return body

@@ -1,0 +1,429 @@
+"""Support cases (SC-4 .. SC-7): open, read, change, share, comment, attach; with history (P-6).
+
+Every read goes through `access_case` (fetch and authorize in one call): an unknown number and a
+case the caller may not see answer the same 404; a visible case the caller may not manage answers
+403 with the reason (partner access is read-only). Verbs take the actor's identity, write history
+in the caller's transaction and never commit.
+
+Status workflow: New, In Progress and Pending Customer are open; an open case may move to any other
+open status or to Solved; a Solved case may be Closed or reopened (In Progress); Closed is final
+(nothing about a closed case changes any more, except its Share with level, SC-5 "at any time").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from consortia.access.identity import Identity
+from consortia.access.permissions import Permission as P
+from consortia.access.policy import InInstitution, allows
+from consortia.audit.models import HistoryEvent
+from consortia.audit.registry import HistoryScope, register_history_kind
+from consortia.audit.service import events_for, record
+from consortia.db import utcnow
+from consortia.errors import BadRequest, Conflict, Forbidden, NotFound
+from consortia.platform.models import Institution, User
+from consortia.platform.tenancy import acting_institution
+from consortia.support.models import (
+    CASE_NUMBER_DIGITS,
+    CLOSED,
+    IN_PROGRESS,
+    NEW,
+    OPEN_STATUSES,
+    PRIORITIES,
+    SHARE_CONSORTIUM,
+    SHARE_INSTITUTION,
+    SOLVED,
+    CaseAttachment,
+    CaseComment,
+    CaseNumberCounter,
+    PartnerCaseView,
+    SupportCase,
+)
+from consortia.support.policy import PARTNER_READ_ONLY, can_see_case, demand, sharing_enabled_for
+from consortia.support.schemas import CaseCreate
+
+COUNTER = "case"
+MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+CASE_LOAD = (
+    selectinload(SupportCase.institution).selectinload(Institution.consortium),
+    selectinload(SupportCase.opened_by),
+)
+
+
+def case_not_found(number: str) -> NotFound:
+    return NotFound(f"Case {number} was not found.", "402119")
+
+
+def normalise_number(number: str) -> str | None:
+    """`42` and `00000042` name the same case; anything but 1 to 8 digits names none."""
+    text = number.strip()
+    if not re.fullmatch(r"\d{1,8}", text):
+        return None
+    return text.zfill(CASE_NUMBER_DIGITS)
+
+
+def find_case(session: Session, number: str) -> SupportCase | None:
+    """A case by number, without any check (for callers that check themselves)."""
+    key = normalise_number(number)
+    if key is None:
+        return None
+    return session.scalars(select(SupportCase).where(SupportCase.number == key).options(*CASE_LOAD)).first()
+
+
+def access_case(session: Session, identity: Identity, number: str, permission: P = P.CASE_READ) -> SupportCase:
+    """Load a case and check `permission` on it: 404 when it is unknown or not visible to the caller,
+    403 with the reason when it is visible but `permission` is not granted (a partner's case)."""
+    case = find_case(session, number)
+    if case is None or not can_see_case(identity, case):
+        raise case_not_found(number)
+    if permission is not P.CASE_READ and not allows(identity, permission, case):
+        raise Forbidden(PARTNER_READ_ONLY.format(institution=case.institution.name))
+    return case
+
+
+# --- abilities --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseAbilities:
+    """What the caller may do with a case, for the API's `can` and the page's buttons."""
+
+    edit: bool
+    comment: bool
+    share: bool
+
+    def as_json(self) -> dict[str, bool]:
+        return {"edit": self.edit, "comment": self.comment, "share": self.share}
+
+
+def case_abilities(identity: Identity, case: SupportCase) -> CaseAbilities:
+    is_open = case.status != CLOSED
+    return CaseAbilities(
+        edit=is_open and allows(identity, P.CASE_EDIT, case),
+        comment=is_open and allows(identity, P.CASE_COMMENT, case),
+        # SC-5: the Share Case action is offered only while the consortium has sharing enabled.
+        share=allows(identity, P.CASE_SHARE, case) and sharing_enabled_for(case.institution),
+    )
+
+
+def can_choose_share_with(identity: Identity, institution: Institution) -> bool:
+    """Whether the new-case form offers "Share with" (SC-5): the caller may open cases here and the
+    institution's consortium has sharing enabled."""
+    return allows(identity, P.CASE_CREATE, InInstitution(institution.id)) and sharing_enabled_for(institution)
+
+
+def next_statuses(current: str) -> tuple[str, ...]:
+    """The statuses a case in `current` may move to (see the module docstring)."""
+    if current in OPEN_STATUSES:
+        return tuple(s for s in (*OPEN_STATUSES, SOLVED) if s != current)
+    if current == SOLVED:
+        return (CLOSED, IN_PROGRESS)
+    return ()
+
+
+# --- opening a case ---------------------------------------------------------------------------
+
+
+def allocate_case_number(session: Session) -> str:
+    """The next case number, sequential and never handed out twice.
+
+    The counter row is incremented in the caller's transaction (PostgreSQL holds the row lock until
+    commit, SQLite has one writer); the first number ever continues after any cases already present
+    (for example bulk-loaded ones). Two transactions creating the counter at once: one wins, the
+    other retries the increment.
+    """
+    for _attempt in range(3):
+        value = session.execute(
+            update(CaseNumberCounter)
+            .where(CaseNumberCounter.name == COUNTER)
+            .values(value=CaseNumberCounter.value + 1)
+            .returning(CaseNumberCounter.value)
+            .execution_options(synchronize_session=False)
+        ).scalar()
+        if value is not None:
+            return str(value).zfill(CASE_NUMBER_DIGITS)
+        highest = session.scalar(select(func.max(SupportCase.number)))
+        first = int(highest) + 1 if highest else 1
+        try:
+            with session.begin_nested():
+                session.add(CaseNumberCounter(name=COUNTER, value=first))
+        except IntegrityError:
+            continue
+        return str(first).zfill(CASE_NUMBER_DIGITS)
+    raise Conflict("Could not allocate a case number; try again.")
+
+
+def _check_can_share(institution: Institution) -> None:
+    if not sharing_enabled_for(institution):
+        consortium = institution.consortium
+        if consortium is None:
+            raise Forbidden(f"{institution.name} belongs to no consortium: its cases cannot be shared.")
+        raise Forbidden(
+            f"Case sharing is not enabled for {consortium.name}; a STANDARD user can ask the operator to enable it."
+        )
+
+
+def create_case(session: Session, identity: Identity, data: CaseCreate) -> SupportCase:
+    """Open a case in the caller's institution (the operator: the institution named with ?institution=)."""
+    institution = acting_institution(session, identity)
+    demand(identity, P.CASE_CREATE, InInstitution(institution.id))
+    opener = session.get(User, identity.user_id)
+    if opener is None:
+        raise NotFound("Your account was not found.")
+    if not opener.is_operator and not opener.email_confirmed:
+        raise Forbidden("Confirm your email address first: cases can be opened only after the confirmation.")
+    if data.share_with == SHARE_CONSORTIUM:
+        _check_can_share(institution)
+    return open_case(
+        session,
+        identity,
+        institution,
+        subject=data.subject,
+        description=data.description,
+        issue_type=data.issue_type,
+        product=data.product,
+        priority=data.priority,
+        share_with=data.share_with,
+    )
+
+
+def open_case(
+    session: Session,
+    identity: Identity,
+    institution: Institution,
+    *,
+    subject: str,
+    description: str,
+    issue_type: str,
+    product: str,
+    priority: str,
+    share_with: str,
+) -> SupportCase:
+    """Create the case row with its first history (callers have checked who may open it)."""
+    now = utcnow()
+    case = SupportCase(
+        number=allocate_case_number(session),
+        institution_id=institution.id,
+        opened_by_id=identity.user_id,
+        subject=subject,
+        description=description,
+        issue_type=issue_type,
+        product=product,
+        priority=priority,
+        status=NEW,
+        share_with=share_with,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(case)
+    session.flush()
+    _history(session, identity, case, "status", None, NEW)
+    _history(session, identity, case, "share_with", None, share_with)
+    session.refresh(case)
+    return case
+
+
+def _history(session: Session, identity: Identity, case: SupportCase, field: str, old: object, new: object) -> None:
+    record(
+        session,
+        entity="case",
+        entity_id=case.number,
+        field=field,
+        old=old,
+        new=new,
+        actor=identity.actor,
+        institution_id=case.institution_id,
+    )
+
+
+# --- changing a case --------------------------------------------------------------------------
+
+
+def update_case(
+    session: Session,
+    identity: Identity,
+    case: SupportCase,
+    *,
+    subject: str | None = None,
+    description: str | None = None,
+    priority: str | None = None,
+    status: str | None = None,
+    expected_version: int | None = None,
+) -> SupportCase:
+    """Change status, priority, subject or description of a case the caller manages (None: unchanged).
+
+    A stale `expected_version` (R-4) answers 409; so does a concurrent change that commits first
+    (the row's version is checked by the UPDATE itself).
+    """
+    if not allows(identity, P.CASE_EDIT, case):
+        raise Forbidden(PARTNER_READ_ONLY.format(institution=case.institution.name))
+    if expected_version is not None and expected_version != case.version:
+        raise Conflict(
+            f"Case {case.number} was changed by someone else (version {case.version}, you sent {expected_version}); "
+            "reload it and try again."
+        )
+    if case.status == CLOSED:
+        raise Conflict(f"Case {case.number} is closed; a closed case cannot be changed. Open a new case instead.")
+    if priority is not None and priority not in PRIORITIES:
+        raise BadRequest(f"Priority must be one of {', '.join(PRIORITIES)}.")
+    if status is not None and status != case.status and status not in next_statuses(case.status):
+        allowed = ", ".join(next_statuses(case.status))
+        raise BadRequest(f"A case in status {case.status} cannot move to {status}; it may move to: {allowed}.")
+    if subject is not None and not subject.strip():
+        raise BadRequest("The subject cannot be empty.")
+    changed = False
+    for field, new in (("subject", subject), ("description", description), ("priority", priority), ("status", status)):
+        old = getattr(case, field)
+        if new is None or new == old:
+            continue
+        setattr(case, field, new)
+        _history(session, identity, case, field, old, new)
+        changed = True
+    if changed:
+        case.updated_at = utcnow()
+        session.flush()
+    return case
+
+
+def set_share_with(session: Session, identity: Identity, case: SupportCase, share_with: str) -> SupportCase:
+    """Change the Share with level (SC-5, SC-7); CONSORTIUM only while the consortium has sharing enabled.
+
+    Going back to INSTITUTION is always allowed and removes partner visibility at once.
+    """
+    if not allows(identity, P.CASE_SHARE, case):
+        raise Forbidden(PARTNER_READ_ONLY.format(institution=case.institution.name))
+    if share_with not in (SHARE_INSTITUTION, SHARE_CONSORTIUM):
+        raise BadRequest("Share with must be INSTITUTION or CONSORTIUM.")
+    if share_with == SHARE_CONSORTIUM:
+        _check_can_share(case.institution)
+    if share_with == case.share_with:
+        return case
+    old = case.share_with
+    case.share_with = share_with
+    case.updated_at = utcnow()
+    _history(session, identity, case, "share_with", old, share_with)
+    session.flush()
+    return case
+
+
+# --- comments and attachments -----------------------------------------------------------------
+
+
+def add_comment(session: Session, identity: Identity, case: SupportCase, text: str) -> CaseComment:
+    if not allows(identity, P.CASE_COMMENT, case):
+        raise Forbidden(PARTNER_READ_ONLY.format(institution=case.institution.name))
+    if case.status == CLOSED:
+        raise Conflict(f"Case {case.number} is closed; open a new case to continue.")
+    text = text.strip()
+    if not text:
+        raise BadRequest("A comment needs some text.")
+    now = utcnow()
+    comment = CaseComment(
+        case_id=case.id, author_id=identity.user_id, author=identity.actor.label, text=text, created_at=now
+    )
+    session.add(comment)
+    case.updated_at = now
+    session.flush()
+    return comment
+
+
+def comments_of(session: Session, case: SupportCase, *, limit: int, offset: int) -> tuple[list[CaseComment], int]:
+    """A case's comments, oldest first (the caller has accessed the case)."""
+    total = int(session.scalar(select(func.count()).where(CaseComment.case_id == case.id)) or 0)
+    rows = session.scalars(
+        select(CaseComment).where(CaseComment.case_id == case.id).order_by(CaseComment.id).limit(limit).offset(offset)
+    ).all()
+    return list(rows), total
+
+
+def add_attachment(
+    session: Session, identity: Identity, case: SupportCase, *, name: str, content_type: str, content: bytes
+) -> CaseAttachment:
+    if not allows(identity, P.CASE_COMMENT, case):
+        raise Forbidden(PARTNER_READ_ONLY.format(institution=case.institution.name))
+    if case.status == CLOSED:
+        raise Conflict(f"Case {case.number} is closed; open a new case to continue.")
+    if not content:
+        raise BadRequest("The attachment is empty.")
+    if len(content) > MAX_ATTACHMENT_BYTES:
+        raise BadRequest(f"An attachment may have at most {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB.")
+    clean_name = re.sub(r"[\\/\x00-\x1f]", "_", name.strip())[:255] or "attachment"
+    now = utcnow()
+    attachment = CaseAttachment(
+        case_id=case.id,
+        name=clean_name,
+        content_type=(content_type or "application/octet-stream")[:100],
+        size=len(content),
+        content=content,
+        author_id=identity.user_id,
+        author=identity.actor.label,
+        created_at=now,
+    )
+    session.add(attachment)
+    case.updated_at = now
+    session.flush()
+    return attachment
+
+
+def attachments_of(session: Session, case: SupportCase) -> Sequence[CaseAttachment]:
+    return session.scalars(
+        select(CaseAttachment).where(CaseAttachment.case_id == case.id).order_by(CaseAttachment.id)
+    ).all()
+
+
+def attachment_of(session: Session, case: SupportCase, attachment_id: int) -> CaseAttachment:
+    attachment = session.get(CaseAttachment, attachment_id)
+    if attachment is None or attachment.case_id != case.id:
+        raise NotFound(f"Attachment {attachment_id} was not found.")
+    return attachment
+
+
+# --- history and partner views ----------------------------------------------------------------
+
+
+def case_history(session: Session, case: SupportCase) -> Sequence[HistoryEvent]:
+    """The case's history rows, oldest first (the caller has accessed the case)."""
+    return events_for(session, "case", case.number)
+
+
+def _case_history_scope(session: Session, identity: Identity, number: str) -> HistoryScope:
+    """The history API's view of a case: the rows of a case the caller may see (404 otherwise)."""
+    case = access_case(session, identity, number)
+    return HistoryScope(case.number, case.institution_id)
+
+
+register_history_kind("case", _case_history_scope)
+
+
+def note_partner_view(session: Session, identity: Identity, case: SupportCase) -> None:
+    """Remember that a user opened a case of another institution (for the access review, SC-11)."""
+    if identity.is_operator or identity.institution_id is None or case.institution_id == identity.institution_id:
+        return
+    now = utcnow()
+    seen = session.get(PartnerCaseView, identity.user_id)
+    if seen is not None:
+        seen.case_id, seen.viewed_at = case.id, now
+        return
+    try:
+        with session.begin_nested():
+            session.add(PartnerCaseView(user_id=identity.user_id, case_id=case.id, viewed_at=now))
+    except IntegrityError:
+        # Another request of the same user recorded a view at the same moment: that is as good.
+        return
+
+
+def last_partner_views(session: Session, user_ids: Sequence[int]) -> dict[int, dt.datetime]:
+    if not user_ids:
+        return {}
+    rows = session.execute(
+        select(PartnerCaseView.user_id, PartnerCaseView.viewed_at).where(PartnerCaseView.user_id.in_(user_ids))
+    ).all()
+    return {row.user_id: row.viewed_at for row in rows}

@@ -1,0 +1,206 @@
+"""The demo consortia: built once, role sets valid, sign-ins that work, tenancy that holds over HTTP."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from consortia.audit.service import SYSTEM
+from consortia.demo import DEMO_EXTENSIONS, DEMO_PASSWORD, DemoContext, SignIn, build_demo, demo_extensions, sign_ins
+from consortia.errors import Unauthorized
+from consortia.platform import roles as R
+from consortia.platform.auth import create_api_key, sign_in
+from consortia.platform.models import (
+    CodeTableRow,
+    Consortium,
+    FulfillmentNetwork,
+    Institution,
+    Library,
+    User,
+    UserBlock,
+    UserIdentifier,
+)
+from consortia.platform.roles import RoleSpec, role_set_problems
+
+
+def _count(db: Session, model: type) -> int:
+    return int(db.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def _demo_users(db: Session) -> list[User]:
+    return list(
+        db.scalars(
+            select(User)
+            .join(Institution, User.institution_id == Institution.id)
+            .where(Institution.code.in_(["EAST", "WEST", "NORTH", "SOUTH"]))
+            .options(selectinload(User.roles), selectinload(User.institution))
+        )
+    )
+
+
+def _headers(db: Session, primary_id: str) -> dict[str, str]:
+    user = db.scalars(select(User).where(User.primary_id_key == primary_id)).one()
+    _row, secret = create_api_key(db, user, actor=SYSTEM)
+    db.flush()
+    return {"Authorization": f"apikey {secret}"}
+
+
+def test_build_demo_creates_the_consortia_once(db: Session) -> None:
+    sign_ins = build_demo(db)
+    counts = {model: _count(db, model) for model in (User, UserIdentifier, Library, CodeTableRow, UserBlock)}
+
+    again = build_demo(db)
+
+    assert again == sign_ins
+    assert {model: _count(db, model) for model in counts} == counts
+    consortia = {c.code: c for c in db.scalars(select(Consortium).where(Consortium.code.in_(["NLC", "SCC"])))}
+    assert consortia["NLC"].name == "Northern Libraries Consortium"
+    assert consortia["NLC"].parent_account == "NLC Parent Account"
+    assert consortia["NLC"].case_sharing_enabled is True
+    assert consortia["SCC"].case_sharing_enabled is False
+    network = db.scalars(select(FulfillmentNetwork).where(FulfillmentNetwork.code == "NLC_FN")).one()
+    assert [member.code for member in network.members] == ["EAST", "NORTH", "WEST"]
+    east = db.scalars(select(Institution).where(Institution.code == "EAST")).one()
+    assert [library.code for library in east.libraries] == ["EAST_LAW", "EAST_MAIN", "EAST_SCI"]
+    assert [d.domain for d in east.email_domains] == ["east.example.edu"]
+    groups = db.scalars(
+        select(CodeTableRow.code).where(CodeTableRow.institution_id == east.id, CodeTableRow.table_name == "UserGroups")
+    ).all()
+    assert set(groups) == {"STAFF", "FACULTY", "GRAD", "UNDERGRAD", "WALKIN", "GUEST"}
+
+
+def test_every_demo_role_set_obeys_the_role_rules(db: Session) -> None:
+    build_demo(db)
+    users = _demo_users(db)
+    staff_with_roles = [u for u in users if u.record_type == "STAFF" and u.roles]
+    assert len(staff_with_roles) == 16  # eight roles in EAST and in WEST
+    for user in users:
+        assert user.institution is not None
+        libraries = {lib.code for lib in user.institution.libraries}
+        specs = [RoleSpec(r.role_type, r.library.code if r.library else None, r.status) for r in user.roles]
+        assert role_set_problems(specs, libraries) == [], user.primary_id
+    by_id = {u.primary_id: u for u in users}
+    law = {(r.role_type, r.library.code if r.library else None) for r in by_id["east-eio-law"].roles}
+    assert law == {
+        (R.ELECTRONIC_INVENTORY_OPERATOR, "EAST_LAW"),
+        (R.ELECTRONIC_INVENTORY_OPERATOR_EXTENDED, "EAST_SCI"),
+    }
+    assert {u.primary_id: u.support_level for u in users if u.support_level != "NONE"} == {
+        "east-basic": "BASIC",
+        "east-standard": "STANDARD",
+        "east-consortia": "CONSORTIA",
+        "west-consortia": "CONSORTIA",
+        "north-standard": "STANDARD",
+        "south-standard": "STANDARD",
+    }
+
+
+def test_demo_patrons_have_identifiers_groups_and_some_blocks(db: Session) -> None:
+    build_demo(db)
+    users = _demo_users(db)
+    patrons = [u for u in users if u.record_type == "PUBLIC"]
+    per_institution = Counter(u.institution.code for u in patrons if u.institution)
+    assert per_institution == {"EAST": 20, "WEST": 20, "NORTH": 20, "SOUTH": 20}
+    assert any(u.status == "INACTIVE" for u in patrons)
+    ids = [u.primary_id_key for u in users]
+    assert len(ids) == len(set(ids)), "primary ids must be unique across the demo"
+    blocked = db.scalars(select(UserBlock).where(UserBlock.network.is_(True))).all()
+    assert {b.user.institution_id for b in blocked} == {u.institution_id for u in patrons}
+    shared = db.scalars(select(UserIdentifier).where(UserIdentifier.value == "NLC-000001")).all()
+    assert sorted(i.user.primary_id for i in shared) == ["east-patron-01", "west-patron-01"]
+    for patron in patrons:
+        types = {identifier.id_type for identifier in patron.identifiers}
+        assert {"BARCODE", "UNIV_ID"} <= types
+        assert patron.user_group in {"FACULTY", "GRAD", "UNDERGRAD", "WALKIN", "GUEST"}
+        assert patron.expiry_date is not None
+
+
+def test_every_listed_sign_in_works_with_the_demo_password(db: Session) -> None:
+    sign_ins = build_demo(db)
+    listed = [s for s in sign_ins if s.institution]  # the operator is created by `consortia demo` itself
+    assert [s.username for s in sign_ins][:3] == ["operator", "east-admin", "east-users"]
+    for entry in listed:
+        user = sign_in(db, entry.username, DEMO_PASSWORD)
+        assert user.institution is not None
+        assert user.institution.code == entry.institution
+    admin = sign_in(db, "east-admin", DEMO_PASSWORD)
+    assert [r.role_type for r in admin.roles] == [R.GENERAL_SYSTEM_ADMINISTRATOR]
+    with pytest.raises(Unauthorized):
+        sign_in(db, "east-admin", "not the password")
+
+
+def test_east_admin_signs_in_on_the_web_page(client: TestClient, db: Session) -> None:
+    build_demo(db)
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token
+    response = client.post(
+        "/login",
+        data={"username": "east-admin", "password": DEMO_PASSWORD, "csrf_token": token.group(1)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+
+
+def test_demo_users_see_their_own_institution_only(client: TestClient, db: Session) -> None:
+    build_demo(db)
+    east_admin = _headers(db, "east-admin")
+    west_admin = _headers(db, "west-admin")
+
+    own = client.get("/almaws/v1/users/east-patron-02", headers=east_admin)
+    other = client.get("/almaws/v1/users/east-patron-02", headers=west_admin)
+    by_barcode = client.get("/almaws/v1/users/EAST00002", headers=east_admin)
+
+    assert own.status_code == 200, own.text
+    assert own.json()["primary_id"] == "east-patron-02"
+    assert other.status_code == 404
+    assert by_barcode.status_code == 200
+    assert by_barcode.json()["primary_id"] == "east-patron-02"
+
+
+def test_extensions_run_once_with_the_context(db: Session) -> None:
+    demo_extensions()  # the domains' own extensions register first
+    seen: list[DemoContext] = []
+
+    def extension(session: Session, context: DemoContext) -> None:
+        seen.append(context)
+        session.add(
+            User(
+                institution_id=context.institutions["NORTH"].id,
+                primary_id="north-extra",
+                primary_id_key="north-extra",
+                record_type="STAFF",
+                password_hash=context.password_hash,
+            )
+        )
+
+    DEMO_EXTENSIONS.append(extension)
+    try:
+        build_demo(db)
+        build_demo(db)
+    finally:
+        DEMO_EXTENSIONS.remove(extension)
+
+    assert len(seen) == 1
+    context = seen[0]
+    assert context.libraries["EAST_LAW"].name == "Law Library"
+    assert context.user("east-consortia").support_level == "CONSORTIA"
+    assert context.consortia["NLC"].case_sharing_enabled is True
+    assert sign_in(db, "north-extra", DEMO_PASSWORD).primary_id == "north-extra"
+
+
+def test_sign_in_rows_describe_every_role_and_level() -> None:
+    rows = sign_ins()
+    described = {row.username: row for row in rows}
+    assert described["east-eio-law"] == SignIn(
+        "east-eio-law",
+        "EAST",
+        "Electronic Inventory Operator (EAST_LAW) + Electronic Inventory Operator Extended (EAST_SCI)",
+    )
+    assert "Consortia" in described["west-consortia"].description
+    assert len(described) == len(rows)
