@@ -14,7 +14,7 @@ from consortia.audit.service import SYSTEM
 from consortia.demo import DEMO_EXTENSIONS, DEMO_PASSWORD, DemoContext, SignIn, build_demo, demo_extensions, sign_ins
 from consortia.errors import Unauthorized
 from consortia.platform import roles as R
-from consortia.platform.auth import create_api_key, sign_in
+from consortia.platform.auth import create_api_key, find_sign_in_user, sign_in
 from consortia.platform.models import (
     CodeTableRow,
     Consortium,
@@ -122,12 +122,17 @@ def test_demo_patrons_have_identifiers_groups_and_some_blocks(db: Session) -> No
 
 def test_every_listed_sign_in_works_with_the_demo_password(db: Session) -> None:
     sign_ins = build_demo(db)
-    listed = [s for s in sign_ins if s.institution]  # the operator is created by `consortia demo` itself
     assert [s.username for s in sign_ins][:3] == ["operator", "east-admin", "east-users"]
+    listed = [s for s in sign_ins if s.institution]  # the operator is created by `consortia demo` itself
     for entry in listed:
-        user = sign_in(db, entry.username, DEMO_PASSWORD)
+        # The name alone finds the account (no institution code), and it has a password.
+        user = find_sign_in_user(db, entry.username, None)
+        assert user is not None, entry.username
         assert user.institution is not None
         assert user.institution.code == entry.institution
+        assert user.password_hash
+    for username in ("east-admin", "west-consortia", "north-standard", "south-standard"):
+        assert sign_in(db, username, DEMO_PASSWORD).primary_id == username
     admin = sign_in(db, "east-admin", DEMO_PASSWORD)
     assert [r.role_type for r in admin.roles] == [R.GENERAL_SYSTEM_ADMINISTRATOR]
     with pytest.raises(Unauthorized):

@@ -126,7 +126,9 @@ def worker(
     db: DbOption = None,
     threads: Annotated[int, typer.Option(help="Worker threads in this process.")] = 2,
 ) -> None:
-    """Run background jobs from the configured queue (Redis at scale; see CONSORTIA_QUEUE_URL)."""
+    """Run background jobs from the configured queue: Redis at scale, or the SQLite queue file that
+    the server also consumes (CONSORTIA_QUEUE_URL). Stops gracefully on SIGINT/SIGTERM; a job whose
+    worker is killed is resumed by another worker once its lease (CONSORTIA_JOB_LEASE_SECONDS) expires."""
     from consortia.jobs.queue import run_worker
 
     run_worker(_settings(db), threads=threads)

@@ -7,13 +7,18 @@ M 10% (XS, 0.1%, is for smoke tests): the volumes scale, the structure (institut
 network, staff) does not.
 
 Each size gets its own institutions (codes `GS01`…`GS20` for S, `GM01`… for M, `GL01`… for L), so that
-sizes can live side by side in one database. The work is split into steps, each one transaction that
-also writes the step's marker (a history row of entity `generated_data`): running a size again skips
-the steps already done, and an interrupted run resumes with the step it was in.
+sizes can live side by side in one database. Every institution has the staff of `STAFF` (`gs01-admin`,
+`gs01-eio-lib`, …), who sign in with the demo password; patrons are `gs01-0000001`, `gs01-0000002`, ….
 
-Rows are written set-based: patrons with batched multi-row inserts, their identifiers, roles and blocks
+The work is split into steps, each one transaction that also writes the step's marker (a history row
+of entity `generated_data`): running a size again skips the steps already done, and an interrupted
+run resumes with the step it was in.
+
+Rows are written set-based: patrons with inserts of 10,000 rows at a time, their identifiers, roles and blocks
 with `INSERT ... SELECT`. Other domains add their own volumes (portfolios, cases) through `GENERATORS`:
-a module `consortia.<domain>.generate` appends a `Generator` at import time.
+a module `consortia.<domain>.generate` appends a `Generator` at import time; its `run` writes every
+row of its step in the session it is given (one transaction) and may open progress lines with
+`context.task(...)`.
 """
 
 from __future__ import annotations

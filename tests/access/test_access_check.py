@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -20,7 +22,7 @@ def world(factory: Factory) -> World:
     return build_world(factory)
 
 
-def check(client: TestClient, headers: dict[str, str], query: str) -> dict:  # type: ignore[type-arg]
+def check(client: TestClient, headers: dict[str, str], query: str) -> dict[str, Any]:
     response = client.get(f"/api/v1/access/check?{query}", headers=headers)
     assert response.status_code == 200, response.text
     body = dict(response.json())
@@ -34,8 +36,12 @@ def check(client: TestClient, headers: dict[str, str], query: str) -> dict:  # t
         ("east_ua", "action=user:edit&object=user:east-staff", True, ADMIN_RULE),
         ("east_gsa", "action=role:grant&object=user:east-staff", True, ADMIN_RULE),
         ("east_staff", "action=user:edit&object=user:east-ua", False, "deny_by_default"),
-        ("east_staff", "action=user:read&object=user:east-ua", True, "role:" + "|".join(
-            ("GENERAL_SYSTEM_ADMINISTRATOR", "USER_ADMINISTRATOR", "CIRCULATION_DESK_OPERATOR"))),
+        (
+            "east_staff",
+            "action=user:read&object=user:east-ua",
+            True,
+            "role:" + "|".join(("GENERAL_SYSTEM_ADMINISTRATOR", "USER_ADMINISTRATOR", "CIRCULATION_DESK_OPERATOR")),
+        ),
         ("east_patron", "action=user:read&object=user:east-patron", True, "self"),
         ("east_gsa", f"action=parameter:edit&object=parameter:{SEARCH_ALL}", True, "gsa_parameter"),
         ("east_gsa", f"action=parameter:edit&object=parameter:{TEMP}", False, "deny_by_default"),
@@ -135,9 +141,7 @@ def test_bad_questions_are_400(client: TestClient, world: World) -> None:
     assert client.get("/api/v1/access/check", headers=ua).status_code == 400
 
 
-def test_other_domains_register_object_types(
-    client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_other_domains_register_object_types(client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(explain, "_TYPES", dict(explain._TYPES))
 
     class Widget:
@@ -155,4 +159,9 @@ def test_other_domains_register_object_types(
     assert (body["allowed"], body["rule"]) == (True, "own_institution")
     body = check(client, world.headers("west_staff"), "action=institution:read&object=widget:7")
     assert body["allowed"] is False
-    assert client.get("/api/v1/access/check?action=user:read&object=widget:8", headers=world.headers("east_staff")).status_code == 404
+    assert (
+        client.get(
+            "/api/v1/access/check?action=user:read&object=widget:8", headers=world.headers("east_staff")
+        ).status_code
+        == 404
+    )

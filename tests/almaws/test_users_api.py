@@ -50,7 +50,9 @@ def _history(world: UsersWorld, primary_id: str) -> list[HistoryEvent]:
         ("west_ua", {"west-ua", "west-pat"}),
     ],
 )
-def test_list_shows_what_the_caller_may_see(client: TestClient, world: UsersWorld, who: str, expected: set[str]) -> None:
+def test_list_shows_what_the_caller_may_see(
+    client: TestClient, world: UsersWorld, who: str, expected: set[str]
+) -> None:
     response = world.call(client, who, "GET", "/almaws/v1/users", {"limit": 100})
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == JSON
@@ -107,7 +109,9 @@ def test_stable_order_across_pages(client: TestClient, world: UsersWorld) -> Non
     assert len(set(walked)) == len(walked) == 10
     # last name, then first name, then primary id
     assert [pid for pid in walked if pid.startswith("ord-")] == ["ord-2", "ord-1", "ord-3", "ord-4"]
-    by_id = _ids(world.call(client, "east_ua", "GET", "/almaws/v1/users", {"limit": 100, "order_by": "primary_id"}).json())
+    by_id = _ids(
+        world.call(client, "east_ua", "GET", "/almaws/v1/users", {"limit": 100, "order_by": "primary_id"}).json()
+    )
     assert by_id == sorted(by_id)
     bad = world.call(client, "east_ua", "GET", "/almaws/v1/users", {"order_by": "email"})
     assert bad.status_code == 400
@@ -174,7 +178,7 @@ def test_list_in_xml(client: TestClient, world: UsersWorld) -> None:
     response = world.call(client, "east_ua", "GET", "/almaws/v1/users", {"format": "xml", "limit": 2})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/xml")
-    root = ET.fromstring(response.content)
+    root = ET.fromstring(response.content)  # noqa: S314 - our own answer, not untrusted input
     assert root.tag == "users"
     assert root.get("total_record_count") == str(len(EAST_USERS))
     assert len(root.findall("user")) == 2
@@ -221,7 +225,7 @@ def test_user_json_shape(client: TestClient, world: UsersWorld) -> None:
 
 def test_get_in_xml(client: TestClient, world: UsersWorld) -> None:
     response = world.call(client, "east_ua", "GET", "/almaws/v1/users/east-pat", {"format": "xml"})
-    root = ET.fromstring(response.content)
+    root = ET.fromstring(response.content)  # noqa: S314 - our own answer, not untrusted input
     assert root.tag == "user"
     assert root.findtext("primary_id") == "east-pat"
     assert root.find("user_group").get("desc") == "Undergraduate"  # type: ignore[union-attr]
@@ -360,7 +364,8 @@ def test_create_user(client: TestClient, world: UsersWorld, who: str) -> None:
     assert "password" not in body
     stored = world.factory.session.scalars(select(User).where(User.primary_id == "new-jane")).one()
     assert stored.institution_id == world.east.id
-    assert stored.password_hash and "a long secret" not in stored.password_hash
+    assert stored.password_hash
+    assert "a long secret" not in stored.password_hash
     fields = [(e.field, e.new) for e in _history(world, "new-jane")]
     assert ("user", "created (STAFF, ACTIVE)") in fields
     assert ("role", "ELECTRONIC_INVENTORY_OPERATOR @ EAST_L1 (ACTIVE)") in fields
@@ -411,7 +416,12 @@ def test_minimal_create_defaults(client: TestClient, world: UsersWorld) -> None:
     ],
 )
 def test_create_refusals(
-    client: TestClient, world: UsersWorld, change: dict, status: int, code: str, message: str  # type: ignore[type-arg]
+    client: TestClient,
+    world: UsersWorld,
+    change: dict,
+    status: int,
+    code: str,
+    message: str,  # type: ignore[type-arg]
 ) -> None:
     body = {"primary_id": "refused", "last_name": "R", "record_type": "STAFF", **change}
     response = world.call(client, "east_gsa", "POST", "/almaws/v1/users", json=body)
@@ -435,7 +445,9 @@ def test_disabled_user_group_cannot_be_given(client: TestClient, world: UsersWor
 
 
 def test_same_primary_id_in_another_institution_is_fine(client: TestClient, world: UsersWorld) -> None:
-    response = world.call(client, "west_ua", "POST", "/almaws/v1/users", json={"primary_id": "east-pat", "last_name": "W"})
+    response = world.call(
+        client, "west_ua", "POST", "/almaws/v1/users", json={"primary_id": "east-pat", "last_name": "W"}
+    )
     assert response.status_code == 200, response.text
     # and the EAST user is untouched
     east = world.call(client, "east_ua", "GET", "/almaws/v1/users/east-pat").json()
@@ -466,7 +478,11 @@ def test_consortia_level_is_never_changed_here(client: TestClient, world: UsersW
     same = world.call(client, "east_gsa", "PUT", "/almaws/v1/users/east-staff", json=current)
     assert same.status_code == 200, same.text
     lowered = world.call(
-        client, "operator", "PUT", "/almaws/v1/users/east-staff", json={**current, "support_level": {"value": "STANDARD"}}
+        client,
+        "operator",
+        "PUT",
+        "/almaws/v1/users/east-staff",
+        json={**current, "support_level": {"value": "STANDARD"}},
     )
     assert lowered.status_code == 400
     assert "licence" in error_of(lowered)["errorMessage"]
@@ -481,7 +497,11 @@ def test_consortia_level_is_never_changed_here(client: TestClient, world: UsersW
         {"primary_id": "t1", "last_name": "T", "expiry_date": "2030-02-30"},
         {"primary_id": "t1", "last_name": "T", "expiry_date": 20300101},
         {"primary_id": "t1", "last_name": "T", "user_identifier": "B-1"},
-        {"primary_id": "t1", "last_name": "T", "user_role": [{"role_type": {"value": "PATRON"}, "expiry_date": "soon"}]},
+        {
+            "primary_id": "t1",
+            "last_name": "T",
+            "user_role": [{"role_type": {"value": "PATRON"}, "expiry_date": "soon"}],
+        },
         {"primary_id": "t1", "last_name": "T", "user_role": [{"scope": {"value": "EAST"}}]},
         {"primary_id": "x" * 101, "last_name": "T"},
         {"primary_id": "t1", "last_name": "T" * 101},
@@ -494,6 +514,58 @@ def test_bad_input_is_400_in_the_error_shape(client: TestClient, world: UsersWor
     response = world.call(client, "east_ua", "POST", "/almaws/v1/users", json=body)
     assert response.status_code == 400, response.text
     error_of(response)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params", "body", "status"),
+    [
+        ("GET", "/almaws/v1/users/a%00b", {}, None, 404),
+        ("GET", "/almaws/v1/users", {"q": "last_name~a\x00b"}, None, 400),
+        ("POST", "/almaws/v1/users", {}, {"primary_id": "n\x00", "last_name": "x"}, 400),
+        ("POST", "/almaws/v1/users", {}, {"primary_id": "n1", "last_name": "x\x00"}, 400),
+        (
+            "POST",
+            "/almaws/v1/users",
+            {},
+            {"primary_id": "n2", "last_name": "x", "user_block": [{"block_note": "\x01"}]},
+            400,
+        ),
+        (
+            "POST",
+            "/almaws/v1/users",
+            {},
+            {"primary_id": "n3", "last_name": "x", "contact_info": {"address": [{"city": "\x00"}]}},
+            400,
+        ),
+        (
+            "POST",
+            "/almaws/v1/users",
+            {},
+            {"primary_id": "n4", "last_name": "x", "user_identifier": [{"id_type": "BARCODE", "value": "\x00"}]},
+            400,
+        ),
+        ("GET", "/almaws/v1/users", {"source_institution_code": "\x00", "source_user_id": "x"}, None, 200),
+        ("GET", "/almaws/v1/users/west-pat", {"source_institution_code": "WEST\x00"}, None, 404),
+        ("GET", "/almaws/v1/conf/libraries/%00", {}, None, 404),
+        ("PUT", "/almaws/v1/conf/code-tables/UserGroups", {}, {"row": [{"code": "A\x00"}]}, 400),
+        ("POST", "/api/v1/users/%00/api-keys", {}, {}, 404),
+        ("POST", "/api/v1/users/east-ua/api-keys", {}, {"label": "\x00"}, 400),
+    ],
+)
+def test_control_characters_answer_alike_on_every_database(
+    client: TestClient,
+    world: UsersWorld,
+    method: str,
+    path: str,
+    params: dict,
+    body: object,
+    status: int,  # type: ignore[type-arg]
+) -> None:
+    kw = {"json": body} if body is not None else {}
+    response = world.call(client, "east_ua", method, path, params, **kw)  # type: ignore[arg-type]
+    assert response.status_code == status, response.text
+    if status >= 400:
+        error_of(response)
 
 
 def test_malformed_json_is_400(client: TestClient, world: UsersWorld) -> None:
@@ -526,7 +598,9 @@ def test_single_objects_where_lists_are_expected(client: TestClient, world: User
 
 def test_put_swaps_all_lists_but_keeps_roles(client: TestClient, world: UsersWorld) -> None:
     created = world.call(client, "east_ua", "POST", "/almaws/v1/users", json=FULL_USER).json()
-    assert created["user_block"] and created["user_role"] and created["contact_info"]["email"]
+    assert created["user_block"]
+    assert created["user_role"]
+    assert created["contact_info"]["email"]
     body = {
         "first_name": "Janet",
         "last_name": "Public",
@@ -547,7 +621,9 @@ def test_put_swaps_all_lists_but_keeps_roles(client: TestClient, world: UsersWor
     assert len(kept.json()["user_role"]) == 2
     # A given user_role list replaces them.
     one_role = [{"role_type": {"value": "PURCHASING_OPERATOR"}, "scope": {"value": "EAST_L2"}}]
-    replaced = world.call(client, "east_ua", "PUT", "/almaws/v1/users/new-jane", json={**updated, "user_role": one_role})
+    replaced = world.call(
+        client, "east_ua", "PUT", "/almaws/v1/users/new-jane", json={**updated, "user_role": one_role}
+    )
     assert replaced.status_code == 200, replaced.text
     assert [(r["role_type"]["value"], r["scope"]["value"]) for r in replaced.json()["user_role"]] == [
         ("PURCHASING_OPERATOR", "EAST_L2")
@@ -587,7 +663,9 @@ def test_put_writes_field_history(client: TestClient, world: UsersWorld) -> None
 
 def test_put_password_is_write_only_and_recorded(client: TestClient, world: UsersWorld) -> None:
     current = world.call(client, "east_ua", "GET", "/almaws/v1/users/east-pat").json()
-    response = world.call(client, "east_ua", "PUT", "/almaws/v1/users/east-pat", json={**current, "password": "n3w password"})
+    response = world.call(
+        client, "east_ua", "PUT", "/almaws/v1/users/east-pat", json={**current, "password": "n3w password"}
+    )
     assert response.status_code == 200
     assert "password" not in response.json()
     assert ("password", "changed") in [(e.field, e.new) for e in _history(world, "east-pat")]
@@ -598,9 +676,7 @@ def test_lost_update_is_409(client: TestClient, world: UsersWorld) -> None:
     read = world.call(client, "east_ua", "GET", "/almaws/v1/users/east-pat")
     etag = read.headers["etag"]
     assert etag == f'"{read.json()["version"]}"'
-    first = world.call(
-        client, "east_ua", "PUT", "/almaws/v1/users/east-pat", json={**read.json(), "first_name": "One"}
-    )
+    first = world.call(client, "east_ua", "PUT", "/almaws/v1/users/east-pat", json={**read.json(), "first_name": "One"})
     assert first.status_code == 200, first.text
     assert first.headers["etag"] != etag
     # A second writer who read before the first change: refused, by body version or by If-Match.
@@ -700,9 +776,7 @@ def test_linked_account_is_shown_as_external(client: TestClient, world: UsersWor
         linked_rule="Default rule",
     )
     world.factory.session.commit()
-    by_source = world.call(
-        client, "east_cdo", "GET", "/almaws/v1/users/west-pat", {"source_institution_code": "WEST"}
-    )
+    by_source = world.call(client, "east_cdo", "GET", "/almaws/v1/users/west-pat", {"source_institution_code": "WEST"})
     assert by_source.status_code == 200, by_source.text
     body = by_source.json()
     assert body["primary_id"] == "lnk-west-pat"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -20,13 +22,13 @@ def world(factory: Factory) -> World:
     return build_world(factory)
 
 
-def history(client: TestClient, headers: dict[str, str], query: str) -> dict:  # type: ignore[type-arg]
+def history(client: TestClient, headers: dict[str, str], query: str) -> dict[str, Any]:
     response = client.get(f"/api/v1/history?{query}", headers=headers)
     assert response.status_code == 200, response.text
     return dict(response.json())
 
 
-def changes(body: dict) -> list[tuple[str, str | None, str | None]]:  # type: ignore[type-arg]
+def changes(body: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
     return [(e["field"], e["old"], e["new"]) for e in body.get("event", [])]
 
 
@@ -69,7 +71,9 @@ def test_institution_library_and_network_history(client: TestClient, world: Worl
     client.patch("/api/v1/institutions/WEST", json={"name": "West State"}, headers=operator)
     client.post("/api/v1/institutions/EAST/libraries", json={"code": "EAST_LAW", "name": "Law"}, headers=operator)
     client.post("/api/v1/institutions/WEST/libraries", json={"code": "WEST_LAW", "name": "Law"}, headers=operator)
-    client.put("/api/v1/fulfillment-networks/FN_EW/members", json={"members": ["EAST", "WEST", "NORTH"]}, headers=operator)
+    client.put(
+        "/api/v1/fulfillment-networks/FN_EW/members", json={"members": ["EAST", "WEST", "NORTH"]}, headers=operator
+    )
     client.put("/api/v1/fulfillment-networks/FN_W/members", json={"members": ["WEST"]}, headers=operator)
 
     east = world.headers("east_staff")

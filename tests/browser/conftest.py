@@ -100,7 +100,7 @@ DEMO_PASSWORD = "consortia-demo"
 
 def sign_in(page: object, username: str, password: str = DEMO_PASSWORD) -> None:
     page.goto("/login")  # type: ignore[attr-defined]
-    page.get_by_label("User name").fill(username)  # type: ignore[attr-defined]
-    page.get_by_label("Password").fill(password)  # type: ignore[attr-defined]
+    page.get_by_label("User name", exact=True).fill(username)  # type: ignore[attr-defined]
+    page.get_by_label("Password", exact=True).fill(password)  # type: ignore[attr-defined]
     page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
     page.wait_for_url("**/")  # type: ignore[attr-defined]

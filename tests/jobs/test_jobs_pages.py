@@ -125,9 +125,7 @@ def test_who_sees_what(client: TestClient, db: Session, factory: Factory, world:
     assert "Choose the institution to work in" in page.text
     assert client.get(f"/jobs/{instance_id}").status_code == 200
     home = client.get("/")
-    client.post(
-        "/operator/acting-institution", data={"csrf_token": _csrf(home.text), "institution": world.west.code}
-    )
+    client.post("/operator/acting-institution", data={"csrf_token": _csrf(home.text), "institution": world.west.code})
     assert "Deactivate Expired Users" in client.get("/jobs").text
     assert _run_from_the_form(client).startswith("/jobs/")
 

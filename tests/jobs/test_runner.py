@@ -42,7 +42,7 @@ def _history_per_user(db: Session, instance_id: int) -> dict[str, int]:
         .where(HistoryEvent.job_instance_id == instance_id, HistoryEvent.entity == "user")
         .group_by(HistoryEvent.entity_id)
     )
-    return {entity_id: count for entity_id, count in rows}
+    return {row[0]: row[1] for row in rows}
 
 
 def test_submit_enqueues_only_after_commit(db: Session, world: World, recording_queue: RecordingQueue) -> None:
@@ -144,7 +144,10 @@ def test_expired_lease_is_recovered_and_resumes_from_the_checkpoint(
     assert "Users deactivated: 5" in done.report
     assert _history_per_user(db, instance.id) == {u.primary_id: 1 for u in users}
     db.expire_all()
-    statuses = {row.id: row.status for row in db.execute(select(User.id, User.status).where(User.institution_id == world.east.id))}
+    statuses = {
+        row.id: row.status
+        for row in db.execute(select(User.id, User.status).where(User.institution_id == world.east.id))
+    }
     assert [statuses[u.id] for u in users] == ["INACTIVE"] * 5
     assert list(statuses.values()).count("ACTIVE") == 4  # the three staff and the unexpired patron
     versions = set(db.scalars(select(User.version).where(User.id.in_([u.id for u in users]))))
@@ -161,9 +164,7 @@ def test_queued_instances_that_never_reached_the_queue_are_handed_over(
     recording_queue.enqueued.clear()
     assert recover_expired(db) == []  # submitted a moment ago: give the queue its minute
     db.execute(
-        update(JobInstance)
-        .where(JobInstance.id == instance.id)
-        .values(submit_time=utcnow() - dt.timedelta(minutes=5))
+        update(JobInstance).where(JobInstance.id == instance.id).values(submit_time=utcnow() - dt.timedelta(minutes=5))
     )
     recording_queue.waiting = {instance.id}
     assert recover_expired(db) == []
@@ -223,12 +224,22 @@ def test_kinds() -> object:
     from consortia.access.permissions import Permission as P
 
     registry.register_job_kind(
-        job_id="M9101", name="Exploding test job", description="Raises.", category="TEST", category_desc="Test",
-        run_chunk=explode, permission=P.USER_EDIT,
+        job_id="M9101",
+        name="Exploding test job",
+        description="Raises.",
+        category="TEST",
+        category_desc="Test",
+        run_chunk=explode,
+        permission=P.USER_EDIT,
     )
     registry.register_job_kind(
-        job_id="M9102", name="Noting test job", description="Reports an error event.", category="TEST",
-        category_desc="Test", run_chunk=notes, permission=P.USER_EDIT,
+        job_id="M9102",
+        name="Noting test job",
+        description="Reports an error event.",
+        category="TEST",
+        category_desc="Test",
+        run_chunk=notes,
+        permission=P.USER_EDIT,
         counters=(registry.CounterDefinition("seen", "Records seen", "Every record read."),),
     )
     yield
@@ -275,14 +286,85 @@ def test_kinds_are_registered_with_a_permission_and_a_proper_id() -> None:
 
     with pytest.raises(ValueError, match="M1001"):
         registry.register_job_kind(
-            job_id="1001", name="x", description="", category="X", category_desc="X", run_chunk=nothing,
+            job_id="1001",
+            name="x",
+            description="",
+            category="X",
+            category_desc="X",
+            run_chunk=nothing,
             may_run=lambda *_: None,  # type: ignore[arg-type,return-value]
         )
     with pytest.raises(ValueError, match="permission"):
-        registry.register_job_kind(job_id="M9103", name="x", description="", category="X", category_desc="X",
-                                   run_chunk=nothing)
+        registry.register_job_kind(
+            job_id="M9103", name="x", description="", category="X", category_desc="X", run_chunk=nothing
+        )
     with pytest.raises(ValueError, match="already used"):
         registry.register_job_kind(
-            job_id=DEACTIVATE_EXPIRED_USERS, name="Something else", description="", category="X", category_desc="X",
-            run_chunk=nothing, may_run=lambda *_: None,  # type: ignore[arg-type,return-value]
+            job_id=DEACTIVATE_EXPIRED_USERS,
+            name="Something else",
+            description="",
+            category="X",
+            category_desc="X",
+            run_chunk=nothing,
+            may_run=lambda *_: None,  # type: ignore[arg-type,return-value]
         )
+
+
+def test_who_monitors_jobs_check_and_filter_agree(
+    db: Session, factory: Factory, world: World, recording_queue: RecordingQueue
+) -> None:
+    """JOB_READ's two faces: `allows` on an instance holds exactly for the instances `where` selects."""
+    from consortia.access.permissions import Permission as P
+    from consortia.access.policy import allows, where
+
+    east = submit(db, identity_of(world.east_admin), _m1001(), {})
+    west = submit(db, identity_of(world.west_admin), _m1001(), {})
+    db.flush()
+    instances = [east, west]
+    people = [world.east_admin, world.east_desk, world.east_patron, world.west_admin, world.operator]
+    people.append(factory.user(world.east, password=False))  # no role at all
+    seen = {}
+    for person in people:
+        identity = identity_of(person)
+        selected = set(
+            db.scalars(
+                select(JobInstance.id).where(
+                    JobInstance.id.in_([i.id for i in instances]), where(identity, P.JOB_READ, JobInstance)
+                )
+            )
+        )
+        assert selected == {i.id for i in instances if allows(identity, P.JOB_READ, i)}
+        seen[person.id] = selected
+    assert seen[world.east_desk.id] == {east.id}
+    assert seen[world.east_patron.id] == set()
+    assert seen[people[-1].id] == set()
+    assert seen[world.operator.id] == {east.id, west.id}
+
+
+def test_command_line_views(
+    db: Session, factory: Factory, world: World, sessions: SessionFactory, recording_queue: RecordingQueue
+) -> None:
+    from rich.console import Console
+
+    from consortia.jobs.service import describe_instance, recent_instances
+
+    expired_patrons(factory, world.east, 2)
+    instance = submit(db, identity_of(world.east_admin), _m1001(), {})
+    db.commit()
+    run_instance(sessions, instance.id)
+    db.expire_all()
+    rows = recent_instances(db, limit=5)
+    assert rows[0][:5] == (
+        instance.id,
+        "M1001 Deactivate Expired Users",
+        world.east.code,
+        "Completed Successfully",
+        "100%",
+    )
+    console = Console(width=160, record=True)
+    console.print(describe_instance(db, instance.id))
+    text = console.export_text()
+    assert "Users deactivated" in text
+    assert "Completed Successfully" in text
+    console.print(describe_instance(db, 2**31 - 1))
+    assert "was not found" in console.export_text()

@@ -66,7 +66,9 @@ def test_gsa_changes_an_ordinary_parameter_with_history(client: TestClient, worl
     actor = world.users["east_gsa"].full_name
     assert parameter_rows(db, world.east.id) == [(SEARCH_ALL, "false", "true", actor)]
     # Setting the same value again records nothing.
-    client.put(f"/api/v1/institutions/EAST/parameters/{SEARCH_ALL}", json={"value": True}, headers=world.headers("east_gsa"))
+    client.put(
+        f"/api/v1/institutions/EAST/parameters/{SEARCH_ALL}", json={"value": True}, headers=world.headers("east_gsa")
+    )
     assert len(parameter_rows(db, world.east.id)) == 1
 
 
@@ -112,7 +114,9 @@ def test_text_parameters_take_text(client: TestClient, world: World) -> None:
 
 def test_unknown_parameter_is_404(client: TestClient, world: World) -> None:
     response = client.put(
-        "/api/v1/institutions/EAST/parameters/no_such_parameter", json={"value": True}, headers=world.headers("operator")
+        "/api/v1/institutions/EAST/parameters/no_such_parameter",
+        json={"value": True},
+        headers=world.headers("operator"),
     )
     assert response.status_code == 404
     assert error_of(response)["errorMessage"] == "Parameter no_such_parameter was not found."

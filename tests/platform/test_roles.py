@@ -187,7 +187,9 @@ def test_user_administrator_cannot_remove_gsa_but_may_keep_it(client: TestClient
     assert removal.status_code == 403
     kept = _put_roles(client, world, "east_ua", "east-gsa", [gsa_role, _role(R.CIRCULATION_DESK_OPERATOR)])
     assert kept.status_code == 200, kept.text
-    deactivate = _put_roles(client, world, "east_ua", "east-gsa", [_role(R.GENERAL_SYSTEM_ADMINISTRATOR, status="INACTIVE")])
+    deactivate = _put_roles(
+        client, world, "east_ua", "east-gsa", [_role(R.GENERAL_SYSTEM_ADMINISTRATOR, status="INACTIVE")]
+    )
     assert deactivate.status_code == 403
 
 

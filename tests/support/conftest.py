@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 from dataclasses import dataclass
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from consortia.db import utcnow
 from consortia.platform.models import Consortium, Institution, User
-from consortia.support.models import SHARE_INSTITUTION, SupportCase
+from consortia.support.models import SHARE_INSTITUTION, ConsortiaLicence, SupportCase
 from consortia.support.service import allocate_case_number
 from tests.factories import PASSWORD, Factory
 
@@ -43,7 +44,7 @@ class SupportWorld:
     lone_standard: User
     operator: User
 
-    def case(self, opener: User, **fields: str) -> SupportCase:
+    def case(self, opener: User, **fields: Any) -> SupportCase:
         return make_case(self.factory.session, opener, **fields)
 
     def key(self, user: User) -> dict[str, str]:
@@ -59,6 +60,7 @@ def make_case(
     status: str = "New",
     priority: str = "Medium",
     issue_type: str = "Technical",
+    commit: bool = True,
 ) -> SupportCase:
     """A case opened by `opener` in their institution, written straight to the database."""
     assert opener.institution_id is not None
@@ -78,13 +80,17 @@ def make_case(
         updated_at=now,
     )
     session.add(case)
-    session.commit()  # a failed request rolls back its session: keep the set-up out of it
+    if commit:
+        session.commit()  # a failed request rolls back its session: keep the set-up out of it
+    else:
+        session.flush()
     session.refresh(case)
     return case
 
 
 def support_user(factory: Factory, institution: Institution | None, primary_id: str, level: str) -> User:
-    return factory.user(
+    """A staff user with a Support Center level; a CONSORTIA user also holds the licence row."""
+    user = factory.user(
         institution,
         primary_id,
         support_level=level,
@@ -92,6 +98,10 @@ def support_user(factory: Factory, institution: Institution | None, primary_id: 
         first_name=primary_id.split("-")[-1].title(),
         last_name=primary_id.split("-")[0].title(),
     )
+    if level == "CONSORTIA" and institution is not None:
+        factory.session.add(ConsortiaLicence(institution_id=institution.id, user_id=user.id, granted_by="Operator"))
+        factory.session.flush()
+    return user
 
 
 def build_world(factory: Factory, *, sharing: bool = True) -> SupportWorld:

@@ -21,6 +21,7 @@ from consortia.errors import NotFound
 from consortia.platform import codetables
 from consortia.platform.models import Institution, Library
 from consortia.platform.tenancy import acting_institution, libraries_of
+from consortia.platform.users import has_control_characters
 
 router = APIRouter(prefix="/almaws/v1/conf", tags=["Configuration"])
 
@@ -68,9 +69,13 @@ def get_library(
     code: Annotated[str, Path(max_length=40)],
 ) -> Response:
     institution = acting_institution(session, identity)
-    library = session.scalars(
-        select(Library).where(Library.code == code.strip().upper(), Library.institution_id == institution.id)
-    ).first()
+    library = (
+        None
+        if has_control_characters(code)
+        else session.scalars(
+            select(Library).where(Library.code == code.strip().upper(), Library.institution_id == institution.id)
+        ).first()
+    )
     authorize(identity, P.LIBRARY_READ, library, not_found=library_not_found(code))
     assert library is not None
     return respond(request, library_json(library, institution, _base(request)), root="library")

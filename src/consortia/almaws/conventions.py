@@ -31,6 +31,7 @@ XML_TYPE = "application/xml;charset=UTF-8"
 ALMA_XML_NS = "http://com/exlibris/urm/general/xmlbeans"
 API_PREFIXES = ("/almaws/", "/api/")
 MAX_LIMIT = 100
+MAX_OFFSET = 2**62  # beyond any table; larger numbers overflow the databases' integers (a 500 otherwise)
 
 
 # --- values -----------------------------------------------------------------------------------
@@ -83,7 +84,7 @@ def envelope(key: str, items: Sequence[Mapping[str, Any]], total: int, **extra: 
 
 
 Limit = Annotated[int, Query(ge=0, le=MAX_LIMIT, description="Page size, 0 to 100.")]
-Offset = Annotated[int, Query(ge=0, description="Records to skip.")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Records to skip.")]
 
 
 # --- negotiation ------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ router = APIRouter(prefix="/almaws/v1/conf/jobs", tags=["Jobs"])
 
 MAX_BODY = 1_000_000
 JobId = Annotated[str, Path(max_length=40, description="The job id, e.g. M1001.")]
-InstanceId = Annotated[int, Path(ge=1, le=2**62, description="The job instance id.")]
+InstanceId = Annotated[int, Path(ge=1, le=service.MAX_INSTANCE_ID, description="The job instance id.")]
 RUN_BODY: dict[str, Any] = {
     "requestBody": {
         "required": False,
@@ -198,7 +198,9 @@ def parse_run_parameters(body: bytes, content_type: str) -> dict[str, str]:
             name = name.get("value")
         value = entry.get("value")
         if isinstance(value, dict):
-            value = value.get("value")
+            if "value" not in value:
+                raise BadRequest(f"The value of parameter {name} must be text.", "40166411")
+            value = value["value"]
         if not isinstance(name, str) or not name.strip():
             raise BadRequest("Each parameter needs a name.", "40166411")
         if value is not None and not isinstance(value, str | int | float | bool):
@@ -208,8 +210,10 @@ def parse_run_parameters(body: bytes, content_type: str) -> dict[str, str]:
 
 
 def _xml_parameters(text: bytes) -> dict[str, str]:
+    if b"<!doctype" in text.lower() or b"<!entity" in text.lower():
+        raise BadRequest("Document type declarations are not accepted.", "40166411")
     try:
-        root = ET.fromstring(text)  # noqa: S314 - expat expands no external entities; size is capped above
+        root = ET.fromstring(text)  # noqa: S314 - no DTD (refused above), so no entities; size is capped
     except ET.ParseError:
         raise BadRequest("The request body is not well-formed XML.", "40166411") from None
     found: dict[str, str] = {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -66,6 +66,7 @@ def _list_context(session: Session, identity: Identity, status: str, offset: int
 
 
 Status = Annotated[str, Query(max_length=40, pattern=r"^[A-Z_]*$")]
+InstanceId = Annotated[int, Path(ge=1, le=service.MAX_INSTANCE_ID)]
 
 
 @router.get("/jobs", response_class=HTMLResponse)
@@ -151,7 +152,7 @@ def job_instance_page(
     request: Request,
     session: DbSession,
     identity: Annotated[Identity, Depends(page_requires(P.JOB_READ))],
-    instance_id: int,
+    instance_id: InstanceId,
 ) -> Response:
     return render(request, "jobs/instance.html", _instance_context(session, identity, instance_id))
 
@@ -161,7 +162,7 @@ def job_instance_status(
     request: Request,
     session: DbSession,
     identity: Annotated[Identity, Depends(page_requires(P.JOB_READ))],
-    instance_id: int,
+    instance_id: InstanceId,
 ) -> Response:
     """The status block alone (htmx polls it while the instance runs)."""
     return render(request, "jobs/_status.html", _instance_context(session, identity, instance_id))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import signal
 import threading
 from pathlib import Path
 from typing import Any, Protocol
@@ -108,6 +109,12 @@ class HueyQueue:
         queue = self
 
         class JobConsumer(Consumer):  # type: ignore[misc]
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                # SIGTERM (what service managers send) stops as gently as SIGINT: running chunks
+                # finish and their instances are given back for the next worker.
+                self._signal_actions[signal.SIGTERM] = (False, True)
+
             def _set_signal_handlers(self) -> None:
                 if handle_signals:
                     super()._set_signal_handlers()

@@ -28,6 +28,11 @@ from consortia.jobs.registry import JOB_ID, CounterDefinition, JobKind, job_kind
 from consortia.platform.models import Institution, User
 from consortia.platform.tenancy import acting_institution
 
+# Offsets past this answer an empty page (databases refuse larger numbers).
+MAX_OFFSET = 2**62
+# Instance ids are 32-bit on every database; larger ones cannot exist.
+MAX_INSTANCE_ID = 2**31 - 1
+
 # --- kinds ---------------------------------------------------------------------------------------
 
 
@@ -185,7 +190,7 @@ def list_instances(
         conditions.append(JobInstance.status == status)
     if submitted_from is not None:
         conditions.append(JobInstance.submit_time >= dt.datetime.combine(submitted_from, dt.time.min))
-    if submitted_to is not None:
+    if submitted_to is not None and submitted_to < dt.date.max:
         conditions.append(
             JobInstance.submit_time < dt.datetime.combine(submitted_to + dt.timedelta(days=1), dt.time.min)
         )
@@ -196,7 +201,7 @@ def list_instances(
             .where(*conditions)
             .order_by(JobInstance.id.desc())
             .limit(limit)
-            .offset(offset)
+            .offset(min(offset, MAX_OFFSET))
             .execution_options(populate_existing=True)
         )
     )
@@ -208,7 +213,11 @@ def instance_events(
 ) -> tuple[list[JobEvent], int]:
     condition = JobEvent.job_instance_id == instance.id
     total = int(session.scalar(select(func.count()).select_from(JobEvent).where(condition)) or 0)
-    rows = list(session.scalars(select(JobEvent).where(condition).order_by(JobEvent.id).limit(limit).offset(offset)))
+    rows = list(
+        session.scalars(
+            select(JobEvent).where(condition).order_by(JobEvent.id).limit(limit).offset(min(offset, MAX_OFFSET))
+        )
+    )
     return rows, total
 
 
@@ -230,7 +239,10 @@ def institution_codes(session: Session, instances: Iterable[JobInstance]) -> dic
     ids = {i.institution_id for i in instances if i.institution_id is not None}
     if not ids:
         return {}
-    return {row.id: row.code for row in session.execute(select(Institution.id, Institution.code).where(Institution.id.in_(ids)))}
+    return {
+        row.id: row.code
+        for row in session.execute(select(Institution.id, Institution.code).where(Institution.id.in_(ids)))
+    }
 
 
 def job_name(instance: JobInstance) -> str:

@@ -21,6 +21,7 @@ from consortia.audit.service import record
 from consortia.errors import BadRequest, NotFound
 from consortia.platform import roles as R
 from consortia.platform.models import CodeTableRow, Institution, User, UserIdentifier
+from consortia.platform.users import has_control_characters
 
 USER_GROUPS = "UserGroups"
 USER_IDENTIFIER_TYPES = "UserIdentifierTypes"
@@ -123,6 +124,8 @@ def _validate(name: str, rows: Sequence[CodeRow]) -> list[CodeRow]:
             problems.append(f"Code {code[:20]}… is longer than {MAX_CODE_LENGTH} characters.")
         if len(row.description) > MAX_DESCRIPTION_LENGTH:
             problems.append(f"The description of {code} is longer than {MAX_DESCRIPTION_LENGTH} characters.")
+        if has_control_characters(code + row.description):
+            problems.append(f"Row {code!r} holds control characters.")
         if code in seen:
             problems.append(f"Code {code} is given twice.")
         if name == USER_ROLES and code not in R.ROLE_TYPES:

@@ -19,6 +19,7 @@ from consortia.access.deps import DbSession, page_requires
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import allows, decide
+from consortia.audit.models import HistoryEvent
 from consortia.audit.registry import history_page
 from consortia.errors import BadRequest
 from consortia.platform import service
@@ -35,9 +36,22 @@ Text = Annotated[str, Form(max_length=MAX_FORM_TEXT)]
 Codes = Annotated[list[str] | None, Form(max_length=1000)]
 
 
-def _history(session: Session, identity: Identity, kind: str, entity_id: str) -> list[Any]:
+def _event(event: HistoryEvent, field: str | None = None) -> dict[str, Any]:
+    """A history row for templates/history.html (`field` overrides the row's own)."""
+    return {
+        "id": event.id,
+        "at": event.at,
+        "field": field or event.field,
+        "old": event.old,
+        "new": event.new,
+        "actor": event.actor,
+        "job_instance_id": event.job_instance_id,
+    }
+
+
+def _history(session: Session, identity: Identity, kind: str, entity_id: str) -> list[dict[str, Any]]:
     events, _total = history_page(session, identity, kind, entity_id)
-    return list(events)
+    return [_event(e) for e in events]
 
 
 def _view_mode(identity: Identity, permission: P, obj: Any) -> tuple[bool, str]:
@@ -202,6 +216,15 @@ def _parameter_rows(rows: list[dict[str, Any]], action: str) -> list[dict[str, A
     ]
 
 
+def _parameter_events(session: Session, identity: Identity, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """History of the parameters of the institution `identity` works in, the parameter's name as field."""
+    events: list[dict[str, Any]] = []
+    for row in rows:
+        page, _total = history_page(session, identity, "parameter", row["name"])
+        events.extend(_event(e, f"parameter {row['name']}") for e in page)
+    return sorted(events, key=lambda e: int(e["id"]))
+
+
 def _institution_context(session: Session, identity: Identity, code: str) -> dict[str, Any]:
     institution = service.access_institution(session, identity, code)
     can_edit, view_mode = _view_mode(identity, P.INSTITUTION_MANAGE, institution)
@@ -221,7 +244,14 @@ def _institution_context(session: Session, identity: Identity, code: str) -> dic
         "can_add_library": allows(identity, P.LIBRARY_MANAGE, institution),
         "library_form": {"code": "", "name": "", "campus": "", "resource_sharing": True},
         "parameters": _parameter_rows(parameters, f"/operator/institutions/{institution.code}/parameters"),
-        "events": _history(session, identity, "institution", institution.code),
+        # The institution's history with its parameters' (the page works in the institution shown).
+        "events": sorted(
+            [
+                *_history(session, identity, "institution", institution.code),
+                *_parameter_events(session, identity.acting_in(institution.id), parameters),
+            ],
+            key=lambda e: int(e["id"]),
+        ),
         "error": "",
     }
 
@@ -404,27 +434,11 @@ def _parameters_context(session: Session, identity: Identity) -> dict[str, Any]:
         return {"institution": None, "parameters": [], "events": [], "error": ""}
     institution = acting_institution(session, identity)
     _inst, rows = service.institution_parameters(session, identity, institution.code)
-    events: list[Any] = []
-    for row in rows:
-        page, _total = history_page(session, identity, "parameter", row["name"])
-        events.extend({**_event_fields(e), "field": row["name"]} for e in page)
-    events.sort(key=lambda e: e["id"])
     return {
         "institution": institution,
         "parameters": _parameter_rows(rows, "/admin/parameters"),
-        "events": events,
+        "events": _parameter_events(session, identity, rows),
         "error": "",
-    }
-
-
-def _event_fields(event: Any) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "at": event.at,
-        "old": event.old,
-        "new": event.new,
-        "actor": event.actor,
-        "job_instance_id": event.job_instance_id,
     }
 
 

@@ -94,9 +94,9 @@ def _stable(given: str | None, current: str, what: str) -> None:
         raise BadRequest(f"Codes are stable: the code of {what} {current} cannot be changed.", INVALID)
 
 
-def _require(identity: Identity, permission: P, obj: Any = None) -> None:
+def _require(identity: Identity, permission: P) -> None:
     """403 with the policy's reason unless `permission` is granted (for creates, where no object exists yet)."""
-    decision = decide(identity, permission, obj)
+    decision = decide(identity, permission, None)
     if not decision.allowed:
         raise Forbidden(decision.reason)
 

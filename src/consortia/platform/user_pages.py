@@ -130,6 +130,8 @@ def users_page(
     q: Annotated[str, Query(max_length=200)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
+    if identity.is_operator and identity.acting_institution_id is None:
+        return render(request, "users/choose_institution.html")
     institution = _institution(session, identity)
     place = InInstitution(institution.id)
     if not allows(identity, P.USER_READ, place):
@@ -262,10 +264,11 @@ def _detail(
     *,
     error: str = "",
     status: int = 200,
+    typed: dict[str, str] | None = None,
 ) -> Response:
     institution = _institution(session, identity)
     context = _user_context(session, identity, user, "details")
-    context.update({"choices": _choices(session, institution), "error": error})
+    context.update({"choices": _choices(session, institution), "error": error, "typed": typed})
     return render(request, "users/detail.html", context, status=status)
 
 
@@ -305,6 +308,20 @@ def edit_user_page(
     identifier_value: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     user = _page_user(session, identity, primary_id, P.USER_EDIT)
+    typed = {
+        "first_name": first_name,
+        "middle_name": middle_name,
+        "last_name": last_name,
+        "record_type": record_type,
+        "status": status,
+        "user_group": user_group,
+        "email": email,
+        "phone": phone,
+        "job_category": job_category,
+        "birth_date": birth_date,
+        "expiry_date": expiry_date,
+        "purge_date": purge_date,
+    }
     types, values = identifier_type or [], identifier_value or []
     try:
         if len(types) != len(values) or len(types) > 100:
@@ -337,7 +354,7 @@ def edit_user_page(
     except DomainError as exc:
         if isinstance(exc, NotFound):
             raise
-        return _detail(request, session, identity, user, error=exc.message, status=exc.status)
+        return _detail(request, session, identity, user, error=exc.message, status=exc.status, typed=typed)
     return redirect(_user_url(user), "Changes saved.")
 
 

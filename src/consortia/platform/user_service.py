@@ -38,7 +38,7 @@ from consortia.platform.auth import api_keys_of, create_api_key, hash_password, 
 from consortia.platform.models import ApiKey, Institution, Library, User, UserBlock, UserIdentifier, UserRole
 from consortia.platform.roles import RoleSpec, role_set_problems
 from consortia.platform.tenancy import libraries_of
-from consortia.platform.users import user_not_found
+from consortia.platform.users import has_control_characters, user_not_found
 
 RECORD_TYPES = ("STAFF", "PUBLIC")
 STATUSES = ("ACTIVE", "INACTIVE")
@@ -143,10 +143,18 @@ def _column_length(name: str) -> int | None:
     return getattr(User.__table__.c[name].type, "length", None)
 
 
+def _check_text(name: str, value: Any) -> None:
+    """Refuse control characters (the databases disagree about them); `value` may be a str, list or dict."""
+    texts = value.values() if isinstance(value, dict) else value if isinstance(value, list) else [value]
+    if any(isinstance(text, str) and has_control_characters(text) for text in texts):
+        raise BadRequest(f"{name} holds control characters.", "40166411")
+
+
 def _check_fields(session: Session, institution_id: int, user: User | None, fields: dict[str, Any]) -> None:
     for name, value in fields.items():
         if name not in USER_FIELDS:
             raise BadRequest(f"Unknown user field {name}.", "40166411")
+        _check_text(name, value)
         length = _column_length(name)
         if isinstance(value, str) and length is not None and len(value) > length:
             raise BadRequest(f"{name} is longer than {length} characters.", "40166411")
@@ -176,6 +184,7 @@ def _check_identifiers(session: Session, institution_id: int, user: User | None,
     enabled = codetables.enabled_codes(session, institution_id, codetables.USER_IDENTIFIER_TYPES)
     seen: set[tuple[str, str]] = set()
     for spec in wanted:
+        _check_text("An identifier", spec.value)
         if spec.id_type not in enabled and spec.id_type not in existing_types:
             raise BadRequest(f"Identifier type {spec.id_type} is not supported.", "401863")
         if not spec.value.strip() or len(spec.value) > 200:
@@ -200,6 +209,7 @@ def _check_identifiers(session: Session, institution_id: int, user: User | None,
 
 def _check_blocks(wanted: list[BlockSpec]) -> None:
     for spec in wanted:
+        _check_text("A block", [spec.block_type, spec.description, spec.note])
         if spec.status not in STATUSES:
             raise BadRequest(f"Block status must be one of {', '.join(STATUSES)}.", "40166411")
         if not spec.block_type or len(spec.block_type) > 60 or len(spec.description) > 200:
@@ -550,6 +560,7 @@ def create_user(session: Session, identity: Identity, institution: Institution, 
         raise BadRequest("Mandatory field is missing: primary_id", "401664")
     if len(primary_id) > 100:
         raise BadRequest("primary_id is longer than 100 characters.", "40166411")
+    _check_text("primary_id", primary_id)
     if changes.account_type not in (None, "", "INTERNAL"):
         raise BadRequest(
             "The given user account type is illegal: users are created INTERNAL; linked accounts are created by "
@@ -726,6 +737,7 @@ def create_user_api_key(session: Session, identity: Identity, user: User, label:
     The key itself is in the answer only; the caller shows it once.
     """
     authorize(identity, P.APIKEY_MANAGE, user, not_found=user_not_found(user.primary_id))
+    _check_text("The label", label)
     return create_api_key(session, user, actor=identity.actor, label=label.strip())
 
 

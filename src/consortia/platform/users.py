@@ -30,8 +30,14 @@ USER_LOAD = (
 QUERY_FIELDS = ("primary_id", "first_name", "last_name", "user_group", "ALL")
 ORDER_FIELDS = ("last_name", "first_name", "primary_id")
 _AND = re.compile(r"\s+AND\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_QUERY_TERMS = 10
 MAX_VALUE_LENGTH = 200
+
+
+def has_control_characters(text: str) -> bool:
+    """Text no field may hold (NUL and other control characters; tabs and line breaks excepted)."""
+    return _CONTROL.search(text) is not None
 
 
 def user_not_found(user_id: str, id_type: str | None = None) -> NotFound:
@@ -50,6 +56,8 @@ def linked_user_not_found(source_user_id: str, source_institution_code: str) -> 
 def find_user(session: Session, institution: Institution, user_id: str, id_type: str = "all_unique") -> User | None:
     """A user of `institution` by primary id, by any identifier (`all_unique`), by one identifier
     type, or by `linking_id`."""
+    if has_control_characters(user_id) or has_control_characters(id_type):
+        return None
     key = user_id.strip().lower()
     base = select(User).where(User.institution_id == institution.id).options(*USER_LOAD)
     if id_type in {"all_unique", "primary_id"}:
@@ -95,6 +103,8 @@ def find_linked_user(
     session: Session, institution: Institution, source_institution_code: str, source_user_id: str
 ) -> User | None:
     """The linked account in `institution` of a patron of another institution (CN-9)."""
+    if has_control_characters(source_institution_code + source_user_id):
+        return None
     return session.scalars(
         select(User)
         .where(
@@ -134,6 +144,8 @@ def parse_user_query(q: str | None) -> list[QueryTerm]:
     """`field~value` terms joined by ` AND `; fields of QUERY_FIELDS. An empty `q` is no filter."""
     if q is None or not q.strip():
         return []
+    if has_control_characters(q):
+        raise invalid_query("The query holds control characters.")
     parts = _AND.split(q.strip())
     if len(parts) > MAX_QUERY_TERMS:
         raise invalid_query(f"At most {MAX_QUERY_TERMS} terms can be combined.")
@@ -223,6 +235,8 @@ def search_users(
         *(_term_filter(term) for term in terms),
     ]
     if source is not None:
+        if has_control_characters(source[0] + source[1]):
+            return [], 0
         filters.append(User.source_user_id.in_(_source_user_ids(session, *source)))
     total = int(session.scalar(select(func.count()).select_from(User).where(*filters)) or 0)
     if limit == 0 or offset >= total:

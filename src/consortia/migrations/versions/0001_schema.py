@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-01 00:21:26.864083
+Create Date: 2026-12-01 00:36:20.228534
 """
 
 from collections.abc import Sequence
@@ -413,9 +413,17 @@ def upgrade() -> None:
         sa.UniqueConstraint("number", name=op.f("uq_support_case_number")),
     )
     with op.batch_alter_table("support_case", schema=None) as batch_op:
-        batch_op.create_index("ix_support_case_institution", ["institution_id", "updated_at", "id"], unique=False)
-        batch_op.create_index("ix_support_case_opener", ["opened_by_id", "updated_at", "id"], unique=False)
-        batch_op.create_index("ix_support_case_shared", ["share_with", "updated_at", "id"], unique=False)
+        batch_op.create_index(
+            "ix_support_case_institution",
+            ["institution_id", "updated_at", "id", "share_with", "opened_by_id"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_support_case_opener", ["opened_by_id", "updated_at", "id", "institution_id", "share_with"], unique=False
+        )
+        batch_op.create_index(
+            "ix_support_case_shared", ["share_with", "updated_at", "id", "institution_id", "opened_by_id"], unique=False
+        )
 
     op.create_table(
         "support_registration",

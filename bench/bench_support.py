@@ -1,0 +1,217 @@
+"""N-5: the "Consortium/Partner Cases (Support Center)" page over many cases, p95 ≤ 50 ms.
+
+Self-contained: it builds its own two consortia of ten institutions each (codes `BS<size>01`…`BS<size>20`,
+case sharing enabled), one opener per institution and one CONSORTIA user, then bulk-inserts the
+cases with multi-row INSERTs in chunks (size S: 10,000 cases, L: 1,000,000; about one case in five
+shared with the consortium, last updates spread over two years). A later run on the same database
+reuses what is there.
+
+It then times what the page does for the CONSORTIA user, through the same functions: load the
+view, `views.view_cases(..., limit=25, count_cap=PAGE_COUNT_CAP)` (the rows of the first page in
+the view's order plus the bounded count) and the row values the template shows, each request in a
+fresh session as a web request has; p95 over `SAMPLES` requests after a warm-up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import statistics
+import time
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from consortia.access.identity import identity_for_user_id
+from consortia.db import Database, utcnow
+from consortia.platform.models import Consortium, Institution, User
+from consortia.support import views
+from consortia.support.models import CaseNumberCounter, SupportCase
+from consortia.support.pages import PAGE_SIZE, _row
+
+CASES = {"XS": 1_000, "S": 10_000, "M": 100_000, "L": 1_000_000}
+INSTITUTIONS = 20
+SHARED_SHARE = 0.2
+CHUNK = 10_000
+WARM_UP = 5
+SAMPLES = 100
+TARGET_MS = 50.0
+NAME = "N-5 Consortium/Partner Cases page p95"
+
+STATUSES = ("New", "In Progress", "Pending Customer", "Solved", "Closed")
+PRIORITIES = ("Low", "Medium", "High", "Critical")
+ISSUE_TYPES = ("Access", "Technical", "Configuration", "Data", "Other")
+
+
+def _code(size: str, number: int) -> str:
+    return f"BS{size}{number:02d}"
+
+
+def _ensure_places(session: Session, size: str) -> tuple[list[Institution], list[User], User]:
+    """The bench's consortia, institutions, openers and CONSORTIA user (created on the first run)."""
+    institutions = list(
+        session.scalars(select(Institution).where(Institution.code.like(f"BS{size}%")).order_by(Institution.code))
+    )
+    if len(institutions) < INSTITUTIONS:
+        consortia = []
+        for half in ("A", "B"):
+            consortium = Consortium(
+                code=f"BS{size}_{half}",
+                name=f"Bench Consortium {size} {half}",
+                parent_account=f"Bench {half}",
+                case_sharing_enabled=True,
+            )
+            session.add(consortium)
+            consortia.append(consortium)
+        session.flush()
+        institutions = []
+        for number in range(1, INSTITUTIONS + 1):
+            institution = Institution(
+                code=_code(size, number),
+                name=f"Bench University {size} {number:02d}",
+                consortium_id=consortia[0 if number <= INSTITUTIONS // 2 else 1].id,
+                registration_token="",
+            )
+            session.add(institution)
+            institutions.append(institution)
+        session.flush()
+        for institution in institutions:
+            session.add(_user(institution, f"bench-opener-{institution.code.lower()}", "STANDARD"))
+        session.add(_user(institutions[0], f"bench-consortia-{size.lower()}", "CONSORTIA"))
+        session.flush()
+    openers = list(
+        session.scalars(
+            select(User)
+            .where(User.primary_id_key.like("bench-opener-%"), User.institution_id.in_([i.id for i in institutions]))
+            .order_by(User.institution_id)
+        )
+    )
+    viewer = session.scalars(select(User).where(User.primary_id_key == f"bench-consortia-{size.lower()}")).one()
+    return institutions, openers, viewer
+
+
+def _user(institution: Institution, primary_id: str, level: str) -> User:
+    return User(
+        institution_id=institution.id,
+        primary_id=primary_id,
+        primary_id_key=primary_id,
+        record_type="STAFF",
+        first_name="Bench",
+        last_name=primary_id,
+        support_level=level,
+        email_confirmed=True,
+    )
+
+
+def _insert_cases(database: Database, size: str, openers: list[User]) -> int:
+    """Bulk-insert the size's cases (what is missing of them); answers how many were inserted."""
+    wanted = CASES[size]
+    institution_ids = [user.institution_id for user in openers]
+    with database.session() as session:
+        present = session.scalar(select(func.count()).where(SupportCase.institution_id.in_(institution_ids))) or 0
+    missing = wanted - int(present)
+    if missing <= 0:
+        return 0
+    randomness = random.Random(f"bench-support-{size}")
+    now = utcnow()
+    two_years = 2 * 365 * 24 * 3600
+    inserted = 0
+    while inserted < missing:
+        count = min(CHUNK, missing - inserted)
+        with database.session() as session:
+            start = _reserve_numbers(session, count)
+            rows: list[dict[str, Any]] = []
+            for offset in range(count):
+                opener = openers[randomness.randrange(len(openers))]
+                updated = now - dt.timedelta(seconds=randomness.randrange(two_years))
+                rows.append(
+                    {
+                        "number": str(start + offset).zfill(8),
+                        "institution_id": opener.institution_id,
+                        "opened_by_id": opener.id,
+                        "subject": f"Bench case {start + offset}",
+                        "description": "Synthetic case for the N-5 benchmark.",
+                        "issue_type": ISSUE_TYPES[offset % len(ISSUE_TYPES)],
+                        "product": "Alma",
+                        "priority": PRIORITIES[randomness.randrange(len(PRIORITIES))],
+                        "status": STATUSES[randomness.randrange(len(STATUSES))],
+                        "share_with": "CONSORTIUM" if randomness.random() < SHARED_SHARE else "INSTITUTION",
+                        "created_at": updated - dt.timedelta(days=randomness.randrange(30)),
+                        "updated_at": updated,
+                        "version": 1,
+                    }
+                )
+            session.execute(insert(SupportCase), rows)
+        inserted += count
+    return inserted
+
+
+def _reserve_numbers(session: Session, count: int) -> int:
+    """Take `count` consecutive case numbers from the counter; answers the first."""
+    row = session.get(CaseNumberCounter, "case", with_for_update=True)
+    if row is None:
+        highest = session.scalar(select(func.max(SupportCase.number)))
+        row = CaseNumberCounter(name="case", value=int(highest) if highest else 0)
+        session.add(row)
+        session.flush()
+    first = row.value + 1
+    session.execute(update(CaseNumberCounter).where(CaseNumberCounter.name == "case").values(value=row.value + count))
+    return first
+
+
+def partner_page(database: Database, viewer_id: int) -> int:
+    """One request of the page's work: identity, view, first page of rows with the bounded count."""
+    with database.session() as session:
+        identity = identity_for_user_id(session, viewer_id)
+        assert identity is not None
+        view = views.access_view(session, identity, "partner-cases")
+        page = views.view_cases(session, identity, view, limit=PAGE_SIZE, offset=0, count_cap=views.PAGE_COUNT_CAP)
+        rows = [_row(case) for case in page.cases]
+        return len(rows)
+
+
+def run(database: Database, size: str) -> list[dict[str, Any]]:
+    if size not in CASES:
+        return [
+            {
+                "name": NAME,
+                "figure": None,
+                "unit": "ms",
+                "target": TARGET_MS,
+                "better": "lower",
+                "ok": False,
+                "error": f"unknown size {size}; use one of {', '.join(CASES)}",
+            }
+        ]
+    with database.session() as session:
+        _institutions, openers, viewer = _ensure_places(session, size)
+        viewer_id = viewer.id
+        session.expunge_all()
+    started = time.perf_counter()
+    inserted = _insert_cases(database, size, openers)
+    load_seconds = time.perf_counter() - started
+    shown = 0
+    for _ in range(WARM_UP):
+        shown = partner_page(database, viewer_id)
+    timings = []
+    for _ in range(SAMPLES):
+        begin = time.perf_counter()
+        partner_page(database, viewer_id)
+        timings.append((time.perf_counter() - begin) * 1000)
+    p95 = statistics.quantiles(timings, n=20)[-1]
+    note = (
+        f"{CASES[size]:,} cases ({inserted:,} inserted in {load_seconds:.1f} s), {shown} rows a page, "
+        f"median {statistics.median(timings):.1f} ms"
+    )
+    return [
+        {
+            "name": NAME,
+            "figure": p95,
+            "unit": "ms",
+            "target": TARGET_MS,
+            "better": "lower",
+            "ok": p95 <= TARGET_MS,
+            "note": note,
+        }
+    ]
