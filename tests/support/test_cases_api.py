@@ -80,9 +80,7 @@ def test_share_with_consortium_needs_sharing_enabled(client: TestClient, world: 
         [],
     ],
 )
-def test_bad_case_bodies_are_400_in_the_error_shape(
-    client: TestClient, world: SupportWorld, body: object
-) -> None:
+def test_bad_case_bodies_are_400_in_the_error_shape(client: TestClient, world: SupportWorld, body: object) -> None:
     response = client.post("/api/v1/support/cases", json=body, headers=world.key(world.east_standard))
     assert response.status_code == 400
     assert response.headers["content-type"] == JSON_TYPE
@@ -166,7 +164,9 @@ def test_stale_version_is_a_conflict(client: TestClient, world: SupportWorld) ->
 def test_changes_are_in_the_case_history(client: TestClient, world: SupportWorld) -> None:
     headers = world.key(world.east_standard)
     number = _open(client, headers)["number"]
-    client.patch(f"/api/v1/support/cases/{number}", json={"subject": "Renewals fail", "status": "In Progress"}, headers=headers)
+    client.patch(
+        f"/api/v1/support/cases/{number}", json={"subject": "Renewals fail", "status": "In Progress"}, headers=headers
+    )
     client.put(f"/api/v1/support/cases/{number}/sharing", json={"share_with": "CONSORTIUM"}, headers=headers)
     client.put(f"/api/v1/support/cases/{number}/sharing", json={"share_with": "CONSORTIUM"}, headers=headers)
     client.put(f"/api/v1/support/cases/{number}/sharing", json={"share_with": "INSTITUTION"}, headers=headers)
@@ -205,9 +205,7 @@ def test_unsharing_removes_partner_visibility_at_once(client: TestClient, world:
 @pytest.mark.parametrize("body", [{}, {"share_with": "consortium"}, {"share_with": None}, {"share_with": "ALL"}])
 def test_bad_sharing_bodies_are_400(client: TestClient, world: SupportWorld, body: object) -> None:
     number = world.case(world.east_standard).number
-    response = client.put(
-        f"/api/v1/support/cases/{number}/sharing", json=body, headers=world.key(world.east_standard)
-    )
+    response = client.put(f"/api/v1/support/cases/{number}/sharing", json=body, headers=world.key(world.east_standard))
     assert response.status_code == 400
 
 
@@ -270,8 +268,16 @@ def test_case_list_filters_sorts_and_pages(client: TestClient, world: SupportWor
     text = client.get("/api/v1/support/cases?text=brav", headers=headers).json()
     assert text["total_record_count"] == 1
     assert client.get("/api/v1/support/cases?limit=0", headers=headers).json() == {"total_record_count": 3}
-    for query in ("limit=101", "limit=-1", "offset=-1", "status=Open", "sort=colour", "direction=up",
-                  "opened_from=yesterday", "priority=Urgent"):
+    for query in (
+        "limit=101",
+        "limit=-1",
+        "offset=-1",
+        "status=Open",
+        "sort=colour",
+        "direction=up",
+        "opened_from=yesterday",
+        "priority=Urgent",
+    ):
         assert client.get(f"/api/v1/support/cases?{query}", headers=headers).status_code == 400, query
 
 

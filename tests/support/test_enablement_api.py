@@ -14,8 +14,10 @@ def _world_without_sharing(factory: Factory) -> SupportWorld:
     return world
 
 
-REQUEST = {"consortium": "NLC", "contacts": [{"institution": "EAST", "primary_id": "east-sam"},
-                                             {"institution": "WEST", "primary_id": "west-sue"}]}
+REQUEST = {
+    "consortium": "NLC",
+    "contacts": [{"institution": "EAST", "primary_id": "east-sam"}, {"institution": "WEST", "primary_id": "west-sue"}],
+}
 
 
 def test_a_standard_user_asks_with_a_prefilled_access_case(client: TestClient, factory: Factory) -> None:
@@ -112,17 +114,25 @@ def test_only_the_operator_switches_sharing(client: TestClient, world: SupportWo
     response = client.put("/api/v1/support/consortia/NLC/case-sharing", json={"enabled": False}, headers=member)
     assert response.status_code == 403
     assert "Only the operator" in error_message(response.json())
-    assert client.put(
-        "/api/v1/support/consortia/OTHER/case-sharing", json={"enabled": False}, headers=member
-    ).status_code == 404
-    assert client.put(
-        "/api/v1/support/consortia/NOPE/case-sharing", json={"enabled": False}, headers=world.key(world.operator)
-    ).status_code == 404
+    assert (
+        client.put("/api/v1/support/consortia/OTHER/case-sharing", json={"enabled": False}, headers=member).status_code
+        == 404
+    )
+    assert (
+        client.put(
+            "/api/v1/support/consortia/NOPE/case-sharing", json={"enabled": False}, headers=world.key(world.operator)
+        ).status_code
+        == 404
+    )
 
 
 def test_disabling_hides_shared_cases_from_partners_at_once(client: TestClient, world: SupportWorld) -> None:
     shared = world.case(world.east_standard, share_with="CONSORTIUM")
-    partner, owner, operator = world.key(world.west_consortia), world.key(world.east_standard), world.key(world.operator)
+    partner, owner, operator = (
+        world.key(world.west_consortia),
+        world.key(world.east_standard),
+        world.key(world.operator),
+    )
     assert client.get(f"/api/v1/support/cases/{shared.number}", headers=partner).status_code == 200
     switch = client.put("/api/v1/support/consortia/NLC/case-sharing", json={"enabled": False}, headers=operator)
     assert switch.status_code == 200

@@ -16,8 +16,9 @@ def test_grant_a_licence_and_warn_on_the_second_in_one_institution(client: TestC
     support_user(world.factory, world.south, "south-stan", "STANDARD")
     world.factory.session.commit()
     # SOUTH has one Consortia user already (south-cora): the next grant warns, and is still made
-    response = client.post("/api/v1/support/licences", json={"institution": "SOUTH", "primary_id": "south-stan"},
-                           headers=operator)
+    response = client.post(
+        "/api/v1/support/licences", json={"institution": "SOUTH", "primary_id": "south-stan"}, headers=operator
+    )
     assert response.status_code == 201, response.text
     licence = response.json()
     assert licence["institution"] == {"value": "SOUTH", "desc": "Southern University"}
@@ -33,8 +34,9 @@ def test_grant_a_licence_and_warn_on_the_second_in_one_institution(client: TestC
     lone_consortium = world.factory.consortium("SOLO", "Solo Consortium")
     world.lone.consortium_id = lone_consortium.id
     world.factory.session.commit()
-    first = client.post("/api/v1/support/licences", json={"institution": "LONE", "primary_id": "lone-liz"},
-                        headers=operator)
+    first = client.post(
+        "/api/v1/support/licences", json={"institution": "LONE", "primary_id": "lone-liz"}, headers=operator
+    )
     assert first.status_code == 201
     assert first.json()["warnings"] == []
     listed = client.get("/api/v1/support/licences?institution=SOUTH", headers=operator).json()
@@ -59,7 +61,9 @@ def test_bad_licence_requests(client: TestClient, world: SupportWorld) -> None:
 
 
 def test_only_the_operator_manages_licences(client: TestClient, world: SupportWorld) -> None:
-    gsa = world.factory.user(world.east, "east-admin", roles=(R.GENERAL_SYSTEM_ADMINISTRATOR,), support_level="STANDARD")
+    gsa = world.factory.user(
+        world.east, "east-admin", roles=(R.GENERAL_SYSTEM_ADMINISTRATOR,), support_level="STANDARD"
+    )
     headers = key(world.factory, gsa)
     for method, path, body in (
         ("get", "/api/v1/support/licences", None),
@@ -120,9 +124,12 @@ def test_the_general_system_administrator_raises_a_user_to_standard(client: Test
         response = client.patch(target, json=body, headers=headers)
         assert response.status_code == 403, body
     # not for other institutions (404: not even visible)
-    assert client.patch(
-        "/api/v1/support/contacts/WEST/west-bea", json={"support_level": "STANDARD"}, headers=headers
-    ).status_code == 404
+    assert (
+        client.patch(
+            "/api/v1/support/contacts/WEST/west-bea", json={"support_level": "STANDARD"}, headers=headers
+        ).status_code
+        == 404
+    )
     events = client.get("/api/v1/history?entity=user&id=east-bob", headers=headers).json()["event"]
     assert ("BASIC", "STANDARD") in [(e["old"], e["new"]) for e in events]
 
@@ -144,12 +151,12 @@ def test_bad_contact_changes_are_400(client: TestClient, world: SupportWorld, bo
 
 def test_the_operator_grants_through_the_contact_level_too(client: TestClient, world: SupportWorld) -> None:
     operator = world.key(world.operator)
-    response = client.patch("/api/v1/support/contacts/EAST/east-sam", json={"support_level": "CONSORTIA"},
-                            headers=operator)
+    response = client.patch(
+        "/api/v1/support/contacts/EAST/east-sam", json={"support_level": "CONSORTIA"}, headers=operator
+    )
     assert response.status_code == 200
     assert response.json()["warnings"]  # EAST already has east-jane
-    response = client.patch("/api/v1/support/contacts/EAST/east-sam", json={"support_level": "BASIC"},
-                            headers=operator)
+    response = client.patch("/api/v1/support/contacts/EAST/east-sam", json={"support_level": "BASIC"}, headers=operator)
     assert response.json()["support_level"]["value"] == "BASIC"
     listed = client.get("/api/v1/support/licences?institution=EAST", headers=operator).json()
     assert [lic["primary_id"] for lic in listed["licence"]] == ["east-jane"]

@@ -17,7 +17,9 @@ def _post(client: TestClient, path: str, token: str, **data: object) -> object:
     return client.post(path, data={"csrf_token": token, **data}, follow_redirects=False)
 
 
-def test_navigation_shows_support_to_contacts_and_admin_to_the_operator(client: TestClient, world: SupportWorld) -> None:
+def test_navigation_shows_support_to_contacts_and_admin_to_the_operator(
+    client: TestClient, world: SupportWorld
+) -> None:
     sign_in(client, world.east_basic)
     home = client.get("/").text
     assert 'href="/support/cases"' in home
@@ -86,8 +88,16 @@ def test_new_case_form_offers_share_with_only_while_sharing_is_enabled(client: T
     assert '<label for="share-with">Share with</label>' in form
     assert '<option value="INSTITUTION" selected>My Institution</option>' in form
     assert '<option value="CONSORTIUM">Northern Libraries Consortium</option>' in form
-    response = _post(client, "/support/cases/new", token, subject="Printer jams", description="Jams daily",
-                     issue_type="Technical", priority="Low", share_with="CONSORTIUM")
+    response = _post(
+        client,
+        "/support/cases/new",
+        token,
+        subject="Printer jams",
+        description="Jams daily",
+        issue_type="Technical",
+        priority="Low",
+        share_with="CONSORTIUM",
+    )
     assert response.status_code == 303  # type: ignore[attr-defined]
     location = response.headers["location"]  # type: ignore[attr-defined]
     case_page = client.get(location)
@@ -126,8 +136,9 @@ def test_status_comment_and_attachment_forms(client: TestClient, world: SupportW
     page = client.get(f"/support/cases/{case.number}").text
     version = re.search(r'name="version" value="(\d+)"', page)
     assert version is not None
-    response = _post(client, f"/support/cases/{case.number}/update", token, version=version[1],
-                     status="In Progress", priority="High")
+    response = _post(
+        client, f"/support/cases/{case.number}/update", token, version=version[1], status="In Progress", priority="High"
+    )
     assert response.status_code == 303  # type: ignore[attr-defined]
     page = client.get(f"/support/cases/{case.number}").text
     assert '<dd id="case-status">In Progress</dd>' in page
@@ -308,15 +319,25 @@ def test_registration_pages(client: TestClient, world: SupportWorld) -> None:
     page = client.get(f"/support/confirm/{code[1]}")
     confirm_token = CSRF_FIELD.search(page.text)
     assert confirm_token is not None
-    confirmed = client.post(f"/support/confirm/{code[1]}", data={"csrf_token": confirm_token[1]}, follow_redirects=False)
+    confirmed = client.post(
+        f"/support/confirm/{code[1]}", data={"csrf_token": confirm_token[1]}, follow_redirects=False
+    )
     assert confirmed.status_code == 303
     assert confirmed.headers["location"].startswith("/login")
     bad = client.post("/support/register", data={**data, "email": "x", "csrf_token": token[1]})
     assert bad.status_code == 403  # the form token was used up by the cookie rotation
     fresh = CSRF_FIELD.search(client.get("/support/register").text)
     assert fresh is not None
-    bad = client.post("/support/register", data={**data, "registration_token": "", "institution": "EAST",
-                                                    "email": "pat@anywhere.example", "csrf_token": fresh[1]})
+    bad = client.post(
+        "/support/register",
+        data={
+            **data,
+            "registration_token": "",
+            "institution": "EAST",
+            "email": "pat@anywhere.example",
+            "csrf_token": fresh[1],
+        },
+    )
     assert bad.status_code == 400
     assert "email domains" in bad.text
     assert world.factory.session.scalars(select(SupportCase)).all() == []

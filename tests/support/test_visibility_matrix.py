@@ -1,4 +1,4 @@
-"""SC-6 over HTTP: level × where the case is × Share with × consortium sharing on/off, for get, list,
+"""SC-6 over HTTP: level by where the case is by Share with by consortium sharing on or off, for get, list,
 count, search, partner list, comment, status change and share. One shared set-up per combination.
 
 The expectations are written out here from SC-6 (not computed by the policy under test):

@@ -44,9 +44,7 @@ def plans(draw: st.DrawFn) -> Plan:
     sharing = (draw(st.booleans()), draw(st.booleans()))
     institutions = tuple(draw(st.lists(st.sampled_from([0, 1, None]), min_size=1, max_size=4)))
     n = len(institutions)
-    users = tuple(
-        draw(st.lists(st.tuples(st.integers(0, n - 1), st.sampled_from(LEVELS)), min_size=1, max_size=6))
-    )
+    users = tuple(draw(st.lists(st.tuples(st.integers(0, n - 1), st.sampled_from(LEVELS)), min_size=1, max_size=6)))
     cases = tuple(
         draw(
             st.lists(

@@ -106,7 +106,7 @@ def case_list(
             "view": chosen,
             "views": views.views_for(session, identity),
             "result": result,
-            "rows": [_row(case) for case in result.cases],
+            "rows": [case_row(case) for case in result.cases],
             "columns": [(c, views.COLUMN_LABELS[c]) for c in chosen.columns],
             "sortable": views.SORTABLE,
             "sort_by": sort_by,
@@ -129,7 +129,7 @@ def case_list(
     )
 
 
-def _row(case: SupportCase) -> dict[str, Any]:
+def case_row(case: SupportCase) -> dict[str, Any]:
     return {
         "number": case.number,
         "subject": case.subject,
