@@ -96,13 +96,16 @@ def _read(database: Database, instance_id: int) -> JobInstance:
         return found
 
 
-def _wait_for(check: Callable[[], bool], seconds: float, what: str) -> None:
+def _wait_for(check: Callable[[], bool], seconds: float, what: str, logs: Path | None = None) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if check():
             return
         time.sleep(0.05)
-    raise AssertionError(f"gave up waiting for {what}")
+    found = ""
+    if logs is not None:
+        found = "\n".join(f"== {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in sorted(logs.glob("*.log")))
+    raise AssertionError(f"gave up waiting for {what}\n{found}")
 
 
 def _assert_done_exactly_once(database: Database, instance_id: int, users: int) -> None:
@@ -162,7 +165,7 @@ def test_a_killed_worker_is_replaced_and_nothing_is_done_twice(
         return process
 
     first = start("first-worker")
-    _wait_for(lambda: _read(fresh_database, instance_id).progress > 0, 30, "the first worker's progress")
+    _wait_for(lambda: _read(fresh_database, instance_id).progress > 0, 30, "the first worker's progress", tmp_path)
     time.sleep(0.2)  # into the next chunk, whose transaction is open while it waits
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=10)
@@ -177,6 +180,7 @@ def test_a_killed_worker_is_replaced_and_nothing_is_done_twice(
         lambda: _read(fresh_database, instance_id).counters[USERS_DEACTIVATED] > killed.counters[USERS_DEACTIVATED],
         30,
         "the second worker to resume the job",
+        tmp_path,
     )
     second.send_signal(signal.SIGTERM)
     assert second.wait(timeout=20) == 0
@@ -187,15 +191,12 @@ def test_a_killed_worker_is_replaced_and_nothing_is_done_twice(
 
     # ... which a third worker finishes at once.
     third = start("third-worker")
-    try:
-        _wait_for(
-            lambda: _read(fresh_database, instance_id).status == COMPLETED_SUCCESS,
-            60,
-            "the third worker to finish the job",
-        )
-    except AssertionError:
-        logs = "\n".join(p.read_text(errors="replace")[-3000:] for p in sorted(tmp_path.glob("*.log")))
-        raise AssertionError(f"job not finished: {_read(fresh_database, instance_id).status}\n{logs}") from None
+    _wait_for(
+        lambda: _read(fresh_database, instance_id).status == COMPLETED_SUCCESS,
+        60,
+        "the third worker to finish the job",
+        tmp_path,
+    )
     assert _read(fresh_database, instance_id).attempts == 3
     _assert_done_exactly_once(fresh_database, instance_id, USERS)
     third.send_signal(signal.SIGTERM)

@@ -287,3 +287,17 @@ def test_xml_on_request(client: TestClient, world: SupportWorld) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/xml")
     assert f"<number>{number}</number>" in response.text
+
+
+def test_access_check_names_the_visibility_rule(client: TestClient, world: SupportWorld) -> None:
+    shared = world.case(world.east_standard, share_with="CONSORTIUM")
+    partner = world.key(world.west_consortia)
+    response = client.get(f"/api/v1/access/check?action=case:read&object=case:{shared.number}", headers=partner)
+    assert response.status_code == 200, response.text
+    assert response.json()["allowed"] is True
+    assert response.json()["rule"] == "case_visible"
+    response = client.get(f"/api/v1/access/check?action=case:comment&object=case:{shared.number}", headers=partner)
+    assert response.json()["allowed"] is False
+    private = world.case(world.east_standard)
+    response = client.get(f"/api/v1/access/check?action=case:read&object=case:{private.number}", headers=partner)
+    assert response.status_code == 404

@@ -5,6 +5,11 @@ Translation only: the verbs are in consortia.jobs.service. Run bodies are accept
 <name>..</name><value>..</value></parameter></parameters></job>`); `{}` and `<job/>` run a job without
 parameters. The answer is the job with `additional_info` whose link ends `/instances/{id}` (in XML the
 link is an attribute, as almapiwrapper reads it).
+
+Who may do what: the catalogue is visible to the people who monitor jobs (staff, the operator);
+running a job needs the kind's own permission where it runs — a visible job the caller may not run
+answers 403 with the reason, and a kind hidden from the caller answers 402216 like an unknown job id.
+Instances of another institution answer 404, exactly like unknown ones (R-3).
 """
 
 from __future__ import annotations

@@ -97,6 +97,9 @@ def post_user(
     identity: Annotated[Identity, Depends(requires(P.USER_CREATE))],
     body: Annotated[UserIn, Body()],
 ) -> Response:
+    if "source_institution_code" in request.query_params or "source_user_id" in request.query_params:
+        # Linking a walk-in patron (SPEC CN-9) must never silently create an ordinary user instead.
+        raise BadRequest("Linking walk-in patrons (linked accounts) is not available yet.", "60228")
     institution = acting_institution(session, identity)
     changes = changes_from_json(body, institution_code=institution.code, swap_all=False)
     user = create_user(session, identity, institution, changes)

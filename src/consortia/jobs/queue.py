@@ -184,7 +184,7 @@ def session_factory_like(session: Session) -> SessionFactory:
 
 @event.listens_for(Session, "after_commit")
 def _hand_over(session: Session) -> None:
-    if session.in_nested_transaction():
+    if _PENDING not in session.info or session.in_nested_transaction():
         return
     ids: list[int] | None = session.info.pop(_PENDING, None)
     if not ids:
@@ -208,8 +208,8 @@ def _hand_over(session: Session) -> None:
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None and not transaction.nested:
-        session.info.pop(_PENDING, None)
+    if _PENDING in session.info and transaction.parent is None and not transaction.nested:
+        del session.info[_PENDING]
 
 
 # --- recovery ------------------------------------------------------------------------------------

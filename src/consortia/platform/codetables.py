@@ -98,6 +98,22 @@ def descriptions(session: Session, institution_id: int, name: str) -> dict[str, 
     return {row.code: row.description for row in code_table(session, institution_id, name)}
 
 
+def all_descriptions(session: Session, institution_id: int) -> dict[str, dict[str, str]]:
+    """Code -> description of every table of an institution, in one query (used on every user answer)."""
+    tables: dict[str, dict[str, str]] = {USER_ROLES: dict(R.ROLE_TYPES)}
+    rows = session.execute(
+        select(CodeTableRow.table_name, CodeTableRow.code, CodeTableRow.description)
+        .where(CodeTableRow.institution_id == institution_id)
+        .order_by(CodeTableRow.table_name, CodeTableRow.position, CodeTableRow.code)
+    )
+    for table, code, description in rows:
+        if table == USER_ROLES:
+            tables[USER_ROLES][code] = description or R.ROLE_TYPES.get(code, code)
+        else:
+            tables.setdefault(table, {})[code] = description
+    return tables
+
+
 def enabled_codes(session: Session, institution_id: int, name: str) -> set[str]:
     return {row.code for row in code_table(session, institution_id, name) if row.enabled}
 

@@ -717,12 +717,13 @@ def user_labels(session: Session, user: User) -> UserLabels:
         source_code = source.code if source is not None else None
     if user.source_user_id is not None:
         source_user = session.scalar(select(User.primary_id).where(User.id == user.source_user_id))
+    tables = codetables.all_descriptions(session, institution.id)
     return UserLabels(
         institution_code=institution.code,
         institution_name=institution.name,
-        groups=codetables.descriptions(session, institution.id, codetables.USER_GROUPS),
-        id_types=codetables.descriptions(session, institution.id, codetables.USER_IDENTIFIER_TYPES),
-        role_types=codetables.descriptions(session, institution.id, codetables.USER_ROLES),
+        groups=tables.get(codetables.USER_GROUPS, {}),
+        id_types=tables.get(codetables.USER_IDENTIFIER_TYPES, {}),
+        role_types=tables[codetables.USER_ROLES],
         source_institution_code=source_code,
         source_user_id=source_user,
     )

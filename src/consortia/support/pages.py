@@ -22,7 +22,7 @@ from consortia.access.deps import DbSession, page_requires
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, allows
-from consortia.errors import BadRequest, DomainError
+from consortia.errors import BadRequest, Forbidden
 from consortia.platform.models import Institution, User
 from consortia.platform.tenancy import acting_institution
 from consortia.support import admin_pages, enablement, registration_pages, service, views
@@ -294,9 +294,7 @@ def create_case(
     except ValidationError as exc:
         context = _new_case_context(session, identity, values, _form_error(exc))
         return render(request, "support/case_new.html", context, status=400)
-    except (BadRequest, DomainError) as exc:
-        if exc.status not in {400, 403}:
-            raise
+    except (BadRequest, Forbidden) as exc:
         context = _new_case_context(session, identity, values, exc.message)
         return render(request, "support/case_new.html", context, status=exc.status)
     return redirect(f"/support/cases/{case.number}", f"Case {case.number} opened.")

@@ -115,7 +115,8 @@ EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 class Registration(_Body):
-    email: str = Field(max_length=200, pattern=EMAIL_PATTERN)
+    # The address becomes the user's primary id (at most 100 characters).
+    email: str = Field(max_length=100, pattern=EMAIL_PATTERN)
     first_name: str = Field(min_length=1, max_length=100)
     last_name: str = Field(min_length=1, max_length=100)
     institution: str | None = Field(default=None, max_length=40)

@@ -21,6 +21,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from consortia.access.explain import register_access_object
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, allows
@@ -65,7 +66,7 @@ def case_not_found(number: str) -> NotFound:
 def normalise_number(number: str) -> str | None:
     """`42` and `00000042` name the same case; anything but 1 to 8 digits names none."""
     text = number.strip()
-    if not re.fullmatch(r"\d{1,8}", text):
+    if not re.fullmatch(r"[0-9]{1,8}", text):
         return None
     return text.zfill(CASE_NUMBER_DIGITS)
 
@@ -400,7 +401,13 @@ def _case_history_scope(session: Session, identity: Identity, number: str) -> Hi
     return HistoryScope(case.number, case.institution_id)
 
 
+def _case_for_access_check(session: Session, identity: Identity, number: str) -> SupportCase:
+    """A case named in an access check (P-9): `case:<number>`, loaded with the caller's own visibility."""
+    return access_case(session, identity, number)
+
+
 register_history_kind("case", _case_history_scope)
+register_access_object("case", _case_for_access_check)
 
 
 def note_partner_view(session: Session, identity: Identity, case: SupportCase) -> None:

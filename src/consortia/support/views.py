@@ -202,7 +202,7 @@ def access_view(session: Session, identity: Identity, view_id: str) -> ViewDefin
         if not built_in.available(identity):
             raise view_not_found(view_id)
         return _built_in(built_in)
-    if not view_id.isdigit() or len(view_id) > 12:
+    if not (view_id.isascii() and view_id.isdigit()) or len(view_id) > 9:
         raise view_not_found(view_id)
     row = session.get(ListView, int(view_id))
     if row is None or row.owner_id != identity.user_id or row.source_view not in BUILT_IN_VIEWS:
@@ -325,11 +325,11 @@ def filter_clauses(filters: ViewFilters) -> list[ColumnElement[bool]]:
         )
     if filters.opened_from:
         clauses.append(SupportCase.created_at >= _day_start(filters.opened_from))
-    if filters.opened_to:
+    if filters.opened_to and filters.opened_to < dt.date.max:
         clauses.append(SupportCase.created_at < _day_start(filters.opened_to + dt.timedelta(days=1)))
     if filters.updated_from:
         clauses.append(SupportCase.updated_at >= _day_start(filters.updated_from))
-    if filters.updated_to:
+    if filters.updated_to and filters.updated_to < dt.date.max:
         clauses.append(SupportCase.updated_at < _day_start(filters.updated_to + dt.timedelta(days=1)))
     if filters.text:
         text_clauses = [
