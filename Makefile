@@ -57,5 +57,6 @@ migration: install
 	rm -f var/migration-scratch.db src/consortia/migrations/versions/0001_*.py
 	mkdir -p var
 	$(BIN)/alembic -x url=sqlite:///var/migration-scratch.db revision --autogenerate -m "schema" --rev-id 0001 >/dev/null
+	$(BIN)/ruff check --fix -q src/consortia/migrations/versions || true
 	$(BIN)/ruff format -q src/consortia/migrations/versions
 	rm -f var/migration-scratch.db

@@ -19,8 +19,9 @@ from consortia.schema import upgrade
 def test_database_gone_then_back(tmp_path: Path) -> None:
     home = tmp_path / "gone"
     url = f"sqlite:///{home / 'db.sqlite'}"
-    settings = load_settings(database_url=url, var_dir=tmp_path, secret_key="x", queue_url="memory://",
-                             run_embedded_worker=False)
+    settings = load_settings(
+        database_url=url, var_dir=tmp_path, secret_key="x", queue_url="memory://", run_embedded_worker=False
+    )
     app = create_app(settings, start_worker=False)
     app.dependency_overrides.pop(get_session, None)
     with TestClient(app, raise_server_exceptions=False) as client:

@@ -17,16 +17,29 @@ from tests.factories import Factory
 
 def _identity(institution_id: int | None, *roles: str, operator: bool = False, user_id: int = 1) -> Identity:
     return Identity(
-        user_id=user_id, primary_id="someone", display_name="Someone", institution_id=institution_id,
-        consortium_id=None, is_operator=operator, roles=frozenset(RoleGrant(r, None) for r in roles),
+        user_id=user_id,
+        primary_id="someone",
+        display_name="Someone",
+        institution_id=institution_id,
+        consortium_id=None,
+        is_operator=operator,
+        roles=frozenset(RoleGrant(r, None) for r in roles),
         acting_institution_id=institution_id,
     )
 
 
 def test_every_permission_has_rules() -> None:
     assert set(P) <= set(PERMISSION_MAP) | {
-        P.CASE_READ, P.CASE_CREATE, P.CASE_EDIT, P.CASE_COMMENT, P.CASE_SHARE, P.LIST_VIEW_MANAGE,
-        P.CASE_SHARING_MANAGE, P.LICENCE_MANAGE, P.CONTACT_MANAGE, P.ACCESS_REVIEW,
+        P.CASE_READ,
+        P.CASE_CREATE,
+        P.CASE_EDIT,
+        P.CASE_COMMENT,
+        P.CASE_SHARE,
+        P.LIST_VIEW_MANAGE,
+        P.CASE_SHARING_MANAGE,
+        P.LICENCE_MANAGE,
+        P.CONTACT_MANAGE,
+        P.ACCESS_REVIEW,
     }
 
 
@@ -55,8 +68,15 @@ def test_other_institution_is_denied_even_with_the_role(factory: Factory) -> Non
 
 
 ROLE_CHOICES = st.lists(
-    st.sampled_from([R.GENERAL_SYSTEM_ADMINISTRATOR, R.USER_ADMINISTRATOR, R.CIRCULATION_DESK_OPERATOR,
-                     R.REPOSITORY_MANAGER, R.PATRON]),
+    st.sampled_from(
+        [
+            R.GENERAL_SYSTEM_ADMINISTRATOR,
+            R.USER_ADMINISTRATOR,
+            R.CIRCULATION_DESK_OPERATOR,
+            R.REPOSITORY_MANAGER,
+            R.PATRON,
+        ]
+    ),
     max_size=3,
 )
 
@@ -66,9 +86,7 @@ ROLE_CHOICES = st.lists(
     who=st.tuples(st.integers(0, 2), ROLE_CHOICES, st.booleans()),
     permission=st.sampled_from([P.USER_READ, P.USER_EDIT, P.APIKEY_MANAGE, P.ROLE_GRANT]),
 )
-def test_check_and_filter_agree_for_users(
-    db: Session, who: tuple[int, list[str], bool], permission: P
-) -> None:
+def test_check_and_filter_agree_for_users(db: Session, who: tuple[int, list[str], bool], permission: P) -> None:
     """`allows(identity, p, user)` holds exactly for the users that `where(identity, p, User)` selects."""
     institutions = db.scalars(select(Institution).where(Institution.code.in_(["AGREE1", "AGREE2"]))).all()
     if not institutions:
@@ -82,9 +100,7 @@ def test_check_and_filter_agree_for_users(
     home = institutions[index].id if index < 2 else None
     identity = _identity(home, *roles, operator=operator and index == 2, user_id=users[0].id)
     selected = set(
-        db.scalars(
-            select(User.id).where(User.id.in_([u.id for u in users]), where(identity, permission, User))
-        )
+        db.scalars(select(User.id).where(User.id.in_([u.id for u in users]), where(identity, permission, User)))
     )
     checked = {u.id for u in users if allows(identity, permission, u)}
     assert selected == checked

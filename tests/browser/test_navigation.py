@@ -31,7 +31,7 @@ def test_sign_in_and_walk_the_navigation(page, username: str, expected: list[str
         heading = page.get_by_role("heading", level=1)
         assert heading.count() >= 1, f"{label} has no heading"
         assert "Not permitted" not in heading.first.inner_text()
-        assert "Error" != heading.first.inner_text().strip()
+        assert heading.first.inner_text().strip() != "Error"
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/login")
 
