@@ -209,82 +209,74 @@ def _validation_message(errors: Iterable[Mapping[str, Any]]) -> str:
 def install_error_handlers(app: FastAPI, html_handler: Any = None) -> None:
     """Every error of the API in the one error body; pages get their own handler (html_handler)."""
 
+    async def answer(request: Request, status: int, code: str, message: str) -> Response:
+        if html_handler is not None and not is_api_path(request.url.path):
+            return await html_handler(request, status, message)  # type: ignore[no-any-return]
+        return error_response(request, status, code, message)
+
+    def fixed(status: int, code: str, message: str, level: int = logging.INFO) -> Any:
+        """A handler that answers one status, code and message for a kind of failure."""
+
+        async def handler(request: Request, exc: Exception) -> Response:
+            log.log(level, "%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc)
+            return await answer(request, status, code, message)
+
+        return handler
+
     async def domain_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DomainError)
-        if exc.status in {403} and hasattr(request.state, "identity"):
-            identity = request.state.identity
+        if exc.status == 403 and hasattr(request.state, "identity"):
             log.warning(
-                "denied: actor=%s action=%s %s object=%s reason=%s",
-                getattr(identity, "primary_id", "?"),
+                "denied: actor=%s action=%s %s permission=%s reason=%s",
+                getattr(request.state.identity, "primary_id", "?"),
                 request.method,
                 request.url.path,
                 getattr(request.state, "permission", "?"),
                 exc.message,
             )
-        if html_handler is not None and not is_api_path(request.url.path):
-            return await html_handler(request, exc.status, exc.message)  # type: ignore[no-any-return]
-        return error_response(request, exc.status, exc.code, exc.message)
+        return await answer(request, exc.status, exc.code, exc.message)
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        message = _validation_message(exc.errors())
-        if html_handler is not None and not is_api_path(request.url.path):
-            return await html_handler(request, 400, message)  # type: ignore[no-any-return]
-        return error_response(request, 400, "40166411", message)
+        return await answer(request, 400, "40166411", _validation_message(exc.errors()))
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        status = exc.status_code
+        status = 400 if exc.status_code == 422 else exc.status_code
         code = {404: "402119", 405: "402221", 401: "UNAUTHORIZED"}.get(status, str(status))
         message = str(exc.detail) if exc.detail else "Error"
         if status == 404 and message == "Not Found":
             message = "No such resource."
-        if html_handler is not None and not is_api_path(request.url.path):
-            return await html_handler(request, status, message)  # type: ignore[no-any-return]
-        return error_response(request, 400 if status == 422 else status, code, message)
+        return await answer(request, status, code, message)
 
-    async def stale(request: Request, exc: Exception) -> Response:
-        message = "Someone else changed this record in the meantime; reload it and try again."
-        if html_handler is not None and not is_api_path(request.url.path):
-            return await html_handler(request, 409, message)  # type: ignore[no-any-return]
-        return error_response(request, 409, "CONFLICT", message)
-
-    async def integrity(request: Request, exc: Exception) -> Response:
-        log.info("integrity error: %s", exc)
-        message = "The change conflicts with an existing record (a code or identifier already in use)."
-        if html_handler is not None and not is_api_path(request.url.path):
-            return await html_handler(request, 409, message)  # type: ignore[no-any-return]
-        return error_response(request, 409, "CONFLICT", message)
-
-    async def bad_data(request: Request, exc: Exception) -> Response:
-        message = "A value is too long or of the wrong kind for its field."
-        if html_handler is not None and not is_api_path(request.url.path):
-            return await html_handler(request, 400, message)  # type: ignore[no-any-return]
-        return error_response(request, 400, "40166411", message)
-
-    async def database_gone(request: Request, exc: Exception) -> Response:
-        log.error("database error: %s", exc)
-        message = "The service is temporarily unavailable; nothing was changed. Try again shortly."
-        if html_handler is not None and not is_api_path(request.url.path):
-            return await html_handler(request, 503, message)  # type: ignore[no-any-return]
-        return error_response(request, 503, "SERVICE_UNAVAILABLE", message)
-
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-        message = "An unexpected error occurred; nothing was changed."
-        if html_handler is not None and not is_api_path(request.url.path):
-            return await html_handler(request, 500, message)  # type: ignore[no-any-return]
-        return error_response(request, 500, "402119", message)
-
+    unavailable = fixed(
+        503,
+        "SERVICE_UNAVAILABLE",
+        "The service is temporarily unavailable; nothing was changed. Try again shortly.",
+        logging.ERROR,
+    )
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(StaleDataError, stale)
-    app.add_exception_handler(IntegrityError, integrity)
-    app.add_exception_handler(DataError, bad_data)
-    app.add_exception_handler(OperationalError, database_gone)
-    app.add_exception_handler(InterfaceError, database_gone)
-    app.add_exception_handler(DBAPIError, database_gone)
+    app.add_exception_handler(
+        StaleDataError,
+        fixed(409, "CONFLICT", "Someone else changed this record in the meantime; reload it and try again."),
+    )
+    app.add_exception_handler(
+        IntegrityError,
+        fixed(409, "CONFLICT", "The change conflicts with an existing record (a code or identifier already in use)."),
+    )
+    app.add_exception_handler(
+        DataError, fixed(400, "40166411", "A value is too long or of the wrong kind for its field.")
+    )
+    app.add_exception_handler(OperationalError, unavailable)
+    app.add_exception_handler(InterfaceError, unavailable)
+    app.add_exception_handler(DBAPIError, unavailable)
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        return await answer(request, 500, "402119", "An unexpected error occurred; nothing was changed.")
+
     app.add_exception_handler(Exception, unexpected)
 
 

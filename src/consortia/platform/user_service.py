@@ -383,7 +383,10 @@ def check_support_level(
     return level
 
 
-def _set_support_level(session: Session, identity: Identity, user: User, level: str) -> None:
+def record_support_level(session: Session, identity: Identity, user: User, level: str) -> None:
+    """Set a user's Support Center level with its history row; callers have checked who may."""
+    if user.support_level == level:
+        return
     record(
         session,
         entity="user",
@@ -609,7 +612,7 @@ def create_user(session: Session, identity: Identity, institution: Institution, 
     _set_identifiers(session, identity, user, identifiers)
     _set_blocks(session, identity, user, blocks)
     if level is not None:
-        _set_support_level(session, identity, user, level)
+        record_support_level(session, identity, user, level)
     if plan is not None:
         apply_role_plan(session, identity, user, plan)
     session.flush()
@@ -657,7 +660,7 @@ def update_user(session: Session, identity: Identity, user: User, changes: UserC
     if changes.blocks is not None:
         changed = _set_blocks(session, identity, user, changes.blocks) or changed
     if level is not None:
-        _set_support_level(session, identity, user, level)
+        record_support_level(session, identity, user, level)
         changed = True
     if password_hash is not None:
         _set_password(session, identity, user, password_hash)

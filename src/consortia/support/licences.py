@@ -35,6 +35,7 @@ from consortia.errors import BadRequest, Conflict, Forbidden, NotFound
 from consortia.platform.auth import end_sessions_of
 from consortia.platform.models import Consortium, Institution, User
 from consortia.platform.tenancy import institution_by_code
+from consortia.platform.user_service import record_support_level
 from consortia.platform.users import find_user
 from consortia.support.models import CONSORTIA, STANDARD, AccessReview, ConsortiaLicence
 from consortia.support.policy import demand
@@ -97,22 +98,6 @@ def active_licence(session: Session, user: User) -> ConsortiaLicence | None:
     ).first()
 
 
-def _set_level(session: Session, identity: Identity, user: User, level: str) -> None:
-    if user.support_level == level:
-        return
-    record(
-        session,
-        entity="user",
-        entity_id=user.primary_id,
-        field="support_level",
-        old=user.support_level,
-        new=level,
-        actor=identity.actor,
-        institution_id=user.institution_id,
-    )
-    user.support_level = level
-
-
 # --- licences ---------------------------------------------------------------------------------
 
 
@@ -152,7 +137,7 @@ def grant_licence(session: Session, identity: Identity, user: User, institution:
         granted_by=identity.actor.label,
     )
     session.add(licence)
-    _set_level(session, identity, user, CONSORTIA)
+    record_support_level(session, identity, user, CONSORTIA)
     record(
         session,
         entity="licence",
@@ -176,7 +161,7 @@ def remove_licence(session: Session, identity: Identity, user: User, institution
     licence.removed_at = utcnow()
     licence.removed_by_id = identity.user_id
     licence.removed_by = identity.actor.label
-    _set_level(session, identity, user, STANDARD)
+    record_support_level(session, identity, user, STANDARD)
     record(
         session,
         entity="licence",
@@ -264,9 +249,9 @@ def set_contact(
                 warnings = grant_licence(session, identity, user, institution).warnings
             else:
                 remove_licence(session, identity, user, institution)
-                _set_level(session, identity, user, support_level)
+                record_support_level(session, identity, user, support_level)
         else:
-            _set_level(session, identity, user, support_level)
+            record_support_level(session, identity, user, support_level)
     if status is not None and status != user.status:
         if not identity.is_operator:
             raise Forbidden("Only the operator inactivates or reactivates Support Center contacts.")
