@@ -99,8 +99,12 @@ def sign_in(session: Session, username: str, password: str, institution_code: st
 
 @dataclass(frozen=True)
 class SignedIn:
+    """Who a browser session belongs to. `csrf_token` is the session's token as a plain value, so that
+    an error page rendered after the request's database session has ended can still show its forms."""
+
     identity: Identity
     web_session: WebSession
+    csrf_token: str
 
 
 def create_web_session(session: Session, user: User, hours: int) -> tuple[str, WebSession]:
@@ -131,7 +135,7 @@ def signed_in(session: Session, token: str | None) -> SignedIn | None:
     identity = identity_of(user)
     if user.is_operator:
         identity = identity.acting_in(row.acting_institution_id)
-    return SignedIn(identity, row)
+    return SignedIn(identity, row, row.csrf_token)
 
 
 def end_web_session(session: Session, token: str | None) -> None:

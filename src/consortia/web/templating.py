@@ -34,7 +34,7 @@ def render(
     base: dict[str, Any] = {
         "identity": identity,
         "nav": visible_items(identity) if identity else [],
-        "csrf_token": found.web_session.csrf_token if found else "",
+        "csrf_token": found.csrf_token if found else "",
         "flash": request.query_params.get("flash", ""),
         "path": request.url.path,
     }
