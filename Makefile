@@ -13,10 +13,10 @@ PYTEST_ARGS ?=
 
 .PHONY: migration install run test test-sqlite test-postgresql check lint types bench chromium clean
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
 install: $(BIN)/.installed
