@@ -32,7 +32,7 @@ from consortia.access.policy import InInstitution, Rule, operator, staff_role
 from consortia.errors import Forbidden
 from consortia.platform import roles as R
 from consortia.platform.models import Consortium, Institution
-from consortia.support.models import CONSORTIA, CONTACT_LEVELS, INSTITUTION_LEVELS, SHARE_CONSORTIUM
+from consortia.support.models import CONSORTIA, CONTACT_LEVELS, INSTITUTION_LEVELS, SHARE_CONSORTIUM, SupportCase
 
 
 def is_contact(identity: Identity) -> bool:
@@ -73,6 +73,8 @@ def _case_visible_test(identity: Identity, case: Any) -> bool:
     if isinstance(case, InInstitution):
         # "May use the Support Center here": the case list, the navigation entry.
         return identity.is_operator or is_contact(identity)
+    if not isinstance(case, SupportCase):
+        return False  # a case permission says nothing about other kinds of objects
     if identity.is_operator:
         return True
     if not is_contact(identity):
@@ -123,9 +125,11 @@ case_visible = Rule(
 
 
 def _case_manager_test(identity: Identity, case: Any) -> bool:
+    if not isinstance(case, SupportCase):
+        return False  # a case permission says nothing about other kinds of objects
     if identity.is_operator:
         return True
-    if not is_contact(identity) or isinstance(case, InInstitution):
+    if not is_contact(identity):
         return False
     return case.opened_by_id == identity.user_id or (
         manages_institution_cases(identity) and case.institution_id == identity.institution_id
