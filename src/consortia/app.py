@@ -13,7 +13,7 @@ from consortia import __version__
 from consortia.almaws import conf as almaws_conf
 from consortia.almaws import jobs as almaws_jobs
 from consortia.almaws import users as almaws_users
-from consortia.almaws.conventions import TrailingSlashMiddleware, install_error_handlers
+from consortia.almaws.conventions import TrailingSlashMiddleware, document_errors, install_error_handlers
 from consortia.config import Settings, configure, get_settings
 from consortia.db import get_database, init_database
 from consortia.jobs import pages as job_pages
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         redoc_url=None,
     )
     install_error_handlers(app, html_handler=html_error)
+    document_errors(app)
     app.add_middleware(TrailingSlashMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

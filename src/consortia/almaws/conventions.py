@@ -102,7 +102,13 @@ class AlmaJSONResponse(Response):
     media_type = JSON_TYPE
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+        text = json.dumps(content, ensure_ascii=False, separators=(",", ":"), default=str)
+        try:
+            return text.encode()
+        except UnicodeEncodeError:
+            # A lone surrogate (a JSON body may carry one as an escape, and a message may repeat it) has no
+            # UTF-8 form: answer with JSON's ASCII escapes instead of failing.
+            return json.dumps(content, ensure_ascii=True, separators=(",", ":"), default=str).encode()
 
     def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
         super().init_headers(headers)
@@ -278,6 +284,71 @@ def install_error_handlers(app: FastAPI, html_handler: Any = None) -> None:
         return await answer(request, 500, "402119", "An unexpected error occurred; nothing was changed.")
 
     app.add_exception_handler(Exception, unexpected)
+
+
+# --- the OpenAPI document -----------------------------------------------------------------------
+
+ERROR_BODY_SCHEMA: dict[str, Any] = {
+    "title": "Error",
+    "description": "Every failure of the API (convention 3 of the API contract), whatever its status.",
+    "type": "object",
+    "required": ["errorsExist", "errorList", "result"],
+    "properties": {
+        "errorsExist": {"type": "boolean", "enum": [True]},
+        "errorList": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "required": ["errorCode", "errorMessage", "trackingId"],
+                        "properties": {
+                            "errorCode": {"type": "string"},
+                            "errorMessage": {"type": "string"},
+                            "trackingId": {"type": "string"},
+                        },
+                    },
+                }
+            },
+        },
+        "result": {"type": "null"},
+    },
+}
+
+
+def document_errors(app: FastAPI) -> None:
+    """Make the OpenAPI document say what the API answers on failure: every `/almaws` and `/api` operation
+    gets the error body as its `default` response (any status it does not list), and FastAPI's 422,
+    which is never answered (invalid input is a 400 in the error body), is taken out."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["Error"] = ERROR_BODY_SCHEMA
+        for path, operations in schema.get("paths", {}).items():
+            if not path.startswith(API_PREFIXES):
+                continue
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                responses.pop("422", None)
+                responses["default"] = {
+                    "description": "Error (400 invalid input, 401 no or bad key, 403 not permitted, 404 unknown "
+                    "or outside the caller's tenancy, 409 conflict, 429 throttled, 503 unavailable)",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                }
+        for unused in ("HTTPValidationError", "ValidationError"):  # the second is used only by the first
+            if f'"#/components/schemas/{unused}"' not in json.dumps(schema):
+                components.pop(unused, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 # --- trailing slashes -------------------------------------------------------------------------

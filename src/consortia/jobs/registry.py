@@ -29,6 +29,7 @@ from consortia.audit.service import Actor
 from consortia.errors import BadRequest
 from consortia.jobs.models import JobInstance
 from consortia.platform.models import User
+from consortia.platform.users import has_control_characters
 
 # The domains whose `jobs` module (when it exists) registers job kinds.
 JOB_DOMAINS = ("platform", "support", "network", "eresources")
@@ -144,6 +145,8 @@ class JobKind:
                 continue
             if len(value) > 1000:
                 raise BadRequest(f"The value of {parameter.name} is too long.", "40166411")
+            if has_control_characters(value):
+                raise BadRequest(f"The value of {parameter.name} holds control characters.", "40166411")
             cleaned[parameter.name] = (
                 parameter.validate(session, institution_id, value) if parameter.validate else value
             )

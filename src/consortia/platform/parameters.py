@@ -14,6 +14,7 @@ from consortia.access.policy import allows, authorize, can_see
 from consortia.audit.service import record
 from consortia.errors import BadRequest, Forbidden, NotFound
 from consortia.platform.models import Institution, InstitutionParameter
+from consortia.platform.users import has_control_characters
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,8 @@ def coerce(definition: ParameterDefinition, value: Any) -> Any:
     if definition.type is str:
         if not isinstance(value, str) or len(value) > 200:
             raise BadRequest(f"{definition.name} takes a text value.", "40166411")
+        if has_control_characters(value):
+            raise BadRequest(f"The value of {definition.name} holds control characters.", "40166411")
         return value.strip()
     raise BadRequest(f"{definition.name} has an unsupported type.", "40166411")
 

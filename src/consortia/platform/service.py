@@ -39,7 +39,7 @@ from consortia.platform.models import (
 )
 from consortia.platform.parameters import ParameterTarget, access_parameter, parameters_of, set_parameter
 from consortia.platform.tenancy import acting_institution
-from consortia.platform.users import access_user
+from consortia.platform.users import access_user, has_control_characters
 
 CODE_RULE = re.compile(r"[A-Z0-9_]{2,40}")
 CODE_HINT = "use 2 to 40 characters: letters A-Z, digits 0-9 or underscores"
@@ -78,6 +78,8 @@ def _name(value: str, what: str) -> str:
         raise BadRequest(f"The {what} needs a name.", INVALID)
     if len(name) > MAX_NAME:
         raise BadRequest(f"The {what} name is longer than {MAX_NAME} characters.", INVALID)
+    if has_control_characters(name):
+        raise BadRequest(f"The {what} name holds control characters.", INVALID)
     return name
 
 
@@ -85,6 +87,8 @@ def _text(value: str, field: str, limit: int) -> str:
     text = value.strip()
     if len(text) > limit:
         raise BadRequest(f"{field} is longer than {limit} characters.", INVALID)
+    if has_control_characters(text):
+        raise BadRequest(f"{field} holds control characters.", INVALID)
     return text
 
 

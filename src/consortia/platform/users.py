@@ -30,13 +30,14 @@ USER_LOAD = (
 QUERY_FIELDS = ("primary_id", "first_name", "last_name", "user_group", "ALL")
 ORDER_FIELDS = ("last_name", "first_name", "primary_id")
 _AND = re.compile(r"\s+AND\s+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 MAX_QUERY_TERMS = 10
 MAX_VALUE_LENGTH = 200
 
 
 def has_control_characters(text: str) -> bool:
-    """Text no field may hold (NUL and other control characters; tabs and line breaks excepted)."""
+    """Text no field may hold: NUL and other control characters (tabs and line breaks excepted), which the
+    databases disagree about, and lone surrogates (only a JSON escape carries one), which no database stores."""
     return _CONTROL.search(text) is not None
 
 
