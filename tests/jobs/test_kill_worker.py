@@ -50,6 +50,8 @@ def _redis_reachable() -> bool:
 def _queue_url(kind: str, tmp_path: Path) -> str:
     if kind == "redis":
         if not _redis_reachable():
+            if os.environ.get("CI", "").lower() == "true":
+                pytest.fail("Redis is required under CI=true and is not reachable at 127.0.0.1:6379")
             pytest.skip("Redis is not reachable at 127.0.0.1:6379")
         return REDIS_URL
     return f"sqlite:///{tmp_path / 'queue.db'}"
