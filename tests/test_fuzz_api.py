@@ -8,9 +8,10 @@ same world: a DELETE or PUT of the acting user, a revoked key or a renamed insti
 next case. Generation is deterministic (fixed seed, no example database), so a failure reproduces on
 every run; schemathesis prints the request as a curl command.
 
-Values are drawn half of the time from the world's vocabulary (existing codes and ids, other tenants'
-ids, unknown ids, edge dates, control characters), and the writes also get well-formed bodies
-(tests/fuzz_bodies.py), so requests get past validation to the code behind it.
+Path values are drawn mostly, query and body values half of the time, from the world's vocabulary
+(existing codes and ids, other tenants' ids, unknown ids, edge dates, control characters), and the
+writes also get well-formed bodies (tests/fuzz_bodies.py), so requests get past validation to the code
+behind it.
 
 How deep each kind goes (the whole run stays near a minute per database on two cores):
 - the operator passes every permission check, so it gets the coverage phase (boundary values, missing,
@@ -20,8 +21,9 @@ How deep each kind goes (the whole run stays near a minute per database on two c
 - without a key everything answers 401 before any input is read, so a couple of cases suffice.
 The user writes, with the most fields and rules behind them, get three times the generated cases.
 
-`test_unstorable_text_in_every_json_body` adds a deterministic sweep that random generation rarely
-achieves: every string of a well-formed body of every operation replaced by text no database stores.
+Two deterministic sweeps reach what random generation rarely does: `test_unstorable_text_in_every_json_body`
+replaces every string of a well-formed body of every operation by text no database stores, and
+`test_access_check_answers_every_action_on_every_object` pairs every action with every kind of object.
 """
 
 from __future__ import annotations
@@ -60,11 +62,11 @@ EXCLUDED_OPERATIONS: dict[tuple[str, str], str] = {}
 
 # kind -> (generated cases per operation, coverage phase)
 PROFILES: dict[str, tuple[int, bool]] = {
-    "operator": (10, True),
-    "gsa": (8, False),
-    "user_admin": (6, False),
-    "staff": (4, False),
-    "patron": (4, False),
+    "operator": (8, True),
+    "gsa": (6, False),
+    "user_admin": (5, False),
+    "staff": (3, False),
+    "patron": (3, False),
     "anonymous": (2, False),
 }
 
