@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import httpx2
 from fastapi.testclient import TestClient
 
 from consortia.platform import roles as R
@@ -51,7 +51,7 @@ class UsersWorld:
 
     def call(
         self, client: TestClient, who: str, method: str, path: str, params: dict[str, Any] | None = None, **kw: Any
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         """A request as `who` (with the operator's ?institution=), extra query `params` added."""
         person = self.people[who]
         headers = {**person.headers, **kw.pop("headers", {})}
@@ -90,7 +90,7 @@ def build_users_world(factory: Factory) -> UsersWorld:
     return UsersWorld(factory, east, west, people)
 
 
-def error_of(response: httpx.Response) -> dict[str, Any]:
+def error_of(response: httpx2.Response) -> dict[str, Any]:
     """The one error of an error body, checking the shape of API.md convention 3."""
     assert response.headers["content-type"] == "application/json;charset=UTF-8"
     body = response.json()

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -58,9 +58,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if process.poll() is not None:
             raise RuntimeError("the demo server stopped: " + Path(log.name).read_text()[-3000:])
         try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+            if httpx2.get(base + "/healthz", timeout=1).status_code == 200:
                 break
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             pass
         time.sleep(0.3)
     else:
