@@ -11,7 +11,7 @@ PORT ?= 8000
 BENCH_SIZE ?= S
 PYTEST_ARGS ?=
 
-.PHONY: migration install run test test-sqlite test-postgresql check lint types bench chromium clean
+.PHONY: migration install run test test-sqlite test-postgresql check lint types bench chromium wrk clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ run: install
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+# The N-6 benchmark's load generator (a C client, so that the load takes little of the two cores).
+wrk:
+	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) || echo "wrk could not be installed: N-6 uses the Python load loop"
 
 test: install chromium
 	$(MAKE) test-sqlite
@@ -46,7 +50,7 @@ types: install
 
 check: lint types test
 
-bench: install
+bench: install wrk
 	$(BIN)/python -m bench --size $(BENCH_SIZE)
 
 clean:

@@ -14,6 +14,7 @@ import contextlib
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -58,6 +59,7 @@ N6_IDS = 1_000  # distinct records requested in turn
 SERVER_WORKERS = 2
 SERVER_START_SECONDS = 45.0
 N6_PATH = "/almaws/v1/users/{id}"
+WRK_SCRIPT = Path(__file__).resolve().parent / "n6.lua"
 N6_WHAT = "GET /almaws/v1/users/{id}: a user record stands in for a portfolio, which is not generated yet"
 
 
@@ -161,10 +163,7 @@ def get_one_record(database: Database, context: GenerationContext, size: str) ->
             raise RuntimeError(f"generated staff user {staff_id(home, 'admin')} is missing")
         key_row, key = create_api_key(session, staff, actor=SYSTEM, label="bench N-6")
         key_id = key_row.id
-    note = (
-        f"{N6_WHAT}; consortia serve --workers {SERVER_WORKERS}; "
-        f"{requests:,} requests over {N6_CONNECTIONS} connections"
-    )
+    note = f"{N6_WHAT}; consortia serve --workers {SERVER_WORKERS}"
     if database.url.startswith("sqlite"):
         note += "; the target is set for PostgreSQL"
     try:
@@ -180,6 +179,10 @@ def get_one_record(database: Database, context: GenerationContext, size: str) ->
             key_row_again = session.get(ApiKey, key_id)
             if key_row_again is not None:
                 revoke_api_key(session, key_row_again, actor=SYSTEM)
+    if summary.get("tool") == "wrk":
+        note += f"; wrk, {summary['seconds']:.0f} s over {N6_CONNECTIONS} connections"
+    else:
+        note += f"; Python load loop (install wrk for a lighter client), {N6_CONNECTIONS} connections"
     if summary["errors"]:
         note += f"; {summary['errors']} failed requests, first: {summary['first_error']}"
     if summary["timed_out"]:
@@ -231,6 +234,9 @@ def _measure_against_server(
     try:
         _check_record(server, port, key, ids[0], log_path)
         ids_path = tmp / "ids.txt"
+        if shutil.which("wrk"):
+            ids_path.write_text("\n".join(quote(i, safe="") for i in ids) + "\n")
+            return _load_with_wrk(port, key, ids_path, seconds)
         ids_path.write_text("\n".join(ids) + "\n")
         return _load(port, key, ids_path, requests, seconds)
     finally:
@@ -322,6 +328,49 @@ def _load(port: int, key: str, ids_path: Path, requests: int, seconds: float) ->
         sent = summary["requests"] + summary["errors"]
         raise BenchProblem(f"{summary['errors']} of {sent} requests failed: {summary['first_error']}")
     return summary
+
+
+def _load_with_wrk(port: int, key: str, ids_path: Path, seconds: float) -> dict[str, Any]:
+    """The load from wrk (a C load generator, so that the client takes little of the machine's two
+    cores): a warm-up second, then `seconds` of requests over `N6_CONNECTIONS` keep-alive connections."""
+    env = {
+        **os.environ,
+        KEY_VARIABLE: key,
+        "CONSORTIA_BENCH_IDS_FILE": str(ids_path),
+        "CONSORTIA_BENCH_PATH": N6_PATH,
+    }
+    url = f"http://127.0.0.1:{port}/"
+
+    def wrk(duration: float) -> dict[str, Any]:
+        command = ["wrk", "-t2", f"-c{N6_CONNECTIONS}", f"-d{max(1, round(duration))}s", "-s", str(WRK_SCRIPT), url]
+        try:
+            done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=duration + 30, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise BenchProblem(f"wrk did not finish within {exc.timeout:.0f} s") from exc
+        lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+        if done.returncode != 0 or not lines:
+            raise BenchProblem(f"wrk failed ({done.returncode}): {(done.stderr or done.stdout).strip()[-300:]}")
+        result: dict[str, Any] = json.loads(lines[-1])
+        return result
+
+    wrk(1)
+    figures = wrk(seconds)
+    elapsed = figures["microseconds"] / 1_000_000
+    errors = int(figures["errors"])
+    if figures["requests"] == 0 or errors > max(10, figures["requests"] // 100):
+        raise BenchProblem(f"{errors} of {figures['requests']} requests failed (wrk counts non-2xx answers)")
+    return {
+        "requests": figures["requests"],
+        "errors": errors,
+        "first_error": f"{figures['status_errors']} answers were not 2xx" if errors else "",
+        "seconds": elapsed,
+        "requests_per_second": figures["requests"] / elapsed if elapsed > 0 else 0.0,
+        "p50_ms": figures["p50_ms"],
+        "p95_ms": figures["p95_ms"],
+        "p99_ms": figures["p99_ms"],
+        "timed_out": False,
+        "tool": "wrk",
+    }
 
 
 def _stop(server: subprocess.Popen[bytes]) -> None:

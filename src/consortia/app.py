@@ -17,12 +17,14 @@ from consortia.almaws.conventions import TrailingSlashMiddleware, document_error
 from consortia.config import Settings, configure, get_settings
 from consortia.db import get_database, init_database
 from consortia.jobs import pages as job_pages
+from consortia.platform import account_pages as platform_account_pages
 from consortia.platform import api as platform_api
 from consortia.platform import apikey_api as platform_apikey_api
 from consortia.platform import pages as platform_pages
 from consortia.platform import user_pages as platform_user_pages
 from consortia.support import api as support_api
 from consortia.support import pages as support_pages
+from consortia.support import view_pages as support_view_pages
 from consortia.web import pages as web_pages
 from consortia.web.templating import html_error
 
@@ -77,8 +79,10 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         web_pages.router,
         platform_pages.router,
         platform_user_pages.router,
+        platform_account_pages.router,
         job_pages.router,
         support_pages.router,
+        support_view_pages.router,
     ):
         app.include_router(router)
     return app

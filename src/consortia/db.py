@@ -69,6 +69,13 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
+def keep_for_session(session: Session, obj: object) -> None:
+    """Hold `obj` for as long as the session lives. The identity map keeps only weak references, so an
+    object loaded early in a request (the caller's institution) would otherwise be dropped and fetched
+    again by the next `session.get`."""
+    session.info.setdefault("kept", []).append(obj)
+
+
 class Database:
     """An engine and its session factory; one per process (tests make their own)."""
 

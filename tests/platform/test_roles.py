@@ -17,7 +17,7 @@ from consortia.errors import Forbidden, NotFound
 from consortia.platform import roles as R
 from consortia.platform.models import CodeTableRow
 from consortia.platform.roles import RoleSpec
-from consortia.platform.user_service import RoleProblems, set_user_roles
+from consortia.platform.user_roles import RoleProblems, set_user_roles
 from tests.almaws.test_users_world import UsersWorld, build_users_world, error_of
 from tests.factories import Factory
 

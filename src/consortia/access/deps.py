@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from consortia.access.identity import Identity, identity_from_api_key
 from consortia.access.permissions import Permission
-from consortia.db import get_database
+from consortia.db import get_database, keep_for_session
 from consortia.errors import DomainError, Forbidden, NotFound, Unauthorized
 from consortia.platform.auth import SignedIn, signed_in
 from consortia.platform.models import Institution
@@ -52,9 +52,12 @@ def api_identity(request: Request, session: DbSession) -> Identity:
         code = request.query_params.get("institution")
         institution_id = None
         if code:
-            institution_id = session.scalar(select(Institution.id).where(Institution.code == code.upper()))
-            if institution_id is None:
+            # The entity, not only its id: the route's look-up of the institution then needs no query.
+            institution = session.scalars(select(Institution).where(Institution.code == code.upper())).first()
+            if institution is None:
                 raise NotFound(f"Institution {code} was not found.", "60224")
+            keep_for_session(session, institution)
+            institution_id = institution.id
         identity = identity.acting_in(institution_id)
     request.state.identity = identity
     return identity

@@ -22,14 +22,9 @@ from consortia.errors import BadRequest
 from consortia.platform import roles as R
 from consortia.platform.models import User
 from consortia.platform.roles import RoleSpec
-from consortia.platform.user_service import (
-    ADDRESS_KEYS,
-    SUPPORT_LEVELS,
-    BlockSpec,
-    IdentifierSpec,
-    UserChanges,
-    UserLabels,
-)
+from consortia.platform.user_changes import ADDRESS_KEYS, BlockSpec, IdentifierSpec, UserChanges
+from consortia.platform.user_labels import UserLabels
+from consortia.platform.user_roles import SUPPORT_LEVELS
 
 # --- in ---------------------------------------------------------------------------------------
 

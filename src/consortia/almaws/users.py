@@ -19,7 +19,8 @@ from consortia.almaws.user_json import UserIn, brief_user_json, changes_from_jso
 from consortia.errors import BadRequest
 from consortia.platform.models import User
 from consortia.platform.tenancy import acting_institution
-from consortia.platform.user_service import create_user, delete_user, update_user, user_labels
+from consortia.platform.user_labels import user_labels
+from consortia.platform.user_service import create_user, delete_user, update_user
 from consortia.platform.users import (
     access_linked_user,
     access_user,

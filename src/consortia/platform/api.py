@@ -1,7 +1,7 @@
 """`/api/v1` of the platform (API.md "Platform"): tenancy, parameters, history and access checks.
 
-Routes translate: they parse input, call a verb of `platform.service` (or the history and access
-registries) and answer through `respond` in the conventions of API.md.
+Routes translate: they parse input, call a verb of `consortium_service` or `library_service` (or the
+history and access registries) and answer through `respond` in the conventions of API.md.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from consortia.access.permissions import Permission as P
 from consortia.almaws.conventions import Limit, Offset, alma_datetime, coded, envelope, respond
 from consortia.audit.models import HistoryEvent
 from consortia.audit.registry import history_page
-from consortia.platform import service
+from consortia.platform import consortium_service, library_service
+from consortia.platform.common import UNCHANGED
 from consortia.platform.models import Consortium, FulfillmentNetwork, Institution, Library
 from consortia.platform.schemas import (
     ConsortiumChange,
@@ -56,7 +57,9 @@ def _consortium_out(request: Request, identity: Identity, consortium: Consortium
         "code": consortium.code,
         "name": consortium.name,
         "parent_account": consortium.parent_account,
-        "institutions": [_institution_ref(request, i) for i in service.consortium_members(identity, consortium)],
+        "institutions": [
+            _institution_ref(request, i) for i in consortium_service.consortium_members(identity, consortium)
+        ],
         "link": _link(request, f"/consortia/{consortium.code}"),
     }
 
@@ -134,7 +137,7 @@ def get_consortia(
     limit: Limit = 10,
     offset: Offset = 0,
 ) -> Response:
-    rows, total = service.list_consortia(session, identity, limit=limit, offset=offset)
+    rows, total = consortium_service.list_consortia(session, identity, limit=limit, offset=offset)
     items = [_consortium_out(request, identity, c) for c in rows]
     return respond(request, envelope("consortium", items, total), root="consortium")
 
@@ -146,7 +149,7 @@ def post_consortium(
     identity: Annotated[Identity, Depends(requires(P.CONSORTIUM_MANAGE))],
     body: ConsortiumCreate,
 ) -> Response:
-    consortium = service.create_consortium(
+    consortium = consortium_service.create_consortium(
         session, identity, code=body.code, name=body.name, parent_account=body.parent_account
     )
     return respond(request, _consortium_out(request, identity, consortium), root="consortium", status=201)
@@ -159,7 +162,7 @@ def get_consortium(
     identity: Annotated[Identity, Depends(requires(P.CONSORTIUM_READ))],
     code: str,
 ) -> Response:
-    consortium = service.access_consortium(session, identity, code)
+    consortium = consortium_service.access_consortium(session, identity, code)
     return respond(request, _consortium_out(request, identity, consortium), root="consortium")
 
 
@@ -171,7 +174,7 @@ def patch_consortium(
     code: str,
     body: ConsortiumChange,
 ) -> Response:
-    consortium = service.update_consortium(
+    consortium = consortium_service.update_consortium(
         session, identity, code, name=body.name, parent_account=body.parent_account, new_code=body.code
     )
     return respond(request, _consortium_out(request, identity, consortium), root="consortium")
@@ -189,7 +192,9 @@ def get_institutions(
     offset: Offset = 0,
     consortium: Annotated[str | None, Query(max_length=40, description="Only members of this consortium.")] = None,
 ) -> Response:
-    rows, total = service.list_institutions(session, identity, consortium=consortium, limit=limit, offset=offset)
+    rows, total = consortium_service.list_institutions(
+        session, identity, consortium=consortium, limit=limit, offset=offset
+    )
     items = [_institution_out(request, i) for i in rows]
     return respond(request, envelope("institution", items, total), root="institution")
 
@@ -201,7 +206,7 @@ def post_institution(
     identity: Annotated[Identity, Depends(requires(P.INSTITUTION_MANAGE))],
     body: InstitutionCreate,
 ) -> Response:
-    institution = service.create_institution(
+    institution = consortium_service.create_institution(
         session,
         identity,
         code=body.code,
@@ -219,7 +224,7 @@ def get_institution(
     identity: Annotated[Identity, Depends(requires(P.INSTITUTION_READ))],
     code: str,
 ) -> Response:
-    institution = service.access_institution(session, identity, code)
+    institution = consortium_service.access_institution(session, identity, code)
     return respond(request, _institution_out(request, institution), root="institution")
 
 
@@ -232,12 +237,12 @@ def patch_institution(
     body: InstitutionChange,
 ) -> Response:
     given = body.model_fields_set
-    institution = service.update_institution(
+    institution = consortium_service.update_institution(
         session,
         identity,
         code,
         name=body.name,
-        consortium=code_of(body.consortium) if "consortium" in given else service.UNCHANGED,
+        consortium=code_of(body.consortium) if "consortium" in given else UNCHANGED,
         email_domains=body.email_domains,
         new_code=body.code,
     )
@@ -253,7 +258,7 @@ def get_libraries(
     limit: Limit = 10,
     offset: Offset = 0,
 ) -> Response:
-    _institution, rows, total = service.list_libraries(session, identity, code, limit=limit, offset=offset)
+    _institution, rows, total = library_service.list_libraries(session, identity, code, limit=limit, offset=offset)
     items = [_library_out(request, library) for library in rows]
     return respond(request, envelope("library", items, total), root="library")
 
@@ -266,7 +271,7 @@ def post_library(
     code: str,
     body: LibraryCreate,
 ) -> Response:
-    library = service.add_library(
+    library = library_service.add_library(
         session,
         identity,
         code,
@@ -286,10 +291,10 @@ def get_library(
     code: str,
     library: str,
 ) -> Response:
-    institution = service.access_institution(session, identity, code, P.LIBRARY_READ)
-    found = service.access_library(session, identity, library)
+    institution = consortium_service.access_institution(session, identity, code, P.LIBRARY_READ)
+    found = library_service.access_library(session, identity, library)
     if found.institution_id != institution.id:
-        raise service.library_not_found(library)
+        raise library_service.library_not_found(library)
     return respond(request, _library_out(request, found), root="library")
 
 
@@ -304,7 +309,7 @@ def get_networks(
     limit: Limit = 10,
     offset: Offset = 0,
 ) -> Response:
-    rows, total = service.list_networks(session, identity, limit=limit, offset=offset)
+    rows, total = library_service.list_networks(session, identity, limit=limit, offset=offset)
     items = [_network_out(request, n) for n in rows]
     return respond(request, envelope("fulfillment_network", items, total), root="fulfillment_network")
 
@@ -316,7 +321,7 @@ def post_network(
     identity: Annotated[Identity, Depends(requires(P.NETWORK_MANAGE))],
     body: NetworkCreate,
 ) -> Response:
-    network = service.create_network(
+    network = library_service.create_network(
         session,
         identity,
         code=body.code,
@@ -333,7 +338,7 @@ def get_network(
     identity: Annotated[Identity, Depends(requires(P.NETWORK_READ))],
     code: str,
 ) -> Response:
-    network = service.access_network(session, identity, code)
+    network = library_service.access_network(session, identity, code)
     return respond(request, _network_out(request, network), root="fulfillment_network")
 
 
@@ -345,7 +350,7 @@ def patch_network(
     code: str,
     body: NetworkChange,
 ) -> Response:
-    network = service.update_network(session, identity, code, name=body.name, new_code=body.code)
+    network = library_service.update_network(session, identity, code, name=body.name, new_code=body.code)
     return respond(request, _network_out(request, network), root="fulfillment_network")
 
 
@@ -357,7 +362,7 @@ def put_network_members(
     code: str,
     body: NetworkMembers,
 ) -> Response:
-    network = service.set_network_members(session, identity, code, [code_of(m) or "" for m in body.members])
+    network = library_service.set_network_members(session, identity, code, [code_of(m) or "" for m in body.members])
     return respond(request, _network_out(request, network), root="fulfillment_network")
 
 
@@ -373,7 +378,7 @@ def get_parameters(
     limit: Limit = 10,
     offset: Offset = 0,
 ) -> Response:
-    _institution, rows = service.institution_parameters(session, identity, code)
+    _institution, rows = library_service.institution_parameters(session, identity, code)
     items = [_parameter_out(row) for row in rows[offset : offset + limit]]
     return respond(request, envelope("parameter", items, len(rows)), root="parameter")
 
@@ -387,7 +392,7 @@ def put_parameter(
     name: str,
     body: ParameterChange,
 ) -> Response:
-    row = service.set_institution_parameter(session, identity, code, name, body.value)
+    row = library_service.set_institution_parameter(session, identity, code, name, body.value)
     return respond(request, _parameter_out(row), root="parameter")
 
 

@@ -13,7 +13,7 @@ from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.almaws.conventions import alma_datetime, envelope, respond
 from consortia.platform.models import ApiKey
-from consortia.platform.user_service import (
+from consortia.platform.user_keys import (
     access_api_key,
     create_user_api_key,
     revoke_user_api_key,

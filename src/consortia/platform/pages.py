@@ -22,7 +22,7 @@ from consortia.access.policy import allows, decide
 from consortia.audit.models import HistoryEvent
 from consortia.audit.registry import history_page
 from consortia.errors import BadRequest
-from consortia.platform import service
+from consortia.platform import consortium_service, library_service
 from consortia.platform.parameters import DEFINITIONS
 from consortia.platform.tenancy import acting_institution
 from consortia.web.templating import redirect, render
@@ -74,9 +74,9 @@ def _failed(request: Request, template: str, context: dict[str, Any], error: Bad
 
 
 def _consortia_context(session: Session, identity: Identity) -> dict[str, Any]:
-    rows, _total = service.list_consortia(session, identity)
+    rows, _total = consortium_service.list_consortia(session, identity)
     return {
-        "consortia": [(c, service.consortium_members(identity, c)) for c in rows],
+        "consortia": [(c, consortium_service.consortium_members(identity, c)) for c in rows],
         "can_create": allows(identity, P.CONSORTIUM_MANAGE),
         "form": {"code": "", "name": "", "parent_account": ""},
         "error": "",
@@ -102,7 +102,9 @@ def create_consortium(
     parent_account: Text = "",
 ) -> Response:
     try:
-        consortium = service.create_consortium(session, identity, code=code, name=name, parent_account=parent_account)
+        consortium = consortium_service.create_consortium(
+            session, identity, code=code, name=name, parent_account=parent_account
+        )
     except BadRequest as error:
         session.rollback()
         context = _consortia_context(session, identity)
@@ -112,11 +114,11 @@ def create_consortium(
 
 
 def _consortium_context(session: Session, identity: Identity, code: str) -> dict[str, Any]:
-    consortium = service.access_consortium(session, identity, code)
+    consortium = consortium_service.access_consortium(session, identity, code)
     can_edit, view_mode = _view_mode(identity, P.CONSORTIUM_MANAGE, consortium)
     return {
         "consortium": consortium,
-        "members": service.consortium_members(identity, consortium),
+        "members": consortium_service.consortium_members(identity, consortium),
         "can_edit": can_edit,
         "view_mode": view_mode,
         "form": {"name": consortium.name, "parent_account": consortium.parent_account},
@@ -145,7 +147,9 @@ def update_consortium(
     parent_account: Text = "",
 ) -> Response:
     try:
-        consortium = service.update_consortium(session, identity, code, name=name, parent_account=parent_account)
+        consortium = consortium_service.update_consortium(
+            session, identity, code, name=name, parent_account=parent_account
+        )
     except BadRequest as error:
         session.rollback()
         context = _consortium_context(session, identity, code)
@@ -158,11 +162,11 @@ def update_consortium(
 
 
 def _consortium_choices(session: Session, identity: Identity) -> list[Any]:
-    return service.list_consortia(session, identity)[0]
+    return consortium_service.list_consortia(session, identity)[0]
 
 
 def _institutions_context(session: Session, identity: Identity) -> dict[str, Any]:
-    rows, _total = service.list_institutions(session, identity)
+    rows, _total = consortium_service.list_institutions(session, identity)
     can_create = allows(identity, P.INSTITUTION_MANAGE)
     return {
         "institutions": rows,
@@ -193,7 +197,7 @@ def create_institution(
     email_domains: Text = "",
 ) -> Response:
     try:
-        institution = service.create_institution(
+        institution = consortium_service.create_institution(
             session,
             identity,
             code=code,
@@ -226,10 +230,10 @@ def _parameter_events(session: Session, identity: Identity, rows: list[dict[str,
 
 
 def _institution_context(session: Session, identity: Identity, code: str) -> dict[str, Any]:
-    institution = service.access_institution(session, identity, code)
+    institution = consortium_service.access_institution(session, identity, code)
     can_edit, view_mode = _view_mode(identity, P.INSTITUTION_MANAGE, institution)
-    _inst, libraries, _total = service.list_libraries(session, identity, institution.code)
-    _inst, parameters = service.institution_parameters(session, identity, institution.code)
+    _inst, libraries, _total = library_service.list_libraries(session, identity, institution.code)
+    _inst, parameters = library_service.institution_parameters(session, identity, institution.code)
     return {
         "institution": institution,
         "can_edit": can_edit,
@@ -277,7 +281,7 @@ def update_institution(
     email_domains: Text = "",
 ) -> Response:
     try:
-        institution = service.update_institution(
+        institution = consortium_service.update_institution(
             session, identity, code, name=name, consortium=consortium or None, email_domains=_domains(email_domains)
         )
     except BadRequest as error:
@@ -300,7 +304,7 @@ def add_library(
     resource_sharing: Annotated[bool, Form()] = False,
 ) -> Response:
     try:
-        library = service.add_library(
+        library = library_service.add_library(
             session,
             identity,
             code,
@@ -332,7 +336,7 @@ def set_institution_parameter(
     value: Text = "",
 ) -> Response:
     try:
-        service.set_institution_parameter(session, identity, code, name, value)
+        library_service.set_institution_parameter(session, identity, code, name, value)
     except BadRequest as error:
         session.rollback()
         return _failed(request, "platform/institution.html", _institution_context(session, identity, code), error)
@@ -343,12 +347,12 @@ def set_institution_parameter(
 
 
 def _networks_context(session: Session, identity: Identity) -> dict[str, Any]:
-    rows, _total = service.list_networks(session, identity)
+    rows, _total = library_service.list_networks(session, identity)
     can_create = allows(identity, P.NETWORK_MANAGE)
     return {
         "networks": rows,
         "can_create": can_create,
-        "institutions": service.institution_choices(session, identity) if can_create else [],
+        "institutions": consortium_service.institution_choices(session, identity) if can_create else [],
         "form": {"code": "", "name": "", "members": []},
         "error": "",
     }
@@ -373,7 +377,7 @@ def create_network(
     members: Codes = None,
 ) -> Response:
     try:
-        network = service.create_network(session, identity, code=code, name=name, members=members or [])
+        network = library_service.create_network(session, identity, code=code, name=name, members=members or [])
     except BadRequest as error:
         session.rollback()
         context = _networks_context(session, identity)
@@ -383,13 +387,13 @@ def create_network(
 
 
 def _network_context(session: Session, identity: Identity, code: str) -> dict[str, Any]:
-    network = service.access_network(session, identity, code)
+    network = library_service.access_network(session, identity, code)
     can_edit, view_mode = _view_mode(identity, P.NETWORK_MANAGE, network)
     return {
         "network": network,
         "can_edit": can_edit,
         "view_mode": view_mode,
-        "institutions": service.institution_choices(session, identity) if can_edit else [],
+        "institutions": consortium_service.institution_choices(session, identity) if can_edit else [],
         "form": {"name": network.name, "members": [i.code for i in network.members]},
         "events": _history(session, identity, "network", network.code),
         "error": "",
@@ -416,8 +420,8 @@ def update_network(
     members: Codes = None,
 ) -> Response:
     try:
-        network = service.update_network(session, identity, code, name=name)
-        service.set_network_members(session, identity, network.code, members or [])
+        network = library_service.update_network(session, identity, code, name=name)
+        library_service.set_network_members(session, identity, network.code, members or [])
     except BadRequest as error:
         session.rollback()
         context = _network_context(session, identity, code)
@@ -433,7 +437,7 @@ def _parameters_context(session: Session, identity: Identity) -> dict[str, Any]:
     if identity.acting_institution_id is None:
         return {"institution": None, "parameters": [], "events": [], "error": ""}
     institution = acting_institution(session, identity)
-    _inst, rows = service.institution_parameters(session, identity, institution.code)
+    _inst, rows = library_service.institution_parameters(session, identity, institution.code)
     return {
         "institution": institution,
         "parameters": _parameter_rows(rows, "/admin/parameters"),
@@ -461,7 +465,7 @@ def set_parameter(
 ) -> Response:
     institution = acting_institution(session, identity)
     try:
-        service.set_institution_parameter(session, identity, institution.code, name, value)
+        library_service.set_institution_parameter(session, identity, institution.code, name, value)
     except BadRequest as error:
         session.rollback()
         return _failed(request, "platform/parameters.html", _parameters_context(session, identity), error)

@@ -1,4 +1,4 @@
-"""Web pages of users: search, create, details with Roles / API keys / History tabs, and "My account".
+"""Web pages of users: search, create, details with Roles / API keys / History tabs ("My account": `account_pages`).
 
 Administrators work in their institution; the operator works in the institution chosen on the
 start page. What the viewer may change is decided here from the policy and passed to the
@@ -13,8 +13,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from consortia.access.deps import DbSession, page_requires
 from consortia.access.identity import Identity
@@ -25,25 +24,21 @@ from consortia.audit.service import events_for
 from consortia.errors import BadRequest, DomainError, Forbidden, NotFound
 from consortia.platform import codetables
 from consortia.platform import roles as R
-from consortia.platform.models import Institution, User, UserRole
+from consortia.platform.account_pages import key_created
+from consortia.platform.models import Institution, User
 from consortia.platform.roles import RoleSpec
 from consortia.platform.tenancy import acting_institution, libraries_of
-from consortia.platform.user_service import (
+from consortia.platform.user_changes import IdentifierSpec, UserChanges
+from consortia.platform.user_keys import access_api_key, create_user_api_key, revoke_user_api_key, user_api_keys
+from consortia.platform.user_labels import user_labels
+from consortia.platform.user_roles import (
     SETTABLE_SUPPORT_LEVELS,
     SUPPORT_LEVELS,
-    IdentifierSpec,
     RoleProblems,
-    UserChanges,
-    access_api_key,
-    create_user,
-    create_user_api_key,
-    revoke_user_api_key,
     role_specs_of,
     set_user_roles,
-    update_user,
-    user_api_keys,
-    user_labels,
 )
+from consortia.platform.user_service import create_user, update_user
 from consortia.platform.users import QueryTerm, access_user, search_users
 from consortia.web.templating import redirect, render
 
@@ -457,10 +452,6 @@ def api_keys_page(
     return _keys_page(request, session, identity, user)
 
 
-def _key_created(request: Request, user: User, secret: str, back: str) -> Response:
-    return render(request, "users/api_key_created.html", {"user": user, "secret": secret, "back": back})
-
-
 @router.post("/admin/users/{primary_id}/api-keys")
 def create_api_key_page(
     request: Request,
@@ -471,7 +462,7 @@ def create_api_key_page(
 ) -> Response:
     user = _page_user(session, identity, primary_id, P.APIKEY_MANAGE)
     _key, secret = create_user_api_key(session, identity, user, label)
-    return _key_created(request, user, secret, _user_url(user, "api-keys"))
+    return key_created(request, user, secret, _user_url(user, "api-keys"))
 
 
 @router.post("/admin/users/{primary_id}/api-keys/{key_id}/revoke")
@@ -505,60 +496,3 @@ def history_page(
         event for event in events_for(session, "user", user.primary_id) if event.institution_id == user.institution_id
     ]
     return render(request, "users/history.html", context)
-
-
-# --- my account -------------------------------------------------------------------------------
-
-
-def _own_user(session: Session, identity: Identity) -> User:
-    user = session.scalars(
-        select(User)
-        .where(User.id == identity.user_id)
-        .options(selectinload(User.roles).selectinload(UserRole.library), selectinload(User.identifiers))
-    ).first()
-    if user is None:
-        raise NotFound("Your account was not found.")
-    return user
-
-
-@router.get("/account", response_class=HTMLResponse)
-def account_page(
-    request: Request, session: DbSession, identity: Annotated[Identity, Depends(page_requires(P.SIGNED_IN))]
-) -> Response:
-    user = _own_user(session, identity)
-    labels = user_labels(session, user) if user.institution_id is not None else None
-    return render(
-        request,
-        "users/account.html",
-        {
-            "user": user,
-            "labels": labels,
-            "support_levels": SUPPORT_LEVELS,
-            "keys": user_api_keys(session, identity, user),
-        },
-    )
-
-
-@router.post("/account/api-keys")
-def create_own_api_key(
-    request: Request,
-    session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.APIKEY_MANAGE))],
-    label: Text = "",
-) -> Response:
-    user = _own_user(session, identity)
-    _key, secret = create_user_api_key(session, identity, user, label)
-    return _key_created(request, user, secret, "/account")
-
-
-@router.post("/account/api-keys/{key_id}/revoke")
-def revoke_own_api_key(
-    session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.APIKEY_MANAGE))],
-    key_id: int,
-) -> Response:
-    key = access_api_key(session, identity, key_id)
-    if key.user_id != identity.user_id:
-        raise NotFound(f"API key {key_id} was not found.")
-    revoke_user_api_key(session, identity, key)
-    return redirect("/account", f"API key {key.prefix}… revoked.")

@@ -1,4 +1,5 @@
-"""Finding users and fetch-and-authorize for them (the verbs that change users are in user_service.py).
+"""Finding users and fetch-and-authorize for them (the verbs that change users are in user_service.py,
+user_roles.py and user_keys.py).
 
 Every look-up is inside one institution: a user of another institution is reported exactly like
 one that does not exist (P-8, R-3).
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
-from sqlalchemy.orm import QueryableAttribute, Session, selectinload
+from sqlalchemy.orm import QueryableAttribute, Session, joinedload
 
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
@@ -20,10 +21,11 @@ from consortia.errors import BadRequest, NotFound
 from consortia.platform.models import Institution, User, UserIdentifier, UserRole
 from consortia.platform.tenancy import acting_institution, institution_by_code
 
+# One user with everything an answer shows, in one round trip (a user has few roles, identifiers and blocks).
 USER_LOAD = (
-    selectinload(User.roles).selectinload(UserRole.library),
-    selectinload(User.identifiers),
-    selectinload(User.blocks),
+    joinedload(User.roles).joinedload(UserRole.library),
+    joinedload(User.identifiers),
+    joinedload(User.blocks),
 )
 
 # Fields of the brief search `q` (Alma's users API); `ALL` matches any of them and the identifiers.
@@ -54,27 +56,27 @@ def linked_user_not_found(source_user_id: str, source_institution_code: str) -> 
     )
 
 
+def _first_user(session: Session, statement: Select[User]) -> User | None:
+    """The first user a statement finds, with roles, identifiers and blocks loaded in the same query."""
+    return session.scalars(statement.options(*USER_LOAD)).unique().first()
+
+
 def find_user(session: Session, institution: Institution, user_id: str, id_type: str = "all_unique") -> User | None:
     """A user of `institution` by primary id, by any identifier (`all_unique`), by one identifier
     type, or by `linking_id`."""
     if has_control_characters(user_id) or has_control_characters(id_type):
         return None
     key = user_id.strip().lower()
-    base = select(User).where(User.institution_id == institution.id).options(*USER_LOAD)
+    base = select(User).where(User.institution_id == institution.id)
+    by_identifier = base.join(UserIdentifier, UserIdentifier.user_id == User.id).where(UserIdentifier.value_key == key)
     if id_type in {"all_unique", "primary_id"}:
-        user = session.scalars(base.where(User.primary_id_key == key)).first()
+        user = _first_user(session, base.where(User.primary_id_key == key))
         if user is not None or id_type == "primary_id":
             return user
-        return session.scalars(
-            base.join(UserIdentifier, UserIdentifier.user_id == User.id).where(UserIdentifier.value_key == key)
-        ).first()
+        return _first_user(session, by_identifier)
     if id_type == "linking_id":
-        return session.scalars(base.where(User.linking_id == user_id.strip())).first()
-    return session.scalars(
-        base.join(UserIdentifier, UserIdentifier.user_id == User.id).where(
-            UserIdentifier.id_type == id_type, UserIdentifier.value_key == key
-        )
-    ).first()
+        return _first_user(session, base.where(User.linking_id == user_id.strip()))
+    return _first_user(session, by_identifier.where(UserIdentifier.id_type == id_type))
 
 
 def access_user(
@@ -106,14 +108,13 @@ def find_linked_user(
     """The linked account in `institution` of a patron of another institution (CN-9)."""
     if has_control_characters(source_institution_code + source_user_id):
         return None
-    return session.scalars(
-        select(User)
-        .where(
+    return _first_user(
+        session,
+        select(User).where(
             User.institution_id == institution.id,
             User.source_user_id.in_(_source_user_ids(session, source_institution_code, source_user_id)),
-        )
-        .options(*USER_LOAD)
-    ).first()
+        ),
+    )
 
 
 def access_linked_user(

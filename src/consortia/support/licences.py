@@ -35,7 +35,7 @@ from consortia.errors import BadRequest, Conflict, Forbidden, NotFound
 from consortia.platform.auth import end_sessions_of
 from consortia.platform.models import Consortium, Institution, User
 from consortia.platform.tenancy import institution_by_code
-from consortia.platform.user_service import record_support_level
+from consortia.platform.user_roles import record_support_level
 from consortia.platform.users import find_user
 from consortia.support.models import CONSORTIA, STANDARD, AccessReview, ConsortiaLicence
 from consortia.support.policy import demand

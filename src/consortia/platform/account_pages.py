@@ -1,0 +1,83 @@
+"""The "My account" page: the signed-in person's own details, roles and API keys (create, revoke), and
+the page that shows a new API key once (also after creating one on the API keys tab of a user)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from consortia.access.deps import DbSession, page_requires
+from consortia.access.identity import Identity
+from consortia.access.permissions import Permission as P
+from consortia.errors import NotFound
+from consortia.platform.models import User, UserRole
+from consortia.platform.user_keys import access_api_key, create_user_api_key, revoke_user_api_key, user_api_keys
+from consortia.platform.user_labels import user_labels
+from consortia.platform.user_roles import SUPPORT_LEVELS
+from consortia.web.templating import redirect, render
+
+router = APIRouter(include_in_schema=False)
+
+Text = Annotated[str, Form(max_length=200)]
+
+
+def key_created(request: Request, user: User, secret: str, back: str) -> Response:
+    return render(request, "users/api_key_created.html", {"user": user, "secret": secret, "back": back})
+
+
+def _own_user(session: Session, identity: Identity) -> User:
+    user = session.scalars(
+        select(User)
+        .where(User.id == identity.user_id)
+        .options(selectinload(User.roles).selectinload(UserRole.library), selectinload(User.identifiers))
+    ).first()
+    if user is None:
+        raise NotFound("Your account was not found.")
+    return user
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account_page(
+    request: Request, session: DbSession, identity: Annotated[Identity, Depends(page_requires(P.SIGNED_IN))]
+) -> Response:
+    user = _own_user(session, identity)
+    labels = user_labels(session, user) if user.institution_id is not None else None
+    return render(
+        request,
+        "users/account.html",
+        {
+            "user": user,
+            "labels": labels,
+            "support_levels": SUPPORT_LEVELS,
+            "keys": user_api_keys(session, identity, user),
+        },
+    )
+
+
+@router.post("/account/api-keys")
+def create_own_api_key(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(page_requires(P.APIKEY_MANAGE))],
+    label: Text = "",
+) -> Response:
+    user = _own_user(session, identity)
+    _key, secret = create_user_api_key(session, identity, user, label)
+    return key_created(request, user, secret, "/account")
+
+
+@router.post("/account/api-keys/{key_id}/revoke")
+def revoke_own_api_key(
+    session: DbSession,
+    identity: Annotated[Identity, Depends(page_requires(P.APIKEY_MANAGE))],
+    key_id: int,
+) -> Response:
+    key = access_api_key(session, identity, key_id)
+    if key.user_id != identity.user_id:
+        raise NotFound(f"API key {key_id} was not found.")
+    revoke_user_api_key(session, identity, key)
+    return redirect("/account", f"API key {key.prefix}… revoked.")
