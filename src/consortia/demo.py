@@ -19,12 +19,13 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from consortia.db import today
 from consortia.platform import roles as R
 from consortia.platform.auth import hash_password
+from consortia.platform.codetables import starter_rows
 from consortia.platform.models import (
     CodeTableRow,
     Consortium,
@@ -107,22 +108,6 @@ EMAIL_DOMAINS = {code: domain for code, _name, _consortium, domain in INSTITUTIO
 
 NETWORKS = (("NLC_FN", "NLC Fulfillment Network", ("EAST", "WEST", "NORTH")),)
 
-USER_GROUPS = (
-    ("STAFF", "Staff"),
-    ("FACULTY", "Faculty"),
-    ("GRAD", "Graduate student"),
-    ("UNDERGRAD", "Undergraduate student"),
-    ("WALKIN", "Walk-in patron"),
-    ("GUEST", "Guest"),
-)
-DEFAULT_USER_GROUP = "UNDERGRAD"
-
-IDENTIFIER_TYPES = (
-    ("BARCODE", "Barcode"),
-    ("UNIV_ID", "University ID"),
-    ("CONSORTIAL_ID", "Consortial ID"),
-)
-DEFAULT_IDENTIFIER_TYPE = "BARCODE"
 CONSORTIAL_ID_TYPE = "CONSORTIAL_ID"
 
 # Staff of EAST and WEST, one per role (P-4); scopes name a library suffix, None = institution level.
@@ -287,22 +272,7 @@ def _build_tenancy(session: Session, context: DemoContext) -> None:
 
 def _build_code_tables(session: Session, context: DemoContext) -> None:
     for institution in context.institutions.values():
-        for table, rows, default in (
-            ("UserGroups", USER_GROUPS, DEFAULT_USER_GROUP),
-            ("UserIdentifierTypes", IDENTIFIER_TYPES, DEFAULT_IDENTIFIER_TYPE),
-        ):
-            for position, (code, description) in enumerate(rows):
-                session.add(
-                    CodeTableRow(
-                        institution_id=institution.id,
-                        table_name=table,
-                        code=code,
-                        description=description,
-                        is_default=code == default,
-                        enabled=True,
-                        position=position,
-                    )
-                )
+        session.execute(insert(CodeTableRow), starter_rows(institution.id))
 
 
 def _new_user(context: DemoContext, institution: Institution, primary_id: str, **fields: object) -> User:

@@ -41,6 +41,7 @@ from consortia.audit.models import HistoryEvent
 from consortia.db import Database, today, utcnow
 from consortia.errors import BadRequest
 from consortia.platform import roles as R
+from consortia.platform.codetables import starter_rows
 from consortia.platform.models import (
     CodeTableRow,
     Consortium,
@@ -71,15 +72,6 @@ BATCH = 10_000
 MARKER_ENTITY = "generated_data"
 MARKER_ACTOR = "consortia generate"
 
-USER_GROUPS = (
-    ("STAFF", "Staff"),
-    ("FACULTY", "Faculty"),
-    ("GRAD", "Graduate student"),
-    ("UNDERGRAD", "Undergraduate student"),
-    ("WALKIN", "Walk-in patron"),
-    ("GUEST", "Guest"),
-)
-IDENTIFIER_TYPES = (("BARCODE", "Barcode"), ("UNIV_ID", "University ID"), ("CONSORTIAL_ID", "Consortial ID"))
 PATRON_GROUPS = ("UNDERGRAD", "UNDERGRAD", "UNDERGRAD", "GRAD", "GRAD", "FACULTY", "GUEST", "WALKIN")
 
 # Staff of every generated institution: primary id suffix, roles (library number or None), support level.
@@ -320,22 +312,7 @@ def _generate_tenancy(session: Session, context: GenerationContext) -> None:
                     "resource_sharing": True,
                 }
             )
-        for table, rows, default in (
-            ("UserGroups", USER_GROUPS, "UNDERGRAD"),
-            ("UserIdentifierTypes", IDENTIFIER_TYPES, "BARCODE"),
-        ):
-            for position, (code, description) in enumerate(rows):
-                code_rows.append(
-                    {
-                        "institution_id": institution.id,
-                        "table_name": table,
-                        "code": code,
-                        "description": description,
-                        "is_default": code == default,
-                        "enabled": True,
-                        "position": position,
-                    }
-                )
+        code_rows.extend(starter_rows(institution.id))
     session.execute(insert(Library), library_rows)
     session.execute(insert(CodeTableRow), code_rows)
     network = FulfillmentNetwork(code=network_code(size), name=f"Generated Fulfillment Network ({size})")

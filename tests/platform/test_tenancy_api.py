@@ -178,6 +178,36 @@ def test_operator_creates_an_institution(client: TestClient, world: World, db: S
     assert [(e.field, e.new) for e in events_for(db, "consortium", "SLC")] == [("institution", "SOUTH")]
 
 
+def test_a_new_institution_starts_with_code_tables_and_can_create_users_at_once(
+    client: TestClient, world: World, db: Session
+) -> None:
+    operator = world.headers("operator")
+    created = client.post("/api/v1/institutions", json={"code": "south", "name": "Southern Tech"}, headers=operator)
+    assert created.status_code == 201, created.text
+    groups = client.get("/almaws/v1/conf/code-tables/UserGroups?institution=SOUTH", headers=operator).json()
+    rows = {row["code"]: row for row in groups["row"]}
+    assert {"STAFF", "FACULTY", "UNDERGRAD"} <= set(rows)
+    assert [code for code, row in rows.items() if row["default"]] == ["UNDERGRAD"]
+    types = client.get("/almaws/v1/conf/code-tables/UserIdentifierTypes?institution=SOUTH", headers=operator).json()
+    assert "BARCODE" in {row["code"] for row in types["row"]}
+    # Each starter row is in the table's history, as any other change to a code table.
+    assert {e.field for e in events_for(db, "code_table", "UserGroups")} >= set(rows)
+
+    user = client.post(
+        "/almaws/v1/users?institution=SOUTH",
+        json={
+            "primary_id": "first.patron",
+            "first_name": "First",
+            "last_name": "Patron",
+            "user_group": {"value": "FACULTY"},
+            "user_identifier": [{"id_type": {"value": "BARCODE"}, "value": "S-0001"}],
+        },
+        headers=operator,
+    )
+    assert user.status_code == 200, user.text
+    assert user.json()["user_group"]["value"] == "FACULTY"
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [

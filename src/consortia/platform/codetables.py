@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, authorize
-from consortia.audit.service import record
+from consortia.audit.service import Actor, record
 from consortia.errors import BadRequest, NotFound
 from consortia.platform import roles as R
 from consortia.platform.models import CodeTableRow, Institution, User, UserIdentifier
@@ -33,6 +33,26 @@ TABLES: dict[str, str] = {
     USER_ROLES: "User roles",
 }
 
+# What a new institution starts with, so that users can be created at once; its administrators change
+# the tables afterwards (PUT or the Code tables page). Code, description; the first code named is the default.
+STARTER_TABLES: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+    USER_GROUPS: (
+        "UNDERGRAD",
+        (
+            ("STAFF", "Staff"),
+            ("FACULTY", "Faculty"),
+            ("GRAD", "Graduate student"),
+            ("UNDERGRAD", "Undergraduate student"),
+            ("WALKIN", "Walk-in patron"),
+            ("GUEST", "Guest"),
+        ),
+    ),
+    USER_IDENTIFIER_TYPES: (
+        "BARCODE",
+        (("BARCODE", "Barcode"), ("UNIV_ID", "University ID"), ("CONSORTIAL_ID", "Consortial ID")),
+    ),
+}
+
 MAX_CODE_LENGTH = 60
 MAX_DESCRIPTION_LENGTH = 200
 
@@ -43,6 +63,41 @@ class CodeRow:
     description: str
     default: bool = False
     enabled: bool = True
+
+
+def starter_rows(institution_id: int) -> list[dict[str, object]]:
+    """The rows of `STARTER_TABLES` for one institution, ready for a set-based insert."""
+    return [
+        {
+            "institution_id": institution_id,
+            "table_name": table,
+            "code": code,
+            "description": description,
+            "is_default": code == default,
+            "enabled": True,
+            "position": position,
+        }
+        for table, (default, rows) in STARTER_TABLES.items()
+        for position, (code, description) in enumerate(rows)
+    ]
+
+
+def seed_code_tables(session: Session, actor: Actor, institution_id: int) -> None:
+    """Give a new institution the starter tables, with one history row per code."""
+    rows = starter_rows(institution_id)
+    session.execute(insert(CodeTableRow), rows)
+    for row in rows:
+        new = CodeRow(str(row["code"]), str(row["description"]), bool(row["is_default"]))
+        record(
+            session,
+            entity="code_table",
+            entity_id=str(row["table_name"]),
+            field=new.code,
+            old=None,
+            new=_row_text(new),
+            actor=actor,
+            institution_id=institution_id,
+        )
 
 
 def table_not_found(name: str) -> BadRequest:

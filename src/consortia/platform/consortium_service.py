@@ -20,6 +20,7 @@ from consortia.access.policy import allows, authorize, where
 from consortia.audit.registry import HistoryScope, register_history_kind
 from consortia.audit.service import record
 from consortia.errors import BadRequest, NotFound
+from consortia.platform.codetables import seed_code_tables
 from consortia.platform.common import (
     INVALID,
     MAX_NAME,
@@ -266,6 +267,7 @@ def create_institution(
         email_domains=domains,
     )
     _membership(session, identity, institution, None)
+    seed_code_tables(session, identity.actor, institution.id)
     return institution
 
 
