@@ -1,6 +1,6 @@
 # make run   — virtualenv, install, demo consortium on SQLite, server on http://127.0.0.1:8000
 # make test  — everything the tests need (virtualenv, Chromium), then the whole suite on SQLite and PostgreSQL
-# make check — lint (ruff), types (mypy), then the tests
+# make check — lint (ruff), types (mypy), the tests on SQLite with branch coverage, then on PostgreSQL
 # make bench — the SPEC N benchmarks (BENCH_SIZE=S|M|L, default S)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -11,7 +11,7 @@ PORT ?= 8000
 BENCH_SIZE ?= S
 PYTEST_ARGS ?=
 
-.PHONY: migration install run test test-sqlite test-postgresql check lint types bench chromium wrk clean
+.PHONY: migration install run test test-sqlite test-postgresql check coverage lint types bench chromium wrk clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ test: install chromium
 test-sqlite: install
 	CONSORTIA_TEST_DATABASE_URL=sqlite $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
+# The SQLite run with branch coverage reported (slower: `make check` uses it, CI's `make test` does not).
+coverage: install chromium
+	CONSORTIA_TEST_DATABASE_URL=sqlite $(BIN)/python -m pytest -n 2 --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+
 test-postgresql: install
 	CONSORTIA_TEST_DATABASE_URL=postgresql $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
@@ -48,7 +52,7 @@ lint: install
 types: install
 	$(BIN)/mypy
 
-check: lint types test
+check: lint types coverage test-postgresql
 
 bench: install wrk
 	$(BIN)/python -m bench --size $(BENCH_SIZE)

@@ -109,7 +109,7 @@ def decision_cases(database: Database, context: GenerationContext) -> list[tuple
         (P.USER_READ, patron_other),
         (P.USER_EDIT, patron_home),
         (P.ROLE_GRANT, patron_home),
-        (P.APIKEY_MANAGE, patron_home),
+        (P.USER_CREDENTIALS, patron_home),
         (P.INSTITUTION_READ, institution_row),
         (P.LIBRARY_READ, library),
         (P.CONSORTIUM_READ, consortium),

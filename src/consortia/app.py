@@ -25,6 +25,7 @@ from consortia.platform import user_pages as platform_user_pages
 from consortia.support import api as support_api
 from consortia.support import pages as support_pages
 from consortia.support import view_pages as support_view_pages
+from consortia.web import mail_pages as web_mail_pages
 from consortia.web import pages as web_pages
 from consortia.web.templating import html_error
 
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         job_pages.router,
         support_pages.router,
         support_view_pages.router,
+        web_mail_pages.router,
     ):
         app.include_router(router)
     return app

@@ -77,6 +77,11 @@ def outbox(session: Session, *, to: str | None, limit: int, offset: int) -> tupl
     return list(rows), total
 
 
+def outbox_message(session: Session, message_id: int) -> MailMessage | None:
+    """One message of the outbox (the caller has checked that it may read the outbox)."""
+    return session.get(MailMessage, message_id)
+
+
 def _forget_pending(session: Session, *_args: Any) -> None:
     session.info.pop(_PENDING, None)
     if event.contains(session, "after_commit", _send_pending):

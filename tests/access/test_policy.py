@@ -37,6 +37,7 @@ def test_every_permission_has_rules() -> None:
         P.CASE_SHARE,
         P.LIST_VIEW_MANAGE,
         P.CASE_SHARING_MANAGE,
+        P.CASE_SHARING_REQUEST,
         P.LICENCE_MANAGE,
         P.CONTACT_MANAGE,
         P.ACCESS_REVIEW,
@@ -84,7 +85,7 @@ ROLE_CHOICES = st.lists(
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     who=st.tuples(st.integers(0, 2), ROLE_CHOICES, st.booleans()),
-    permission=st.sampled_from([P.USER_READ, P.USER_EDIT, P.APIKEY_MANAGE, P.ROLE_GRANT]),
+    permission=st.sampled_from([P.USER_READ, P.USER_EDIT, P.USER_CREDENTIALS, P.ROLE_GRANT]),
 )
 def test_check_and_filter_agree_for_users(db: Session, who: tuple[int, list[str], bool], permission: P) -> None:
     """`allows(identity, p, user)` holds exactly for the users that `where(identity, p, User)` selects."""

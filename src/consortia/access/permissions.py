@@ -14,7 +14,7 @@ class Permission(StrEnum):
     # Anything a signed-in person may do about themselves (dashboard, sign-out, own decisions).
     SIGNED_IN = "session:signed-in"
 
-    # Tenancy (P-1): the operator's.
+    # Tenancy (P-1): the operator's (managing institutions includes working in another one).
     CONSORTIUM_READ = "consortium:read"
     CONSORTIUM_MANAGE = "consortium:manage"
     INSTITUTION_READ = "institution:read"
@@ -36,9 +36,12 @@ class Permission(StrEnum):
     ROLE_GRANT = "role:grant"
     # Granting or removing GENERAL_SYSTEM_ADMINISTRATOR: narrower than role:grant.
     ROLE_GRANT_ADMIN = "role:grant-admin"
-    # Raising a user's Support Center level to STANDARD (SC-3); CONSORTIA is the operator's licence.
+    # Changing a user's Support Center level among NONE, BASIC and STANDARD (SC-3): raising to STANDARD
+    # and every lowering; CONSORTIA is the operator's licence (`licence:manage`).
     SUPPORT_LEVEL_SET = "support-level:set"
-    APIKEY_MANAGE = "apikey:manage"
+    # Another user's password and API keys (P-5): whoever holds them acts as that user, so only those
+    # who cover the user (the operator, the user, an administrator above them) manage them.
+    USER_CREDENTIALS = "user:credentials"
     CODE_TABLE_READ = "code-table:read"
     CODE_TABLE_EDIT = "code-table:edit"
 
@@ -57,6 +60,11 @@ class Permission(StrEnum):
     CASE_SHARE = "case:share"
     LIST_VIEW_MANAGE = "list-view:manage"
     CASE_SHARING_MANAGE = "case-sharing:manage"
+    # Asking the operator to enable case sharing for one's consortium (SC-10): STANDARD users.
+    CASE_SHARING_REQUEST = "case-sharing:request"
     LICENCE_MANAGE = "licence:manage"
     CONTACT_MANAGE = "contact:manage"
+    # Inactivating or reactivating a Support Center contact, and inactivating, deleting or making a patron
+    # of a Consortia user (SC-12): the operator's.
+    CONTACT_STATUS = "contact:status"
     ACCESS_REVIEW = "access-review:manage"

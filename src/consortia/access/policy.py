@@ -12,14 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import false, or_, true
+from sqlalchemy import and_, false, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.errors import Forbidden, NotFound
 from consortia.platform import roles as R
-from consortia.platform.models import Consortium, FulfillmentNetwork, Institution, User
+from consortia.platform.models import Consortium, FulfillmentNetwork, Institution, User, UserRole
 
 Test = Callable[[Identity, Any], bool]
 Where = Callable[[Identity, Any], ColumnElement[bool]]
@@ -157,6 +157,52 @@ gsa_parameter = Rule(
 )
 
 ADMINS = (R.GENERAL_SYSTEM_ADMINISTRATOR, R.USER_ADMINISTRATOR)
+# SC-2: the Support Center level that is a licence only the operator grants and removes (the support
+# domain's `CONSORTIA`; the platform knows it only as a value of `User.support_level`).
+CONSORTIA_LEVEL = "CONSORTIA"
+
+
+def holds_gsa(user: User) -> bool:
+    """The user holds an active General System Administrator assignment (whatever its expiry)."""
+    return any(role.role_type == R.GENERAL_SYSTEM_ADMINISTRATOR and role.status == "ACTIVE" for role in user.roles)
+
+
+def covers(role_type: str, *, spare_gsa: bool) -> Rule:
+    """Holders of `role_type` at institution level cover the users of their institution whose credentials
+    they may manage: never a Consortia user (whose licence is the operator's), and with `spare_gsa`
+    never a General System Administrator (whose role a User Administrator may not grant, P-4)."""
+    name = R.ROLE_TYPES[role_type]
+    spared = "General System Administrators and Consortia users" if spare_gsa else "Consortia users"
+
+    def test(identity: Identity, obj: Any) -> bool:
+        if identity.institution_id is None or not identity.has_institution_role(role_type):
+            return False
+        if isinstance(obj, InInstitution):
+            return obj.institution_id == identity.institution_id
+        return (
+            isinstance(obj, User)
+            and obj.institution_id == identity.institution_id
+            and obj.support_level != CONSORTIA_LEVEL
+            and not (spare_gsa and holds_gsa(obj))
+        )
+
+    def where(identity: Identity, model: Any) -> ColumnElement[bool]:
+        if identity.institution_id is None or not identity.has_institution_role(role_type):
+            return false()
+        clauses = [model.institution_id == identity.institution_id, model.support_level != CONSORTIA_LEVEL]
+        if spare_gsa:
+            gsa = and_(UserRole.role_type == R.GENERAL_SYSTEM_ADMINISTRATOR, UserRole.status == "ACTIVE")
+            clauses.append(~model.roles.any(gsa))
+        return and_(*clauses)
+
+    return Rule(
+        f"covers:{role_type}",
+        f"A {name} of the institution manages the passwords and API keys of its users, except {spared}.",
+        test,
+        where,
+    )
+
+
 STAFF_READERS = (*ADMINS, R.CIRCULATION_DESK_OPERATOR)
 
 
@@ -199,7 +245,13 @@ PERMISSION_MAP: dict[P, tuple[Rule, ...]] = {
     P.ROLE_GRANT: (operator, staff_role(*ADMINS)),
     P.ROLE_GRANT_ADMIN: (operator, staff_role(R.GENERAL_SYSTEM_ADMINISTRATOR)),
     P.SUPPORT_LEVEL_SET: (operator, staff_role(R.GENERAL_SYSTEM_ADMINISTRATOR)),
-    P.APIKEY_MANAGE: (operator, is_self, staff_role(*ADMINS)),
+    P.USER_CREDENTIALS: (
+        operator,
+        is_self,
+        covers(R.GENERAL_SYSTEM_ADMINISTRATOR, spare_gsa=False),
+        covers(R.USER_ADMINISTRATOR, spare_gsa=True),
+    ),
+    P.CONTACT_STATUS: (operator,),
     P.CODE_TABLE_READ: (operator, own_institution),
     P.CODE_TABLE_EDIT: (operator, staff_role(*ADMINS)),
     P.HISTORY_READ: (signed_in,),  # narrowed by the entity's own read permission
@@ -222,7 +274,8 @@ SEE_FIRST: dict[P, P] = {
     P.ROLE_GRANT: P.USER_READ,
     P.ROLE_GRANT_ADMIN: P.USER_READ,
     P.SUPPORT_LEVEL_SET: P.USER_READ,
-    P.APIKEY_MANAGE: P.USER_READ,
+    P.USER_CREDENTIALS: P.USER_READ,
+    P.CONTACT_STATUS: P.USER_READ,
     P.ACCESS_EXPLAIN: P.USER_READ,
     P.CODE_TABLE_EDIT: P.CODE_TABLE_READ,
     P.USER_CREATE: P.INSTITUTION_READ,
@@ -242,8 +295,13 @@ DENIALS: dict[P, str] = {
     P.ROLE_GRANT_ADMIN: "Only a General System Administrator of the institution, or the operator, may grant or "
     "remove the General System Administrator role.",
     P.SUPPORT_LEVEL_SET: "Only the operator or the institution's General System Administrator may raise a user "
-    "to the STANDARD Support Center level.",
-    P.APIKEY_MANAGE: "API keys of other users are managed by the institution's administrators.",
+    "to the STANDARD Support Center level or lower a user's level.",
+    P.USER_CREDENTIALS: "Passwords and API keys of other users are managed by the institution's administrators "
+    "who cover them: a User Administrator for users who are neither General System Administrators nor "
+    "Consortia users, a General System Administrator for users who are not Consortia users; those of a "
+    "Consortia user only by the operator.",
+    P.CONTACT_STATUS: "Only the operator inactivates or reactivates Support Center contacts, and only the operator "
+    "inactivates, reactivates, deletes or makes a patron of a Consortia user (SC-12).",
     P.CODE_TABLE_EDIT: "Code tables are changed by the institution's administrators.",
     P.ACCESS_EXPLAIN: "Only administrators may ask about another user's access.",
     P.JOB_READ: "Monitoring jobs needs a staff role in the institution.",
@@ -279,6 +337,13 @@ def decide(identity: Identity, permission: P, obj: Any = None) -> Decision:
         rule.doc for rule in rules
     )
     return Decision(False, "deny_by_default", reason)
+
+
+def demand(identity: Identity, permission: P, obj: Any = None) -> None:
+    """Raise Forbidden with the reason unless `permission` holds (for things the caller may know of)."""
+    decision = decide(identity, permission, obj)
+    if not decision.allowed:
+        raise Forbidden(decision.reason)
 
 
 def can_see(identity: Identity, permission: P, obj: Any) -> bool:

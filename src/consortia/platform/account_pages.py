@@ -62,7 +62,7 @@ def account_page(
 def create_own_api_key(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.APIKEY_MANAGE))],
+    identity: Annotated[Identity, Depends(page_requires(P.USER_CREDENTIALS))],
     label: Text = "",
 ) -> Response:
     user = _own_user(session, identity)
@@ -73,7 +73,7 @@ def create_own_api_key(
 @router.post("/account/api-keys/{key_id}/revoke")
 def revoke_own_api_key(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.APIKEY_MANAGE))],
+    identity: Annotated[Identity, Depends(page_requires(P.USER_CREDENTIALS))],
     key_id: int,
 ) -> Response:
     key = access_api_key(session, identity, key_id)

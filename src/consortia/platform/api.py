@@ -33,6 +33,7 @@ from consortia.platform.schemas import (
     ParameterChange,
     code_of,
 )
+from consortia.support.registration import registration_link_for
 
 router = APIRouter(prefix="/api/v1", tags=["platform"])
 
@@ -64,9 +65,10 @@ def _consortium_out(request: Request, identity: Identity, consortium: Consortium
     }
 
 
-def _institution_out(request: Request, institution: Institution) -> dict[str, Any]:
+def _institution_out(request: Request, identity: Identity, institution: Institution) -> dict[str, Any]:
+    """The institution; with its Support Center `registration_link` (SC-3) for those who may hand it out."""
     consortium = institution.consortium
-    return {
+    body: dict[str, Any] = {
         "code": institution.code,
         "name": institution.name,
         "consortium": (
@@ -86,6 +88,10 @@ def _institution_out(request: Request, institution: Institution) -> dict[str, An
         "parameters": {"link": _link(request, f"/institutions/{institution.code}/parameters")},
         "link": _link(request, f"/institutions/{institution.code}"),
     }
+    registration = registration_link_for(identity, institution)
+    if registration is not None:
+        body["registration_link"] = registration
+    return body
 
 
 def _library_out(request: Request, library: Library) -> dict[str, Any]:
@@ -195,7 +201,7 @@ def get_institutions(
     rows, total = consortium_service.list_institutions(
         session, identity, consortium=consortium, limit=limit, offset=offset
     )
-    items = [_institution_out(request, i) for i in rows]
+    items = [_institution_out(request, identity, i) for i in rows]
     return respond(request, envelope("institution", items, total), root="institution")
 
 
@@ -214,7 +220,7 @@ def post_institution(
         consortium=code_of(body.consortium),
         email_domains=body.email_domains,
     )
-    return respond(request, _institution_out(request, institution), root="institution", status=201)
+    return respond(request, _institution_out(request, identity, institution), root="institution", status=201)
 
 
 @router.get("/institutions/{code}", summary="One institution")
@@ -225,7 +231,7 @@ def get_institution(
     code: str,
 ) -> Response:
     institution = consortium_service.access_institution(session, identity, code)
-    return respond(request, _institution_out(request, institution), root="institution")
+    return respond(request, _institution_out(request, identity, institution), root="institution")
 
 
 @router.patch("/institutions/{code}", summary="Change an institution's name, consortium or email domains (operator)")
@@ -246,7 +252,7 @@ def patch_institution(
         email_domains=body.email_domains,
         new_code=body.code,
     )
-    return respond(request, _institution_out(request, institution), root="institution")
+    return respond(request, _institution_out(request, identity, institution), root="institution")
 
 
 @router.get("/institutions/{code}/libraries", summary="Libraries of an institution")

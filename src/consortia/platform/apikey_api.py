@@ -49,11 +49,11 @@ def api_key_json(request: Request, key: ApiKey) -> dict[str, Any]:
 def post_api_key(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.APIKEY_MANAGE))],
+    identity: Annotated[Identity, Depends(requires(P.USER_CREDENTIALS))],
     primary_id: PrimaryId,
     body: Annotated[ApiKeyIn | None, Body()] = None,
 ) -> Response:
-    user = access_user(session, identity, primary_id, P.APIKEY_MANAGE, id_type="primary_id")
+    user = access_user(session, identity, primary_id, P.USER_CREDENTIALS, id_type="primary_id")
     key, secret = create_user_api_key(session, identity, user, body.label if body is not None else "")
     answer = {"id": str(key.id), "key": secret, "prefix": key.prefix, "created": alma_datetime(key.created_at)}
     return respond(request, answer, root="api_key", status=201)
@@ -63,10 +63,10 @@ def post_api_key(
 def list_api_keys(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.APIKEY_MANAGE))],
+    identity: Annotated[Identity, Depends(requires(P.USER_CREDENTIALS))],
     primary_id: PrimaryId,
 ) -> Response:
-    user = access_user(session, identity, primary_id, P.APIKEY_MANAGE, id_type="primary_id")
+    user = access_user(session, identity, primary_id, P.USER_CREDENTIALS, id_type="primary_id")
     keys = [api_key_json(request, key) for key in user_api_keys(session, identity, user)]
     return respond(request, envelope("api_key", keys, len(keys)), root="api_key")
 
@@ -74,7 +74,7 @@ def list_api_keys(
 @router.delete("/api-keys/{key_id}", status_code=204, summary="Revoke an API key")
 def delete_api_key(
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.APIKEY_MANAGE))],
+    identity: Annotated[Identity, Depends(requires(P.USER_CREDENTIALS))],
     key_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
 ) -> Response:
     key = access_api_key(session, identity, key_id)

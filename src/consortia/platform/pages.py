@@ -1,5 +1,7 @@
 """Pages of tenancy and parameters: the operator's consortia, institutions (with libraries and
 parameters) and fulfillment networks, and the parameters page of the institution one works in.
+Both institution pages show the institution's Support Center registration link (SC-3) to those who
+may hand it out (the operator, the institution's General System Administrator).
 
 Staff may open the pages of what they may read; editors they may not use open in View mode with
 the reason (P-8). Forms post, then redirect with a message; invalid input shows the form again with
@@ -25,6 +27,7 @@ from consortia.errors import BadRequest
 from consortia.platform import consortium_service, library_service
 from consortia.platform.parameters import DEFINITIONS
 from consortia.platform.tenancy import acting_institution
+from consortia.support.registration import registration_link_for
 from consortia.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -244,6 +247,7 @@ def _institution_context(session: Session, identity: Identity, code: str) -> dic
             "consortium": institution.consortium.code if institution.consortium else "",
             "email_domains": "\n".join(d.domain for d in institution.email_domains),
         },
+        "registration_link": registration_link_for(identity, institution),
         "libraries": libraries,
         "can_add_library": allows(identity, P.LIBRARY_MANAGE, institution),
         "library_form": {"code": "", "name": "", "campus": "", "resource_sharing": True},
@@ -435,11 +439,13 @@ def update_network(
 
 def _parameters_context(session: Session, identity: Identity) -> dict[str, Any]:
     if identity.acting_institution_id is None:
-        return {"institution": None, "parameters": [], "events": [], "error": ""}
+        return {"institution": None, "parameters": [], "events": [], "error": "", "registration_link": None}
     institution = acting_institution(session, identity)
     _inst, rows = library_service.institution_parameters(session, identity, institution.code)
     return {
         "institution": institution,
+        # The General System Administrator's page of their institution: the place to find the link.
+        "registration_link": registration_link_for(identity, institution),
         "parameters": _parameter_rows(rows, "/admin/parameters"),
         "events": _parameter_events(session, identity, rows),
         "error": "",

@@ -106,7 +106,9 @@ def _user_context(session: Session, identity: Identity, user: User, tab: str) ->
         "can_edit": edit.allowed,
         "read_only_reason": "" if edit.allowed else edit.reason,
         "can_grant": allows(identity, P.ROLE_GRANT, user),
-        "can_manage_keys": allows(identity, P.APIKEY_MANAGE, user),
+        # Passwords and API keys are the same credentials: one rule for both (`user:credentials`).
+        "can_manage_keys": allows(identity, P.USER_CREDENTIALS, user),
+        "can_set_password": allows(identity, P.USER_CREDENTIALS, user),
     }
 
 
@@ -437,7 +439,7 @@ def set_roles_page(
 def _keys_page(request: Request, session: Session, identity: Identity, user: User) -> Response:
     context = _user_context(session, identity, user, "api-keys")
     context["keys"] = user_api_keys(session, identity, user) if context["can_manage_keys"] else []
-    context["keys_reason"] = "" if context["can_manage_keys"] else decide(identity, P.APIKEY_MANAGE, user).reason
+    context["keys_reason"] = "" if context["can_manage_keys"] else decide(identity, P.USER_CREDENTIALS, user).reason
     return render(request, "users/api_keys.html", context)
 
 
@@ -456,11 +458,11 @@ def api_keys_page(
 def create_api_key_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.APIKEY_MANAGE))],
+    identity: Annotated[Identity, Depends(page_requires(P.USER_CREDENTIALS))],
     primary_id: str,
     label: Text = "",
 ) -> Response:
-    user = _page_user(session, identity, primary_id, P.APIKEY_MANAGE)
+    user = _page_user(session, identity, primary_id, P.USER_CREDENTIALS)
     _key, secret = create_user_api_key(session, identity, user, label)
     return key_created(request, user, secret, _user_url(user, "api-keys"))
 
@@ -468,11 +470,11 @@ def create_api_key_page(
 @router.post("/admin/users/{primary_id}/api-keys/{key_id}/revoke")
 def revoke_api_key_page(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.APIKEY_MANAGE))],
+    identity: Annotated[Identity, Depends(page_requires(P.USER_CREDENTIALS))],
     primary_id: str,
     key_id: int,
 ) -> Response:
-    user = _page_user(session, identity, primary_id, P.APIKEY_MANAGE)
+    user = _page_user(session, identity, primary_id, P.USER_CREDENTIALS)
     key = access_api_key(session, identity, key_id)
     if key.user_id != user.id:
         raise NotFound(f"API key {key_id} was not found.")

@@ -4,9 +4,14 @@ Decisions where the specification is silent:
 - Only a General System Administrator of the user's institution, or the operator, may grant or
   remove GENERAL_SYSTEM_ADMINISTRATOR or change such an assignment (`role:grant-admin`); a User
   Administrator may grant every other role.
-- Raising a user to the STANDARD Support Center level needs the operator or the General System
-  Administrator (SC-3, `support-level:set`); CONSORTIA is never set or removed here, only through
-  the Support Center licence verbs (SC-11, SC-12). Only staff users have a level other than NONE.
+- Raising a user to the STANDARD Support Center level, and lowering anyone's level, needs the operator or
+  the General System Administrator (SC-3, `support-level:set`, the rule the Support Center's contact
+  verbs use too); a User Administrator may give BASIC to a user who has no level. CONSORTIA is never set
+  or removed here, only through the Support Center licence verbs (SC-11, SC-12). Only staff users have
+  a level other than NONE.
+- Inactivating (or reactivating) a Consortia user, taking them out of STAFF or deleting them is the operator's
+  (`contact:status`, SC-12): otherwise an administrator of the institution could end a licence that
+  only the operator grants and removes.
 - A role type disabled in the institution's `UserRoles` table cannot be newly granted; existing
   assignments of it are kept.
 """
@@ -20,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
-from consortia.access.policy import authorize
+from consortia.access.policy import CONSORTIA_LEVEL, authorize
 from consortia.audit.service import record
 from consortia.db import utcnow
 from consortia.errors import BadRequest
@@ -38,7 +43,7 @@ SUPPORT_LEVELS: dict[str, str] = {
     "CONSORTIA": "Consortia",
 }
 SETTABLE_SUPPORT_LEVELS = ("NONE", "BASIC", "STANDARD")
-CONSORTIA_LEVEL = "CONSORTIA"
+LEVEL_ORDER = {level: rank for rank, level in enumerate(SUPPORT_LEVELS)}
 
 
 # --- roles ------------------------------------------------------------------------------------
@@ -209,9 +214,23 @@ def check_support_level(
         )
     if level != "NONE" and (record_type or user.record_type) != "STAFF":
         raise BadRequest("Only staff users have a Support Center level.", "40166411")
-    if level == "STANDARD":
+    if level == "STANDARD" or LEVEL_ORDER[level] < LEVEL_ORDER.get(user.support_level, 0):
         authorize(identity, P.SUPPORT_LEVEL_SET, user, not_found=user_not_found(user.primary_id))
     return level
+
+
+def check_contact_removal(
+    identity: Identity, user: User, *, status: str | None = None, record_type: str | None = None, deleting: bool = False
+) -> None:
+    """Refuse (403) changing the status of a Consortia user, taking them out of STAFF or deleting them,
+    unless the caller holds `contact:status` (the operator, SC-12). `status` and `record_type` are the
+    values after the change being checked (None: unchanged)."""
+    if user.support_level != CONSORTIA_LEVEL:
+        return
+    new_status = status is not None and status != user.status
+    leaving_staff = record_type is not None and record_type != "STAFF" and user.record_type == "STAFF"
+    if deleting or new_status or leaving_staff:
+        authorize(identity, P.CONTACT_STATUS, user, not_found=user_not_found(user.primary_id))
 
 
 def record_support_level(session: Session, identity: Identity, user: User, level: str) -> None:

@@ -7,14 +7,19 @@ row per changed field, identifier, block or role) in the caller's transaction. E
 pages, demo, tests) own the commit. The history kind and access-check object type `user` are
 registered at the end of this module.
 
+Other domains keep things about users (the Support Center: cases opened, Consortia licences) and the
+platform imports none of them: they register a `DepartureHook` that runs when a user stops being staff
+or is deleted, to refuse it or to close their part with their own history.
+
 Decisions where the specification is silent:
 - The primary id of an existing user cannot be changed (history and references are keyed on it).
 - Nobody deletes their own account.
+- Another user's password is set only by those who cover that user (`user:credentials`, as for API keys).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -40,7 +45,13 @@ from consortia.platform.user_changes import (
     check_identifiers,
     check_text,
 )
-from consortia.platform.user_roles import apply_role_plan, check_support_level, plan_user_roles, record_support_level
+from consortia.platform.user_roles import (
+    apply_role_plan,
+    check_contact_removal,
+    check_support_level,
+    plan_user_roles,
+    record_support_level,
+)
 from consortia.platform.users import access_user, user_not_found
 
 # --- texts of history -------------------------------------------------------------------------
@@ -211,6 +222,30 @@ def _set_password(session: Session, identity: Identity, user: User, password_has
     )
 
 
+# --- other domains' part when a user leaves ---------------------------------------------------
+
+
+class DepartureHook(Protocol):
+    """Called when `user` stops being staff (`deleting` False) or is about to be deleted, after the
+    platform's own checks and before its writes: raise to refuse (the entry point rolls everything
+    back), or settle what the domain keeps about the user, writing its own history."""
+
+    def __call__(self, session: Session, identity: Identity, user: User, *, deleting: bool) -> None: ...
+
+
+_DEPARTURE_HOOKS: list[DepartureHook] = []
+
+
+def register_departure_hook(hook: DepartureHook) -> None:
+    if hook not in _DEPARTURE_HOOKS:
+        _DEPARTURE_HOOKS.append(hook)
+
+
+def _depart(session: Session, identity: Identity, user: User, *, deleting: bool) -> None:
+    for hook in _DEPARTURE_HOOKS:
+        hook(session, identity, user, deleting=deleting)
+
+
 # --- the verbs --------------------------------------------------------------------------------
 
 
@@ -301,9 +336,10 @@ def check_version(user: User, expected: int | None) -> None:
 
 def update_user(session: Session, identity: Identity, user: User, changes: UserChanges) -> User:
     """Change a user (`user:edit`): the fields given, the lists given (each replaces the current
-    one), roles when given (as `set_user_roles`), level and password. Everything is checked before
-    anything is written; one history row per changed field or list entry. A stale
-    `changes.version` is refused with 409 (R-4)."""
+    one), roles when given (as `set_user_roles`), level and password (`user:credentials`). A Consortia
+    user's status and record type are the operator's (`contact:status`, SC-12). Everything is checked
+    before anything is written; one history row per changed field or list entry. A stale
+    `changes.version` is refused with 409 (R-4). A user leaving STAFF is announced to the departure hooks."""
     authorize(identity, P.USER_EDIT, user, not_found=user_not_found(user.primary_id))
     check_version(user, changes.version)
     assert user.institution_id is not None
@@ -318,11 +354,16 @@ def update_user(session: Session, identity: Identity, user: User, changes: UserC
         check_identifiers(session, user.institution_id, user, changes.identifiers)
     if changes.blocks is not None:
         check_blocks(changes.blocks)
-    level = check_support_level(
-        identity, user, changes.support_level, record_type=changes.fields.get("record_type", user.record_type)
-    )
+    record_type = changes.fields.get("record_type", user.record_type)
+    check_contact_removal(identity, user, status=changes.fields.get("status"), record_type=record_type)
+    level = check_support_level(identity, user, changes.support_level, record_type=record_type)
     plan = plan_user_roles(session, identity, user, changes.roles) if changes.roles is not None else None
-    password_hash = hash_password(changes.password) if changes.password else None
+    password_hash = None
+    if changes.password:
+        authorize(identity, P.USER_CREDENTIALS, user, not_found=user_not_found(user.primary_id))
+        password_hash = hash_password(changes.password)
+    if user.record_type == "STAFF" and record_type != "STAFF":
+        _depart(session, identity, user, deleting=False)
 
     changed = _set_fields(session, identity, user, changes.fields)
     if changes.identifiers is not None:
@@ -344,13 +385,17 @@ def update_user(session: Session, identity: Identity, user: User, changes: UserC
 
 
 def delete_user(session: Session, identity: Identity, user: User) -> None:
-    """Delete a user (`user:delete`) with their identifiers, blocks, roles, keys and sessions.
+    """Delete a user (`user:delete`) with their identifiers, blocks, roles, keys and sessions; a Consortia
+    user only by the operator (`contact:status`, SC-12). The departure hooks run first (they refuse
+    deleting someone who opened support cases, and end a Consortia licence with its history).
 
     History rows stay (they name the user by primary id); keys the user created for others stay.
     """
     authorize(identity, P.USER_DELETE, user, not_found=user_not_found(user.primary_id))
     if user.id == identity.user_id:
         raise BadRequest("You cannot delete your own account.", "401850")
+    check_contact_removal(identity, user, deleting=True)
+    _depart(session, identity, user, deleting=True)
     record(
         session,
         entity="user",

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from consortia.access.deps import DbSession, page_requires
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
-from consortia.access.policy import InInstitution
+from consortia.access.policy import InInstitution, allows, authorize, where
 from consortia.errors import BadRequest, NotFound
 from consortia.platform.models import Consortium, Institution, User
 from consortia.platform.tenancy import institution_by_code
@@ -29,10 +29,7 @@ router = APIRouter(include_in_schema=False)
 
 
 def _with_warning(url: str, flash: str, warnings: list[str]) -> Response:
-    response = redirect(url, flash)
-    if warnings:
-        response.headers["location"] += "&warning=" + quote(" ".join(warnings))
-    return response
+    return redirect(url, flash, warning=" ".join(warnings))
 
 
 def _consortia(session: Session) -> list[Consortium]:
@@ -61,7 +58,7 @@ def admin_page(
     return render(
         request,
         "support/admin.html",
-        {"consortia": _consortia(session), "requests": requests, "warning": request.query_params.get("warning", "")},
+        {"consortia": _consortia(session), "requests": requests},
     )
 
 
@@ -108,7 +105,6 @@ def licences_page(
             "total": total,
             "consortia": _consortia(session),
             "chosen": chosen,
-            "warning": request.query_params.get("warning", ""),
         },
     )
 
@@ -182,27 +178,32 @@ def contacts_page(
     identity: Annotated[Identity, Depends(page_requires(P.CONTACT_MANAGE))],
     institution: Annotated[str, Query(max_length=40)] = "",
 ) -> Response:
-    if identity.is_operator:
-        chosen = institution_by_code(session, institution) if institution else None
-        if institution and chosen is None:
-            raise NotFound(f"Institution {institution} was not found.")
+    """The contacts of the institution named (or the caller's own); the choice offers every institution whose
+    contacts the caller manages (the SQL face of `contact:manage`), shown when there is more than one."""
+    if institution:
+        chosen = institution_by_code(session, institution)
+        authorize(identity, P.CONTACT_MANAGE, chosen, not_found=NotFound(f"Institution {institution} was not found."))
     else:
-        chosen = session.get(Institution, identity.institution_id) if identity.institution_id else None
-    if chosen is not None:
-        demand(identity, P.CONTACT_MANAGE, InInstitution(chosen.id))
-    elif not identity.is_operator:
-        demand(identity, P.CONTACT_MANAGE, InInstitution(None))
-    institutions = list(session.scalars(select(Institution).order_by(Institution.code))) if identity.is_operator else []
+        chosen = session.get(Institution, identity.institution_id) if identity.institution_id is not None else None
+        if chosen is not None:
+            demand(identity, P.CONTACT_MANAGE, chosen)
+        else:
+            demand(identity, P.CONTACT_MANAGE, InInstitution(None))
+    choices = list(
+        session.scalars(
+            select(Institution).where(where(identity, P.CONTACT_MANAGE, Institution)).order_by(Institution.code)
+        )
+    )
     return render(
         request,
         "support/contacts.html",
         {
             "institution": chosen,
-            "institutions": institutions,
+            "institutions": choices if any(i.id != identity.institution_id for i in choices) else [],
             "contacts": licences.contacts_of(session, chosen) if chosen else [],
-            "levels": [level for level in SUPPORT_LEVELS if identity.is_operator or level != CONSORTIA],
+            "levels": [level for level in SUPPORT_LEVELS if level != CONSORTIA or allows(identity, P.LICENCE_MANAGE)],
             "consortia_level": CONSORTIA,
-            "warning": request.query_params.get("warning", ""),
+            "can_change_status": chosen is not None and allows(identity, P.CONTACT_STATUS, chosen),
         },
     )
 
@@ -224,5 +225,5 @@ def change_contact(
     warnings = licences.set_contact(
         session, identity, user, found, support_level=support_level or None, status=status or None
     )
-    target = f"/support/contacts?institution={found.code}" if identity.is_operator else "/support/contacts"
+    target = f"/support/contacts?institution={quote(found.code)}"
     return _with_warning(target, f"{user.primary_id}: {user.support_level}, {user.status.lower()}.", warnings)

@@ -1,11 +1,16 @@
 """Enabling case sharing for a consortium (SC-1, SC-10).
 
-A STANDARD (or CONSORTIA) user asks with a pre-filled Access case naming the consortium's parent
-account and the contacts who should see shared cases. The operator resolves it from the case in
-one step, in one transaction: sharing is enabled, each contact named in the request gets a
-Consortia licence, the case gets a comment saying what was done and is marked Solved.
+A STANDARD (or CONSORTIA) user asks (`case-sharing:request`) with a pre-filled Access case naming the
+consortium's parent account and the contacts who should see shared cases. The operator resolves it
+from the case in one step, in one transaction: sharing is enabled, each contact named in the request
+gets a Consortia licence, the case gets a comment saying what was done and is marked Solved; the
+history rows of the consortium and of each licence name the case.
 Disabling sharing needs no request; shared cases are hidden from partners again at once, because
 the visibility rule reads the consortium's flag on every request.
+
+Decision where the specification is silent: a request names contacts of the requester's own
+institution only. Naming a partner's staff would reveal their names and addresses in the case (R-3);
+each member institution asks for its own contacts.
 """
 
 from __future__ import annotations
@@ -19,25 +24,24 @@ from sqlalchemy.orm import Session
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution
-from consortia.audit.service import record
+from consortia.audit.service import record, text_of
 from consortia.db import utcnow
 from consortia.errors import BadRequest, Conflict, Forbidden, NotFound
 from consortia.platform.models import Consortium, Institution, User
-from consortia.platform.tenancy import acting_institution, institution_by_code
+from consortia.platform.tenancy import acting_institution
 from consortia.platform.users import find_user
 from consortia.support.licences import access_consortium, active_licence, grant_licence, licence_json
 from consortia.support.models import (
     CLOSED,
     SHARE_INSTITUTION,
     SOLVED,
-    CaseComment,
     ConsortiaLicence,
     SharingRequest,
     SupportCase,
 )
-from consortia.support.policy import demand, manages_institution_cases
+from consortia.support.policy import demand
 from consortia.support.schemas import ContactRef
-from consortia.support.service import find_case, open_case, update_case
+from consortia.support.service import add_comment, find_case, open_case, update_case
 
 REQUEST_PRODUCT = "Support Center"
 
@@ -46,40 +50,36 @@ def request_subject(consortium: Consortium) -> str:
     return f"Set up case sharing for {consortium.name} consortium"
 
 
-def request_description(consortium: Consortium, contacts: list[tuple[User, Institution]]) -> str:
-    """The seed's wording: the parent account, then the contacts to be given access."""
+def request_description(consortium: Consortium, institution: Institution, contacts: list[User]) -> str:
+    """The seed's wording: the parent account, then the contacts (of `institution`) to be given access."""
     account = consortium.parent_account or consortium.name
     lines = [
         f"Please enable case sharing for the {account} consortium.",
         "",
         "Users who should have access to the shared cases are:",
     ]
-    for user, institution in contacts:
+    for user in contacts:
         email = f" <{user.email}>" if user.email else ""
         lines.append(f"- {user.full_name or user.primary_id} ({user.primary_id}, {institution.name}){email}")
     return "\n".join(lines)
 
 
-def _resolve_contacts(
-    session: Session, consortium: Consortium, contacts: list[ContactRef]
-) -> list[tuple[User, Institution]]:
-    """The users a request names; each must be a staff user of a member institution (400 otherwise)."""
-    found: list[tuple[User, Institution]] = []
+def _resolve_contacts(session: Session, institution: Institution, contacts: list[ContactRef]) -> list[User]:
+    """The users a request names; each must be a staff user of the requester's institution (R-3: a
+    partner's staff answer 400 exactly like users that do not exist)."""
+    found: list[User] = []
     problems: list[str] = []
     for ref in contacts:
-        institution = institution_by_code(session, ref.institution)
         user = None
-        if institution is not None and institution.consortium_id == consortium.id:
+        if ref.institution.strip().upper() == institution.code:
             user = find_user(session, institution, ref.primary_id, "primary_id")
-        if user is None or institution is None or user.record_type != "STAFF":
+        if user is None or user.record_type != "STAFF":
             problems.append(f"{ref.institution}/{ref.primary_id}")
             continue
-        if all(user.id != seen.id for seen, _ in found):
-            found.append((user, institution))
+        if all(user.id != seen.id for seen in found):
+            found.append(user)
     if problems:
-        raise BadRequest(
-            f"These contacts are not staff users of institutions of {consortium.name}: {', '.join(problems)}."
-        )
+        raise BadRequest(f"These contacts are not staff users of {institution.name}: {', '.join(problems)}.")
     return found
 
 
@@ -89,21 +89,20 @@ def create_sharing_request(
     """Open the pre-filled Access case asking the operator to enable sharing for the caller's consortium."""
     institution = acting_institution(session, identity)
     demand(identity, P.CASE_CREATE, InInstitution(institution.id))
-    if not identity.is_operator and not manages_institution_cases(identity):
-        raise Forbidden("Only STANDARD Support Center users can ask for case sharing to be enabled.")
+    demand(identity, P.CASE_SHARING_REQUEST, InInstitution(institution.id))
     consortium = session.scalars(select(Consortium).where(Consortium.code == consortium_code.strip().upper())).first()
     if consortium is None or consortium.id != institution.consortium_id:
         raise NotFound(f"Consortium {consortium_code} was not found.")
     opener = session.get(User, identity.user_id)
     if opener is not None and not opener.is_operator and not opener.email_confirmed:
         raise Forbidden("Confirm your email address first: cases can be opened only after the confirmation.")
-    resolved = _resolve_contacts(session, consortium, contacts)
+    resolved = _resolve_contacts(session, institution, contacts)
     case = open_case(
         session,
         identity,
         institution,
         subject=request_subject(consortium),
-        description=request_description(consortium, resolved),
+        description=request_description(consortium, institution, resolved),
         issue_type="Access",
         product=REQUEST_PRODUCT,
         priority="Medium",
@@ -113,7 +112,7 @@ def create_sharing_request(
         SharingRequest(
             case_id=case.id,
             consortium_id=consortium.id,
-            contacts=[{"institution_id": inst.id, "user_id": user.id} for user, inst in resolved],
+            contacts=[{"institution_id": institution.id, "user_id": user.id} for user in resolved],
         )
     )
     session.flush()
@@ -169,7 +168,7 @@ def set_case_sharing(
             entity_id=consortium.code,
             field="case_sharing_enabled",
             old=consortium.case_sharing_enabled,
-            new=enabled,
+            new=f"{text_of(enabled)} (via case {case.number})" if case is not None else enabled,
             actor=identity.actor,
             institution_id=None,
         )
@@ -204,13 +203,13 @@ def _resolve_request(
         if user.status != "ACTIVE":
             change.warnings.append(f"{user.primary_id} is inactive; no licence was granted.")
             continue
-        granted = grant_licence(session, identity, user, institution)
+        granted = grant_licence(session, identity, user, institution, via_case=case.number)
         change.granted.append(granted.licence)
         change.warnings.extend(granted.warnings)
         names.append(user.primary_id)
     now = utcnow()
     text = f"Case sharing is enabled for {consortium.name}. Consortia licences: {', '.join(names) or 'none'}."
-    session.add(CaseComment(case_id=case.id, author_id=identity.user_id, author=identity.actor.label, text=text))
+    add_comment(session, identity, case, text)
     update_case(session, identity, case, status=SOLVED)
     request.resolved_at = now
     change.request_case = case

@@ -4,8 +4,12 @@
   CONSORTIA; removing sets it back to STANDARD. A second active licence in one institution is
   allowed but answered with a warning (the recommendation is at most one per institution).
 - The operator, or the General System Administrator of the contact's institution, sets a contact's
-  level to NONE, BASIC or STANDARD; only the operator touches a CONSORTIA user's level (that is the
-  licence) or a contact's status. An inactivated contact is signed out everywhere at once.
+  level to NONE, BASIC or STANDARD (`support-level:set`, the same rule as on the user's own record);
+  only the operator touches a CONSORTIA user's level (that is the licence, `licence:manage`) or a
+  contact's status (`contact:status`). An inactivated contact is signed out everywhere at once.
+- When a user leaves the staff or is deleted (the platform's departure hook, reached by the operator
+  only for a Consortia user), an active licence is removed with its history first; a user who opened
+  support cases is not deleted (409: they stay named on their cases; inactivate them instead).
 - The access review lists every Consortia user of a consortium with grant date, last sign-in and
   last view of a partner case. A review is due every `REVIEW_PERIOD_MONTHS` months, counted from the
   last review, or, before the first review, from the earliest active licence.
@@ -26,18 +30,19 @@ from sqlalchemy.orm import Session, selectinload
 
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
-from consortia.access.policy import authorize
+from consortia.access.policy import allows, authorize
 from consortia.almaws.conventions import alma_date, alma_datetime, coded
 from consortia.audit.registry import HistoryScope, register_history_kind
 from consortia.audit.service import record
 from consortia.db import utcnow
-from consortia.errors import BadRequest, Conflict, Forbidden, NotFound
+from consortia.errors import BadRequest, Conflict, NotFound
 from consortia.platform.auth import end_sessions_of
 from consortia.platform.models import Consortium, Institution, User
 from consortia.platform.tenancy import institution_by_code
-from consortia.platform.user_roles import record_support_level
+from consortia.platform.user_roles import check_support_level, record_support_level
+from consortia.platform.user_service import register_departure_hook
 from consortia.platform.users import find_user
-from consortia.support.models import CONSORTIA, STANDARD, AccessReview, ConsortiaLicence
+from consortia.support.models import CONSORTIA, STANDARD, AccessReview, ConsortiaLicence, SupportCase
 from consortia.support.policy import demand
 from consortia.support.schemas import institution_json
 from consortia.support.service import last_partner_views
@@ -83,7 +88,7 @@ def licence_key(institution: Institution, user: User) -> str:
 def _licence_history_scope(session: Session, identity: Identity, key: str) -> HistoryScope:
     """The history API's view of a licence `INSTITUTION/primary_id` (the operator's only)."""
     institution_code, _, primary_id = key.partition("/")
-    if not identity.is_operator or not primary_id:
+    if not allows(identity, P.LICENCE_MANAGE) or not primary_id:
         raise contact_not_found(institution_code, primary_id)
     user, institution = access_contact(session, identity, institution_code, primary_id, P.LICENCE_MANAGE)
     return HistoryScope(licence_key(institution, user), institution.id)
@@ -107,8 +112,11 @@ class Granted:
     warnings: list[str]
 
 
-def grant_licence(session: Session, identity: Identity, user: User, institution: Institution) -> Granted:
-    """Give a staff user of a consortium member the Consortia licence (operator only)."""
+def grant_licence(
+    session: Session, identity: Identity, user: User, institution: Institution, *, via_case: str | None = None
+) -> Granted:
+    """Give a staff user of a consortium member the Consortia licence (operator only); `via_case` names
+    the enablement request being resolved, in the history row (SC-10)."""
     demand(identity, P.LICENCE_MANAGE)
     if institution.consortium_id is None:
         raise BadRequest(f"{institution.name} belongs to no consortium: Consortia licences are for consortium members.")
@@ -144,7 +152,7 @@ def grant_licence(session: Session, identity: Identity, user: User, institution:
         entity_id=licence_key(institution, user),
         field="consortia_licence",
         old=None,
-        new="granted",
+        new=f"granted (via case {via_case})" if via_case else "granted",
         actor=identity.actor,
         institution_id=institution.id,
     )
@@ -236,25 +244,26 @@ def set_contact(
     """Change a contact's Support Center level and/or status; answers warnings (of a licence grant).
 
     The caller has accessed the contact with CONTACT_MANAGE (operator, or the institution's GSA).
+    Every change is checked before any is made: CONSORTIA in or out is `licence:manage`, another level
+    `support-level:set`, a status `contact:status`.
     """
+    new_level = support_level is not None and support_level != user.support_level
+    licence_change = new_level and CONSORTIA in (support_level, user.support_level)
+    if licence_change:
+        demand(identity, P.LICENCE_MANAGE, user)
+    elif new_level:
+        check_support_level(identity, user, support_level)
+    new_status = status is not None and status != user.status
+    if new_status:
+        demand(identity, P.CONTACT_STATUS, user)
     warnings: list[str] = []
-    if support_level is not None and support_level != user.support_level:
-        if CONSORTIA in (support_level, user.support_level):
-            if not identity.is_operator:
-                raise Forbidden(
-                    "The CONSORTIA level is a licence that only the operator grants or removes; "
-                    "the General System Administrator can set NONE, BASIC or STANDARD."
-                )
-            if support_level == CONSORTIA:
-                warnings = grant_licence(session, identity, user, institution).warnings
-            else:
-                remove_licence(session, identity, user, institution)
-                record_support_level(session, identity, user, support_level)
-        else:
-            record_support_level(session, identity, user, support_level)
-    if status is not None and status != user.status:
-        if not identity.is_operator:
-            raise Forbidden("Only the operator inactivates or reactivates Support Center contacts.")
+    if licence_change and support_level == CONSORTIA:
+        warnings = grant_licence(session, identity, user, institution).warnings
+    elif licence_change:
+        remove_licence(session, identity, user, institution)
+    if new_level and support_level is not None:
+        record_support_level(session, identity, user, support_level)
+    if new_status and status is not None:
         record(
             session,
             entity="user",
@@ -282,6 +291,28 @@ def contacts_of(session: Session, institution: Institution) -> list[User]:
             .limit(500)
         ).all()
     )
+
+
+def _contact_leaving(session: Session, identity: Identity, user: User, *, deleting: bool) -> None:
+    """The platform's departure hook: a user who opened cases is not deleted (they stay named on them),
+    and an active Consortia licence ends, with its history, before the user leaves the staff or goes."""
+    if deleting:
+        opened = int(
+            session.scalar(select(func.count()).select_from(SupportCase).where(SupportCase.opened_by_id == user.id))
+            or 0
+        )
+        if opened:
+            raise Conflict(
+                f"User {user.primary_id} opened {opened} support case(s) and cannot be deleted; "
+                "set the user INACTIVE instead."
+            )
+    if active_licence(session, user) is not None:
+        institution = session.get(Institution, user.institution_id) if user.institution_id is not None else None
+        if institution is not None:
+            remove_licence(session, identity, user, institution)
+
+
+register_departure_hook(_contact_leaving)
 
 
 # --- access review ----------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from consortia.support.models import (
     STATUSES,
     SupportCase,
 )
-from consortia.support.policy import demand, manages_institution_cases
+from consortia.support.policy import demand
 from consortia.support.schemas import CaseCreate, ContactRef, ViewSort, share_with_desc
 from consortia.web.templating import redirect, render
 
@@ -117,7 +117,7 @@ def case_list(
             "can_create": allows(identity, P.CASE_CREATE, InInstitution(identity.acting_institution_id)),
             "can_keep_views": allows(identity, P.LIST_VIEW_MANAGE),
             "can_request_sharing": (
-                manages_institution_cases(identity)
+                allows(identity, P.CASE_SHARING_REQUEST, InInstitution(identity.acting_institution_id))
                 and institution is not None
                 and institution.consortium is not None
                 and not institution.consortium.case_sharing_enabled
@@ -224,18 +224,19 @@ def _case_context(session: Session, identity: Identity, case: SupportCase, *, op
     can = service.case_abilities(identity, case)
     comments, _total = service.comments_of(session, case, limit=500, offset=0)
     request_row = enablement.sharing_request_of(session, case)
+    offered = service.share_with_choices(can)
     return {
         "case": case,
         "can": can,
         "read_only_partner": not allows(identity, P.CASE_EDIT, case),
         "share_label": share_with_desc(case),
-        "share_choices": share_choices(case.institution),
+        "share_choices": [(value, label) for value, label in share_choices(case.institution) if value in offered],
         "next_statuses": service.next_statuses(case.status),
         "priorities": PRIORITIES,
         "comments": comments,
         "attachments": service.attachments_of(session, case),
         "events": service.case_history(session, case),
-        "open_share": open_share and can.share,
+        "open_share": open_share and can.share_case,
         "sharing_request": request_row,
         "can_resolve_request": (
             request_row is not None
@@ -254,7 +255,7 @@ def share_page(
 ) -> Response:
     """The Share Case pop-up as a page of its own (without JavaScript the button leads here)."""
     case = service.access_case(session, identity, number, P.CASE_SHARE)
-    if not service.case_abilities(identity, case).share:
+    if not service.case_abilities(identity, case).share_case:
         raise BadRequest("Case sharing is not enabled for this institution's consortium.")
     return render(request, "support/case.html", _case_context(session, identity, case, open_share=True))
 
@@ -281,7 +282,10 @@ def update_case(
     version: Annotated[int, Form(ge=1)],
     status: Annotated[str, Form(max_length=30)] = "",
     priority: Annotated[str, Form(max_length=20)] = "",
+    subject: Annotated[str | None, Form(max_length=255)] = None,
+    description: Annotated[str | None, Form(max_length=20_000)] = None,
 ) -> Response:
+    """Status, priority, subject and description (the API's PATCH); a field left out stays as it is."""
     case = service.access_case(session, identity, number, P.CASE_EDIT)
     if status and status not in STATUSES:
         raise BadRequest(f"Unknown status {status}.")
@@ -291,6 +295,10 @@ def update_case(
         case,
         status=status or None,
         priority=priority or None,
+        subject=subject.strip() if subject is not None else None,
+        # Trimmed like the API's bodies; browsers send a textarea's line breaks as CRLF, so that an
+        # untouched description is no change.
+        description=description.replace("\r\n", "\n").strip() if description is not None else None,
         expected_version=version,
     )
     return redirect(f"/support/cases/{case.number}", f"Case {case.number} updated.")
@@ -348,7 +356,7 @@ def download_attachment(
 # --- asking for case sharing (SC-10) ----------------------------------------------------------
 
 
-def _request_context(session: Session, identity: Identity, error: str = "", others: str = "") -> dict[str, Any]:
+def _request_context(session: Session, identity: Identity, error: str = "") -> dict[str, Any]:
     institution = acting_institution(session, identity)
     contacts = session.scalars(
         select(User)
@@ -366,7 +374,6 @@ def _request_context(session: Session, identity: Identity, error: str = "", othe
         "consortium": institution.consortium,
         "contacts": contacts,
         "error": error,
-        "others": others,
     }
 
 
@@ -386,30 +393,17 @@ def sharing_request(
     session: DbSession,
     identity: Annotated[Identity, Depends(page_requires(P.CASE_CREATE))],
     contact: Annotated[list[str] | None, Form()] = None,
-    other_contacts: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
     institution = acting_institution(session, identity)
     if institution.consortium is None:
         raise BadRequest("Your institution belongs to no consortium: there is nothing to share cases with.")
     refs = [ContactRef(institution=institution.code, primary_id=pid) for pid in contact or [] if pid.strip()]
-    for line in other_contacts.splitlines():
-        parts = line.replace("/", " ").split()
-        if len(parts) == 2:
-            refs.append(ContactRef(institution=parts[0], primary_id=parts[1]))
-        elif parts:
-            context = _request_context(
-                session,
-                identity,
-                f"Write one contact per line as: INSTITUTION primary_id (not {line.strip()!r}).",
-                other_contacts,
-            )
-            return render(request, "support/sharing_request.html", context, status=400)
     if not refs:
-        context = _request_context(session, identity, "Name at least one contact.", other_contacts)
+        context = _request_context(session, identity, "Name at least one contact.")
         return render(request, "support/sharing_request.html", context, status=400)
     try:
         case = enablement.create_sharing_request(session, identity, institution.consortium.code, refs)
     except BadRequest as exc:
-        context = _request_context(session, identity, exc.message, other_contacts)
+        context = _request_context(session, identity, exc.message)
         return render(request, "support/sharing_request.html", context, status=400)
     return redirect(f"/support/cases/{case.number}", f"Case {case.number} asks the operator to enable case sharing.")

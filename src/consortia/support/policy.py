@@ -1,6 +1,7 @@
-"""Support Center permissions (SC-2, SC-6): the case visibility rule with its two faces, the rule of
-who manages a case, and the operator-only permissions; registered into the one permission map on
-import.
+"""Support Center permissions (SC-2, SC-6, SC-10): the case visibility rule with its two faces, the rule of
+who manages a case, who asks for case sharing, and the operator-only permissions; registered into the
+one permission map on import. (`contact:status` and `support-level:set` are in the platform's map:
+the platform's user verbs need them too.)
 
 Case visibility (SC-6) is ONE rule, `case_visible`: its `test` answers for one case, its `where`
 is the same rule as an SQL filter, and every read path (get, lists, counts, search, comments,
@@ -28,8 +29,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from consortia.access import policy
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
-from consortia.access.policy import InInstitution, Rule, operator, staff_role
-from consortia.errors import Forbidden
+from consortia.access.policy import InInstitution, Rule, institution_of, operator, staff_role
 from consortia.platform import roles as R
 from consortia.platform.models import Consortium, Institution
 from consortia.support.models import CONSORTIA, CONTACT_LEVELS, INSTITUTION_LEVELS, SHARE_CONSORTIUM, SupportCase
@@ -166,6 +166,14 @@ support_contact_here = Rule(
     _support_contact_here,
 )
 
+
+institution_case_manager = Rule(
+    "institution_case_manager",
+    "STANDARD and CONSORTIA users manage every case of their institution and ask for case sharing for it.",
+    # manages_institution_cases implies an institution, so an object of none never matches.
+    lambda identity, obj: manages_institution_cases(identity) and institution_of(obj) == identity.institution_id,
+)
+
 support_user = Rule(
     "support_user",
     "Registered Support Center users and the operator keep their own list views.",
@@ -206,9 +214,16 @@ policy.register(
     denial="Only the operator enables or disables case sharing for a consortium, after an account review.",
 )
 policy.register(
+    P.CASE_SHARING_REQUEST,
+    operator,
+    institution_case_manager,
+    denial="Only STANDARD Support Center users can ask for case sharing to be enabled.",
+)
+policy.register(
     P.LICENCE_MANAGE,
     operator,
-    denial="Only the operator grants and removes Consortia licences.",
+    denial="Only the operator grants and removes Consortia licences (the CONSORTIA level); the institution's "
+    "General System Administrator can set NONE, BASIC or STANDARD.",
 )
 policy.register(
     P.ACCESS_REVIEW,
@@ -225,11 +240,8 @@ policy.register(
 )
 
 
-def demand(identity: Identity, permission: P, obj: Any = None) -> None:
-    """Raise Forbidden with the reason unless `permission` holds (for things the caller may know of)."""
-    decision = policy.decide(identity, permission, obj)
-    if not decision.allowed:
-        raise Forbidden(decision.reason)
+# The support modules name it from here.
+demand = policy.demand
 
 
 def visible_cases(identity: Identity, model: Any) -> ColumnElement[bool]:

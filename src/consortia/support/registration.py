@@ -7,18 +7,28 @@ cases until they follow the link of the confirmation mail (valid `TOKEN_DAYS` da
 hash is stored).
 
 To avoid telling strangers which addresses are registered, registering an address that already has
-an account answers the same way and mails the address owner instead of creating anything.
+an account answers the same way and mails the address owner instead of creating anything. When that
+account is still unconfirmed, the mail is a fresh confirmation link instead (the earlier links stop
+working), so that someone who lost the first mail is not stuck: sign-in refuses unconfirmed accounts.
+The new attempt changes nothing else of the account (not its password: whoever confirms the address
+signs in with the password chosen first).
+
+An institution's registration link is `registration_link(institution)`: the registration page with the
+institution's token, shown to the operator and to the institution's General System Administrator.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import secrets
+from urllib.parse import urlencode
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from consortia.access.identity import hash_secret
+from consortia.access.identity import Identity, hash_secret
+from consortia.access.permissions import Permission as P
+from consortia.access.policy import allows
 from consortia.audit.service import Actor, record
 from consortia.config import get_settings
 from consortia.db import utcnow
@@ -32,6 +42,18 @@ from consortia.support.schemas import Registration
 
 TOKEN_DAYS = 7
 CONFIRM_SUBJECT = "Confirm your Support Center registration"
+REGISTER_PATH = "/support/register"
+
+
+def registration_link(institution: Institution) -> str | None:
+    """The institution's registration link (SC-3): the registration page with its token (None without one).
+
+    Built on the configured public address, like the links of the mails; callers decide who may see it.
+    """
+    token = institution.registration_token.strip()
+    if not token:
+        return None
+    return f"{get_settings().base_url.rstrip('/')}{REGISTER_PATH}?{urlencode({'token': token})}"
 
 
 def _institution_for(session: Session, data: Registration) -> tuple[Institution, bool]:
@@ -73,6 +95,9 @@ def register(session: Session, data: Registration) -> None:
         )
     ).first()
     base_url = get_settings().base_url.rstrip("/")
+    if existing is not None and not existing.email_confirmed:
+        _send_confirmation(session, existing, institution, email, again=True)
+        return
     if existing is not None:
         send_mail(
             session,
@@ -107,8 +132,35 @@ def register(session: Session, data: Registration) -> None:
         actor=actor,
         institution_id=institution.id,
     )
-    token = secrets.token_urlsafe(32)
+    _send_confirmation(session, user, institution, email, again=False)
+
+
+def _send_confirmation(session: Session, user: User, institution: Institution, email: str, *, again: bool) -> None:
+    """Issue a confirmation token for an unconfirmed user and mail its link; with `again`, the user's
+    earlier tokens stop working and the history says the link was sent again."""
     now = utcnow()
+    if again:
+        session.execute(
+            update(SupportRegistration)
+            .where(
+                SupportRegistration.user_id == user.id,
+                SupportRegistration.confirmed_at.is_(None),
+                SupportRegistration.expires_at > now,
+            )
+            .values(expires_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        record(
+            session,
+            entity="user",
+            entity_id=user.primary_id,
+            field="email_confirmation",
+            old=None,
+            new="confirmation link sent again",
+            actor=Actor(user.id, user.full_name or user.primary_id),
+            institution_id=institution.id,
+        )
+    token = secrets.token_urlsafe(32)
     session.add(
         SupportRegistration(
             user_id=user.id,
@@ -117,6 +169,8 @@ def register(session: Session, data: Registration) -> None:
             expires_at=now + dt.timedelta(days=TOKEN_DAYS),
         )
     )
+    base_url = get_settings().base_url.rstrip("/")
+    password_note = " Sign in with the password you chose when you first registered." if again else ""
     send_mail(
         session,
         email,
@@ -124,7 +178,7 @@ def register(session: Session, data: Registration) -> None:
         f"Hello {user.first_name},\n\n"
         f"confirm your registration at the {institution.name} Support Center by opening\n"
         f"{base_url}/support/confirm/{token}\n\n"
-        f"The link is valid for {TOKEN_DAYS} days. Your user name is {user.primary_id}.\n"
+        f"The link is valid for {TOKEN_DAYS} days. Your user name is {user.primary_id}.{password_note}\n"
         f"Confirmation code: {token}\n",
     )
     session.flush()
@@ -136,7 +190,7 @@ def confirm(session: Session, token: str) -> User:
         select(SupportRegistration).where(SupportRegistration.token_hash == hash_secret(token.strip()))
     ).first()
     now = utcnow()
-    if row is None or row.confirmed_at is not None or row.expires_at < now:
+    if row is None or row.confirmed_at is not None or row.expires_at <= now:
         raise NotFound("The confirmation link is unknown, already used or expired; register again.")
     user = session.get(User, row.user_id)
     if user is None:
@@ -156,3 +210,12 @@ def confirm(session: Session, token: str) -> User:
         user.email_confirmed = True
     session.flush()
     return user
+
+
+def registration_link_for(identity: Identity, institution: Institution) -> str | None:
+    """The institution's registration link when `identity` may hand it out, else None: whoever manages
+    the institution (`institution:manage`, the operator) or its Support Center contacts
+    (`contact:manage`, the operator and the institution's General System Administrator)."""
+    if not (allows(identity, P.INSTITUTION_MANAGE, institution) or allows(identity, P.CONTACT_MANAGE, institution)):
+        return None
+    return registration_link(institution)

@@ -3,7 +3,8 @@
 Every read goes through `access_case` (fetch and authorize in one call): an unknown number and a
 case the caller may not see answer the same 404; a visible case the caller may not manage answers
 403 with the reason (partner access is read-only). Verbs take the actor's identity, write history
-in the caller's transaction and never commit.
+in the caller's transaction and never commit (comments and attachments too: field `comment` with the
+comment's first 200 characters, field `attachment` with the file name).
 
 Status workflow: New, In Progress and Pending Customer are open; an open case may move to any other
 open status or to Solved; a Solved case may be Closed or reopened (In Progress); Closed is final
@@ -53,6 +54,8 @@ from consortia.support.schemas import CaseCreate
 
 COUNTER = "case"
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+# A comment's history row keeps its beginning; the comment itself is read from the case.
+HISTORY_TEXT_CHARS = 200
 CASE_LOAD = (
     selectinload(SupportCase.institution).selectinload(Institution.consortium),
     selectinload(SupportCase.opened_by),
@@ -95,24 +98,50 @@ def access_case(session: Session, identity: Identity, number: str, permission: P
 
 @dataclass(frozen=True)
 class CaseAbilities:
-    """What the caller may do with a case, for the API's `can` and the page's buttons."""
+    """What the caller may do with a case, for the API's `can` and the page's buttons.
+
+    `share`: may choose the Share with level (SC-5: only while the consortium has sharing enabled).
+    `take_back`: sharing is disabled but the case is still shared with the consortium, so the caller
+    may set it back to "My Institution" (SC-7 "at any time"; `set_share_with` allows it), and to
+    nothing else. The API's `can` names only `share`, as API.md documents.
+    """
 
     edit: bool
     comment: bool
     share: bool
+    take_back: bool = False
 
     def as_json(self) -> dict[str, bool]:
         return {"edit": self.edit, "comment": self.comment, "share": self.share}
 
+    @property
+    def share_case(self) -> bool:
+        """Whether the Share Case action (the pop-up) is offered at all."""
+        return self.share or self.take_back
+
 
 def case_abilities(identity: Identity, case: SupportCase) -> CaseAbilities:
     is_open = case.status != CLOSED
+    may_share = allows(identity, P.CASE_SHARE, case)
+    enabled = sharing_enabled_for(case.institution)
     return CaseAbilities(
         edit=is_open and allows(identity, P.CASE_EDIT, case),
         comment=is_open and allows(identity, P.CASE_COMMENT, case),
-        # SC-5: the Share Case action is offered only while the consortium has sharing enabled.
-        share=allows(identity, P.CASE_SHARE, case) and sharing_enabled_for(case.institution),
+        # SC-5: the Share Case action is offered only while the consortium has sharing enabled ...
+        share=may_share and enabled,
+        # ... except to take a case that is still shared back to the institution.
+        take_back=may_share and not enabled and case.share_with == SHARE_CONSORTIUM,
     )
+
+
+def share_with_choices(abilities: CaseAbilities) -> list[str]:
+    """The Share with values the Share Case pop-up offers: both while sharing is enabled, only
+    INSTITUTION when the caller may only take the case back, none otherwise."""
+    if abilities.share:
+        return [SHARE_INSTITUTION, SHARE_CONSORTIUM]
+    if abilities.take_back:
+        return [SHARE_INSTITUTION]
+    return []
 
 
 def can_choose_share_with(identity: Identity, institution: Institution) -> bool:
@@ -332,6 +361,7 @@ def add_comment(session: Session, identity: Identity, case: SupportCase, text: s
     )
     session.add(comment)
     case.updated_at = now
+    _history(session, identity, case, "comment", None, text[:HISTORY_TEXT_CHARS])
     session.flush()
     return comment
 
@@ -370,6 +400,7 @@ def add_attachment(
     )
     session.add(attachment)
     case.updated_at = now
+    _history(session, identity, case, "attachment", None, clean_name)
     session.flush()
     return attachment
 

@@ -27,7 +27,11 @@ NAVIGATION: list[NavItem] = [
     NavItem("Monitor Jobs", "/jobs", P.JOB_READ),
     NavItem("My account", "/account", P.SIGNED_IN),
     NavItem("Support", "/support/cases", P.CASE_READ),
+    # The operator and an institution's General System Administrator, whatever their own Support
+    # Center level (the case list, which also links here, needs one).
+    NavItem("Support contacts", "/support/contacts", P.CONTACT_MANAGE),
     NavItem("Support admin", "/support/admin", P.CASE_SHARING_MANAGE, operator_only=True),
+    NavItem("Mail outbox", "/operator/mail", P.MAIL_OUTBOX_READ, operator_only=True),
 ]
 
 

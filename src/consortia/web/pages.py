@@ -12,8 +12,9 @@ from sqlalchemy import select
 from consortia.access.deps import SESSION_COOKIE, DbSession, page_requires, public
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
+from consortia.access.policy import allows, demand
 from consortia.config import get_settings
-from consortia.errors import Forbidden, NotFound, Throttled, Unauthorized
+from consortia.errors import NotFound, Throttled, Unauthorized
 from consortia.platform.auth import create_web_session, end_web_session, sign_in
 from consortia.platform.models import Institution, WebSession
 from consortia.web.templating import redirect, render
@@ -112,7 +113,8 @@ def home(
 ) -> Response:
     institution = session.get(Institution, identity.institution_id) if identity.institution_id else None
     acting = session.get(Institution, identity.acting_institution_id) if identity.acting_institution_id else None
-    institutions = session.scalars(select(Institution).order_by(Institution.code)).all() if identity.is_operator else []
+    may_choose = allows(identity, P.INSTITUTION_MANAGE)
+    institutions = session.scalars(select(Institution).order_by(Institution.code)).all() if may_choose else []
     return render(
         request,
         "home.html",
@@ -132,9 +134,8 @@ def choose_acting_institution(
     identity: Annotated[Identity, Depends(page_requires(P.INSTITUTION_MANAGE))],
     institution: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    """The operator picks the institution that institution-bound pages work in."""
-    if not identity.is_operator:
-        raise Forbidden("Only the operator works in other institutions.")
+    """The operator picks the institution that institution-bound pages work in (`institution:manage`)."""
+    demand(identity, P.INSTITUTION_MANAGE)
     found = request.state.signed_in
     row = session.get(WebSession, found.web_session.id)
     if row is None:

@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from consortia.web import flash as flashes
 from consortia.web.navigation import visible_items
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -31,22 +32,29 @@ def render(
 ) -> HTMLResponse:
     found = getattr(request.state, "signed_in", None)
     identity = found.identity if found else None
+    # The message of the redirect that led here, from the signed flash cookie (never from the query).
+    notice, used = flashes.take(request)
     base: dict[str, Any] = {
         "identity": identity,
         "nav": visible_items(identity) if identity else [],
         "csrf_token": found.csrf_token if found else "",
-        "flash": request.query_params.get("flash", ""),
+        "flash": notice.message,
+        "flash_warning": notice.warning,
         "path": request.url.path,
     }
     base.update(context or {})
-    return TEMPLATES.TemplateResponse(request, template, base, status_code=status)
+    response = TEMPLATES.TemplateResponse(request, template, base, status_code=status)
+    if used:
+        flashes.clear(response)
+    return response
 
 
-def redirect(url: str, flash: str | None = None) -> RedirectResponse:
-    """A redirect after a successful POST (303), with an optional message shown on the next page."""
-    if flash:
-        url += ("&" if "?" in url else "?") + "flash=" + quote(flash)
-    return RedirectResponse(url, status_code=303)
+def redirect(url: str, flash: str | None = None, *, warning: str | None = None) -> RedirectResponse:
+    """A redirect after a successful POST (303), with an optional message (and warning) shown once on
+    the next page (`flash`: a signed one-shot cookie, never the address)."""
+    response = RedirectResponse(url, status_code=303)
+    flashes.keep(response, flashes.Flash(flash or "", warning or ""))
+    return response
 
 
 async def html_error(request: Request, status: int, message: str) -> Response:
