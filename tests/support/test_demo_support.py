@@ -16,7 +16,8 @@ from consortia.demo import DemoContext, build_demo
 from consortia.platform.auth import create_api_key
 from consortia.platform.models import Institution, User
 from consortia.platform.setup import OPERATOR_ID
-from consortia.support.demo import SHARED, build_support_demo, demo_cases
+from consortia.support.demo import build_support_demo
+from consortia.support.demo_cases import SHARED, demo_cases
 from consortia.support.models import CaseComment, ConsortiaLicence, SharingRequest, SupportCase
 
 PARTNER_CASES = "/api/v1/support/list-views/partner-cases/cases"
