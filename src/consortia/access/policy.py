@@ -8,6 +8,7 @@ into 404 (the caller may not know the object exists) or 403 (visible, not permit
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,8 @@ from consortia.access.permissions import Permission as P
 from consortia.errors import Forbidden, NotFound
 from consortia.platform import roles as R
 from consortia.platform.models import Consortium, FulfillmentNetwork, Institution, User, UserRole
+
+log = logging.getLogger("consortia.access")
 
 Test = Callable[[Identity, Any], bool]
 Where = Callable[[Identity, Any], ColumnElement[bool]]
@@ -352,8 +355,20 @@ def can_see(identity: Identity, permission: P, obj: Any) -> bool:
 
 
 def authorize(identity: Identity, permission: P, obj: Any, *, not_found: NotFound) -> None:
-    """Raise `not_found` when the caller may not know `obj` exists, Forbidden when it may not act on it."""
-    if obj is None or not can_see(identity, permission, obj):
+    """Raise `not_found` when the caller may not know `obj` exists, Forbidden when it may not act on it.
+
+    A hidden object is a denied attempt like a 403 and is logged as one (R-7), though the caller is
+    told only that it was not found."""
+    if obj is None:
+        raise not_found
+    if not can_see(identity, permission, obj):
+        log.warning(
+            "denied (answered as not found): actor=%s action=%s object=%s#%s",
+            identity.primary_id,
+            permission.value,
+            type(obj).__name__,
+            getattr(obj, "id", "?"),
+        )
         raise not_found
     decision = decide(identity, permission, obj)
     if not decision.allowed:
