@@ -16,13 +16,12 @@ from sqlalchemy.orm import Session
 from consortia.access.deps import DbSession, page_requires
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
-from consortia.access.policy import InInstitution, allows, authorize, where
+from consortia.access.policy import InInstitution, allows, authorize, demand, where
 from consortia.errors import BadRequest, NotFound
 from consortia.platform.models import Consortium, Institution, User
 from consortia.platform.tenancy import institution_by_code
 from consortia.support import enablement, licences
 from consortia.support.models import CONSORTIA, SUPPORT_LEVELS
-from consortia.support.policy import demand
 from consortia.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)

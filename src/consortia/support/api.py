@@ -15,13 +15,12 @@ from pydantic import ValidationError
 from consortia.access.deps import DbSession, public, requires
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
-from consortia.access.policy import InInstitution
+from consortia.access.policy import InInstitution, demand
 from consortia.almaws.conventions import Limit, Offset, envelope, respond
 from consortia.errors import BadRequest
 from consortia.mail import outbox
 from consortia.platform.tenancy import institution_by_code
 from consortia.support import enablement, licences, registration, service, views
-from consortia.support import policy as support_policy
 from consortia.support.schemas import (
     CaseCreate,
     CaseSharingSwitch,
@@ -119,7 +118,7 @@ def list_cases(
 ) -> Response:
     """Every case the caller may see, filtered (`status`, `priority`, `issue_type`, `institution`,
     `opened_from`..`updated_to`, `text`) and sorted (`sort`, `direction`)."""
-    support_policy.demand(identity, P.CASE_READ, InInstitution(identity.acting_institution_id))
+    demand(identity, P.CASE_READ, InInstitution(identity.acting_institution_id))
     filters, sort = _query_filters(request)
     page = views.page_of_cases(
         session, views.cases_query(identity, None, filters), sort=sort, limit=limit, offset=offset, count_cap=None
@@ -360,7 +359,7 @@ def list_licences(
     limit: Limit = 10,
     offset: Offset = 0,
 ) -> Response:
-    support_policy.demand(identity, P.LICENCE_MANAGE)
+    demand(identity, P.LICENCE_MANAGE)
     in_consortium = licences.access_consortium(session, identity, consortium, P.LICENCE_MANAGE) if consortium else None
     in_institution = institution_by_code(session, institution) if institution else None
     if institution and in_institution is None:
@@ -424,7 +423,7 @@ def access_review(
     identity: ReviewManager,
     consortium: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
-    support_policy.demand(identity, P.ACCESS_REVIEW)
+    demand(identity, P.ACCESS_REVIEW)
     if not consortium:
         raise BadRequest("Name the consortium with ?consortium=CODE.", "40166411")
     found = licences.access_consortium(session, identity, consortium, P.ACCESS_REVIEW)
@@ -452,6 +451,6 @@ def mail_outbox(
     limit: Limit = 10,
     offset: Offset = 0,
 ) -> Response:
-    support_policy.demand(identity, P.MAIL_OUTBOX_READ)
+    demand(identity, P.MAIL_OUTBOX_READ)
     rows, total = outbox(session, to=to, limit=limit, offset=offset)
     return respond(request, envelope("message", [message_json(m) for m in rows], total), root="message")

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
-from consortia.access.policy import InInstitution
+from consortia.access.policy import InInstitution, demand
 from consortia.audit.service import record, text_of
 from consortia.db import utcnow
 from consortia.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -39,7 +39,6 @@ from consortia.support.models import (
     SharingRequest,
     SupportCase,
 )
-from consortia.support.policy import demand
 from consortia.support.schemas import ContactRef
 from consortia.support.service import add_comment, find_case, open_case, update_case
 

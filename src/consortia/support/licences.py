@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
-from consortia.access.policy import allows, authorize
+from consortia.access.policy import allows, authorize, demand
 from consortia.almaws.conventions import alma_date, alma_datetime, coded
 from consortia.audit.registry import HistoryScope, register_history_kind
 from consortia.audit.service import record
@@ -43,7 +43,6 @@ from consortia.platform.user_roles import check_support_level, record_support_le
 from consortia.platform.user_service import register_departure_hook
 from consortia.platform.users import find_user
 from consortia.support.models import CONSORTIA, STANDARD, AccessReview, ConsortiaLicence, SupportCase
-from consortia.support.policy import demand
 from consortia.support.schemas import institution_json
 from consortia.support.service import last_partner_views
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from consortia.access.deps import DbSession, page_requires
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
-from consortia.access.policy import InInstitution, allows
+from consortia.access.policy import InInstitution, allows, demand
 from consortia.errors import BadRequest, Forbidden
 from consortia.platform.models import Institution, User
 from consortia.platform.tenancy import acting_institution
@@ -36,7 +36,6 @@ from consortia.support.models import (
     STATUSES,
     SupportCase,
 )
-from consortia.support.policy import demand
 from consortia.support.schemas import CaseCreate, ContactRef, ViewSort, share_with_desc
 from consortia.web.templating import redirect, render
 

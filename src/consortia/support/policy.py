@@ -240,10 +240,6 @@ policy.register(
 )
 
 
-# The support modules name it from here.
-demand = policy.demand
-
-
 def visible_cases(identity: Identity, model: Any) -> ColumnElement[bool]:
     """The SQL face of `case_visible` (what `policy.where(identity, P.CASE_READ, model)` answers)."""
     return policy.where(identity, P.CASE_READ, model)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, selectinload
 from consortia.access.explain import register_access_object
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
-from consortia.access.policy import InInstitution, allows
+from consortia.access.policy import InInstitution, allows, demand
 from consortia.audit.models import HistoryEvent
 from consortia.audit.registry import HistoryScope, register_history_kind
 from consortia.audit.service import events_for, record
@@ -49,7 +49,7 @@ from consortia.support.models import (
     PartnerCaseView,
     SupportCase,
 )
-from consortia.support.policy import PARTNER_READ_ONLY, can_see_case, demand, sharing_enabled_for
+from consortia.support.policy import PARTNER_READ_ONLY, can_see_case, sharing_enabled_for
 from consortia.support.schemas import CaseCreate
 
 COUNTER = "case"

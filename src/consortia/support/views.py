@@ -33,13 +33,13 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
+from consortia.access.policy import demand
 from consortia.almaws.conventions import alma_date
 from consortia.db import utcnow
 from consortia.errors import BadRequest, Forbidden, NotFound
 from consortia.platform.models import Institution, User
 from consortia.support.models import PRIORITIES, SHARE_CONSORTIUM, STATUSES, ListView, SupportCase
 from consortia.support.policy import (
-    demand,
     is_contact,
     manages_institution_cases,
     sees_partner_cases,
