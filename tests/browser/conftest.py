@@ -106,3 +106,24 @@ def sign_in(page: object, username: str, password: str = DEMO_PASSWORD) -> None:
     page.get_by_label("Password", exact=True).fill(password)  # type: ignore[attr-defined]
     page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
     page.wait_for_url("**/")  # type: ignore[attr-defined]
+
+
+def main_navigation(page: object) -> object:
+    return page.get_by_role("navigation", name="Main")  # type: ignore[attr-defined]
+
+
+def navigation_labels(page: object) -> list[str]:
+    """Every link of the main navigation, those inside closed menus too, in the order shown."""
+    links = main_navigation(page).get_by_role("link", include_hidden=True)  # type: ignore[attr-defined]
+    return [label.strip() for label in links.all_text_contents()]
+
+
+def open_navigation_link(page: object, label: str) -> None:
+    """Click the main navigation's link `label`, opening the menu that holds it first."""
+    nav = main_navigation(page)
+    # `has` is matched inside each menu, so it names the link from the page, not from the navigation.
+    inside = page.get_by_role("link", name=label, exact=True, include_hidden=True)  # type: ignore[attr-defined]
+    menu = nav.locator("details").filter(has=inside)  # type: ignore[attr-defined]
+    if menu.count() and menu.get_attribute("open") is None:
+        menu.locator("summary").click()
+    nav.get_by_role("link", name=label, exact=True).click()  # type: ignore[attr-defined]

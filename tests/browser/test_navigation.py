@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import navigation_labels, open_navigation_link, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -19,14 +19,13 @@ pytestmark = pytest.mark.browser
 )
 def test_sign_in_and_walk_the_navigation(page, username: str, expected: list[str], absent: list[str]) -> None:  # type: ignore[no-untyped-def]
     sign_in(page, username)
-    nav = page.get_by_role("navigation", name="Main")
-    labels = [label.strip() for label in nav.get_by_role("link").all_inner_texts()]
+    labels = navigation_labels(page)
     for label in expected:
         assert label in labels, f"{username} should see {label}: {labels}"
     for label in absent:
         assert label not in labels, f"{username} should not see {label}"
     for label in labels:
-        page.get_by_role("navigation", name="Main").get_by_role("link", name=label, exact=True).click()
+        open_navigation_link(page, label)
         page.wait_for_load_state()
         heading = page.get_by_role("heading", level=1)
         assert heading.count() >= 1, f"{label} has no heading"

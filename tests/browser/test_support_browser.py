@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from consortia.support.models import OPEN_STATUSES
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import open_navigation_link, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -346,7 +346,7 @@ def test_clone_the_partner_view_and_limit_it_to_open_cases(page: Any) -> None:
 def test_operator_resolves_the_sharing_request_from_the_case(page: Any, second_page: Any) -> None:
     operator, south = page, second_page
     sign_in(operator, "operator")
-    operator.get_by_role("navigation", name="Main").get_by_role("link", name="Support admin").click()
+    open_navigation_link(operator, "Support admin")
     requests = operator.get_by_role("region", name="Requests to enable case sharing")
     request_row = requests.get_by_role("row", name=re.compile("Southern Colleges Consortium"))
     number = request_row.get_by_role("link").inner_text().strip()

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from consortia.web import flash as flashes
-from consortia.web.navigation import visible_items
+from consortia.web.navigation import header_entries, visible_items
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
@@ -34,9 +34,11 @@ def render(
     identity = found.identity if found else None
     # The message of the redirect that led here, from the signed flash cookie (never from the query).
     notice, used = flashes.take(request)
+    nav = visible_items(identity) if identity else []
     base: dict[str, Any] = {
         "identity": identity,
-        "nav": visible_items(identity) if identity else [],
+        "nav": nav,
+        "nav_entries": header_entries(nav),
         "csrf_token": found.csrf_token if found else "",
         "flash": notice.message,
         "flash_warning": notice.warning,
