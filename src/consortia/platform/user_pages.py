@@ -1,4 +1,6 @@
-"""Web pages of users: search, create, details with Roles / API keys / History tabs ("My account": `account_pages`).
+"""Web pages of users: create, details with Roles / API keys / History tabs.
+
+The list is `user_list_pages`; "My account" is `account_pages`.
 
 Administrators work in their institution; the operator works in the institution chosen on the
 start page. What the viewer may change is decided here from the policy and passed to the
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
@@ -27,10 +29,12 @@ from consortia.platform import roles as R
 from consortia.platform.account_pages import key_created
 from consortia.platform.models import Institution, User
 from consortia.platform.roles import RoleSpec
-from consortia.platform.tenancy import acting_institution, libraries_of
+from consortia.platform.tenancy import libraries_of
 from consortia.platform.user_changes import IdentifierSpec, UserChanges
 from consortia.platform.user_keys import access_api_key, create_user_api_key, revoke_user_api_key, user_api_keys
 from consortia.platform.user_labels import user_labels
+from consortia.platform.user_list_pages import page_institution
+from consortia.platform.user_list_pages import router as list_router
 from consortia.platform.user_roles import (
     SETTABLE_SUPPORT_LEVELS,
     SUPPORT_LEVELS,
@@ -39,27 +43,16 @@ from consortia.platform.user_roles import (
     set_user_roles,
 )
 from consortia.platform.user_service import create_user, update_user
-from consortia.platform.users import QueryTerm, access_user, search_users
+from consortia.platform.users import access_user
 from consortia.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
+router.include_router(list_router)
 
-PAGE_SIZE = 25
 NEW_ROLE_ROWS = 3
 Text = Annotated[str, Form(max_length=200)]
 ShortText = Annotated[str, Form(max_length=60)]
 DateText = Annotated[str, Form(max_length=20)]
-
-
-def _institution(session: Session, identity: Identity) -> Institution:
-    """The institution the page works in; the operator must have chosen one on the start page."""
-    if identity.acting_institution_id is None:
-        raise BadRequest(
-            "Choose the institution to work in on the start page first."
-            if identity.is_operator
-            else "This account belongs to no institution."
-        )
-    return acting_institution(session, identity)
 
 
 def _user_url(user: User, tab: str = "") -> str:
@@ -67,7 +60,7 @@ def _user_url(user: User, tab: str = "") -> str:
 
 
 def _page_user(session: Session, identity: Identity, primary_id: str, permission: P) -> User:
-    _institution(session, identity)
+    page_institution(session, identity)
     return access_user(session, identity, primary_id, permission, id_type="primary_id")
 
 
@@ -116,54 +109,6 @@ def _date(value: str, name: str) -> Any:
     return parse_alma_date(value or None, name)
 
 
-# --- search -----------------------------------------------------------------------------------
-
-
-@router.get("/admin/users", response_class=HTMLResponse)
-def users_page(
-    request: Request,
-    session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.USER_READ))],
-    q: Annotated[str, Query(max_length=200)] = "",
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-) -> Response:
-    if identity.is_operator and identity.acting_institution_id is None:
-        return render(request, "users/choose_institution.html")
-    institution = _institution(session, identity)
-    place = InInstitution(institution.id)
-    if not allows(identity, P.USER_READ, place):
-        raise Forbidden(
-            "Finding users needs the General System Administrator, User Administrator or "
-            "Circulation Desk Operator role; your own details are under My account."
-        )
-    text = " ".join(q.split())
-    terms = [QueryTerm("ALL", text, text)] if text else []
-    users, total = search_users(
-        session,
-        identity,
-        institution,
-        terms,
-        order_by=["last_name", "first_name", "primary_id"],
-        limit=PAGE_SIZE,
-        offset=(page - 1) * PAGE_SIZE,
-    )
-    pages = max(1, -(-total // PAGE_SIZE))
-    return render(
-        request,
-        "users/list.html",
-        {
-            "institution": institution,
-            "users": users,
-            "total": total,
-            "q": text,
-            "page": page,
-            "pages": pages,
-            "quote": quote,
-            "can_create": allows(identity, P.USER_CREATE, place),
-        },
-    )
-
-
 # --- create -----------------------------------------------------------------------------------
 
 
@@ -182,7 +127,7 @@ def _new_form(
 def new_user_page(
     request: Request, session: DbSession, identity: Annotated[Identity, Depends(page_requires(P.USER_CREATE))]
 ) -> Response:
-    institution = _institution(session, identity)
+    institution = page_institution(session, identity)
     decision = decide(identity, P.USER_CREATE, InInstitution(institution.id))
     if not decision.allowed:
         raise Forbidden(decision.reason)
@@ -209,7 +154,7 @@ def create_user_page(
     purge_date: DateText = "",
     password: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    institution = _institution(session, identity)
+    institution = page_institution(session, identity)
     values = {
         "primary_id": primary_id,
         "first_name": first_name,
@@ -263,7 +208,7 @@ def _detail(
     status: int = 200,
     typed: dict[str, str] | None = None,
 ) -> Response:
-    institution = _institution(session, identity)
+    institution = page_institution(session, identity)
     context = _user_context(session, identity, user, "details")
     context.update({"choices": _choices(session, institution), "error": error, "typed": typed})
     return render(request, "users/detail.html", context, status=status)
@@ -367,7 +312,7 @@ def _roles_page(
     *,
     problems: list[str] | None = None,
 ) -> Response:
-    institution = _institution(session, identity)
+    institution = page_institution(session, identity)
     context = _user_context(session, identity, user, "roles")
     context.update(
         {

@@ -18,7 +18,7 @@ from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import authorize, where
 from consortia.errors import BadRequest, NotFound
-from consortia.platform.models import Institution, User, UserIdentifier, UserRole
+from consortia.platform.models import CodeTableRow, Institution, User, UserIdentifier, UserRole
 from consortia.platform.tenancy import acting_institution, institution_by_code
 
 # One user with everything an answer shows, in one round trip (a user has few roles, identifiers and blocks).
@@ -213,7 +213,39 @@ def _term_filter(term: QueryTerm) -> ColumnElement[bool]:
     return and_(*clauses)
 
 
-_ORDER_COLUMNS = {"last_name": User.last_name, "first_name": User.first_name, "primary_id": User.primary_id_key}
+# A user's group as the lists show it: its description in the institution's UserGroups table
+# (`codetables.USER_GROUPS`; that module imports this one), the code when it has none.
+_GROUP_DESCRIPTION = func.coalesce(
+    select(func.nullif(CodeTableRow.description, ""))
+    .where(
+        CodeTableRow.institution_id == User.institution_id,
+        CodeTableRow.table_name == "UserGroups",
+        CodeTableRow.code == User.user_group,
+    )
+    .correlate(User)
+    .scalar_subquery(),
+    User.user_group,
+)
+
+# The sort keys of `search_users`: the API's ORDER_FIELDS, and the columns the users page sorts by.
+_ORDER_COLUMNS: dict[str, ColumnElement[Any] | QueryableAttribute[Any]] = {
+    "last_name": User.last_name,
+    "first_name": User.first_name,
+    "primary_id": User.primary_id_key,
+    "user_group": _GROUP_DESCRIPTION,
+    "record_type": User.record_type,
+    "status": User.status,
+    "expiry_date": User.expiry_date,
+}
+
+
+def _order(name: str) -> list[ColumnElement[Any]]:
+    """The ORDER BY terms of one sort key; "-key" sorts descending. Users without an expiry date come
+    last either way (SQLite and PostgreSQL place NULL differently)."""
+    key = name.removeprefix("-")
+    column = _ORDER_COLUMNS[key]
+    terms: list[ColumnElement[Any]] = [column.desc() if name.startswith("-") else column.asc()]
+    return [User.expiry_date.is_(None), *terms] if key == "expiry_date" else terms
 
 
 def search_users(
@@ -229,6 +261,7 @@ def search_users(
 ) -> tuple[list[User], int]:
     """The users of `institution` the caller may see that match every term: (page, total).
 
+    `order_by` names keys of `_ORDER_COLUMNS` ("-key": descending), the database id breaks ties.
     `source` = (source institution code, source user id) keeps only the linked account of that patron.
     """
     filters: list[ColumnElement[bool]] = [
@@ -243,6 +276,6 @@ def search_users(
     total = int(session.scalar(select(func.count()).select_from(User).where(*filters)) or 0)
     if limit == 0 or offset >= total:
         return [], total
-    order = [_ORDER_COLUMNS[name] for name in order_by]
+    order = [term for name in order_by for term in _order(name)]
     users = session.scalars(select(User).where(*filters).order_by(*order, User.id).limit(limit).offset(offset)).all()
     return list(users), total
