@@ -19,11 +19,26 @@ from consortia.platform.users import has_control_characters
 
 @dataclass(frozen=True)
 class ParameterDefinition:
+    """One parameter: its key, type and default, whether only the operator changes it, and how pages
+    present it (`label`; `description`: what it does, completed by who may change it in `explanation`)."""
+
     name: str
     type: type
     default: Any
     operator_only: bool
+    label: str
     description: str
+
+    @property
+    def who_may_change(self) -> str:
+        if self.operator_only:
+            return "only the operator can change it (contact support to enable)"
+        return "the institution's General System Administrator can change it"
+
+    @property
+    def explanation(self) -> str:
+        """One sentence: what the parameter does and who may change it."""
+        return f"{self.description}; {self.who_may_change}."
 
 
 DEFINITIONS: dict[str, ParameterDefinition] = {
@@ -34,22 +49,26 @@ DEFINITIONS: dict[str, ParameterDefinition] = {
             bool,
             False,
             True,
-            "Limit actions on electronic resources to the libraries of the user's role scope "
-            "(contact support to enable).",
+            "Electronic resources limited by role scope",
+            "Limit electronic resource edits to the libraries of the user's role scope",
         ),
         ParameterDefinition(
             "fulfillment_network_search_by_all",
             bool,
             False,
             False,
-            "Let other members of the fulfillment network find this institution's patrons by name.",
+            "Network search by name",
+            "Let other members of the fulfillment network find this institution's patrons by name, "
+            "not only by identifier",
         ),
         ParameterDefinition(
             "consortial_id_type",
             str,
             "",
             False,
-            "The identifier type used as consortial id; linked accounts with equal ids are peers.",
+            "Consortial id type",
+            "The identifier type used as consortial id: a walk-in patron whose consortial id equals that of "
+            "a user here is joined to that user as a peer instead of getting a new linked account",
         ),
     )
 }
@@ -135,6 +154,8 @@ def parameters_of(session: Session, identity: Identity, institution: Institution
         rows.append(
             {
                 "name": definition.name,
+                "label": definition.label,
+                "explanation": definition.explanation,
                 "value": stored.get(definition.name, definition.default),
                 "default": definition.default,
                 "description": definition.description,
