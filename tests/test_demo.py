@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from consortia.access.identity import hash_secret
+from consortia.app import create_app
+from consortia.audit.models import HistoryEvent
 from consortia.audit.service import SYSTEM
-from consortia.demo import DEMO_EXTENSIONS, DEMO_PASSWORD, DemoContext, SignIn, build_demo, demo_extensions, sign_ins
+from consortia.config import load_settings
+from consortia.demo import (
+    DEMO_API_KEY,
+    DEMO_EXTENSIONS,
+    DEMO_PASSWORD,
+    DemoContext,
+    SignIn,
+    build_demo,
+    demo_api_key,
+    demo_extensions,
+    sign_ins,
+)
 from consortia.errors import Unauthorized
 from consortia.platform import roles as R
-from consortia.platform.auth import create_api_key, find_sign_in_user, sign_in
+from consortia.platform.auth import create_api_key, find_sign_in_user, revoke_api_key, sign_in
 from consortia.platform.models import (
+    ApiKey,
     CodeTableRow,
     Consortium,
     FulfillmentNetwork,
@@ -209,3 +228,90 @@ def test_sign_in_rows_describe_every_role_and_level() -> None:
     )
     assert "Consortia" in described["west-consortia"].description
     assert len(described) == len(rows)
+
+
+# --- the demo API key -----------------------------------------------------------------------------
+
+
+def test_the_demo_api_key_acts_as_east_admin_and_is_stored_hashed(client: TestClient, db: Session) -> None:
+    build_demo(db)
+    key = demo_api_key(db)
+    assert key == DEMO_API_KEY
+    db.commit()
+    headers = {"Authorization": f"apikey {key}"}
+
+    listed = client.get("/almaws/v1/users?limit=3", headers=headers)
+    assert listed.status_code == 200, listed.text
+    east_users = db.scalar(
+        select(func.count())
+        .select_from(User)
+        .join(Institution, User.institution_id == Institution.id)
+        .where(Institution.code == "EAST")
+    )
+    assert listed.json()["total_record_count"] == east_users
+    assert client.get("/almaws/v1/users/east-patron-02", headers=headers).status_code == 200
+    assert client.get("/almaws/v1/users/west-patron-02", headers=headers).status_code == 404
+    assert (
+        client.get("/almaws/v1/users", headers={"Authorization": "apikey ck_consortia-demo-other"}).status_code == 401
+    )
+
+    rows = db.scalars(select(ApiKey).where(ApiKey.label == "Demo key (consortia demo)")).all()
+    assert len(rows) == 1
+    assert rows[0].user.primary_id == "east-admin"
+    assert rows[0].key_hash == hash_secret(DEMO_API_KEY)
+    assert DEMO_API_KEY not in {rows[0].key_hash, rows[0].prefix, rows[0].label}
+    history = db.scalars(
+        select(HistoryEvent).where(
+            HistoryEvent.entity == "user", HistoryEvent.entity_id == "east-admin", HistoryEvent.field == "api_key"
+        )
+    ).all()
+    assert [event.new for event in history] == [f"created {rows[0].prefix}… (id {rows[0].id})"]
+
+    # Every start answers the same key and creates nothing more.
+    assert demo_api_key(db) == DEMO_API_KEY
+    assert db.scalar(select(func.count()).select_from(ApiKey).where(ApiKey.key_hash == rows[0].key_hash)) == 1
+
+
+def test_a_revoked_demo_key_stays_revoked(client: TestClient, db: Session) -> None:
+    build_demo(db)
+    assert demo_api_key(db) == DEMO_API_KEY
+    key = db.scalars(select(ApiKey).where(ApiKey.key_hash == hash_secret(DEMO_API_KEY))).one()
+    revoke_api_key(db, key, actor=SYSTEM)
+    db.commit()
+    assert demo_api_key(db) is None
+    assert db.scalar(select(func.count()).select_from(ApiKey).where(ApiKey.key_hash == key.key_hash)) == 1
+    response = client.get("/almaws/v1/users", headers={"Authorization": f"apikey {DEMO_API_KEY}"})
+    assert response.status_code == 401
+
+
+def _run_demo(url: str, var: Path) -> str:
+    env = dict(os.environ, CONSORTIA_VAR_DIR=str(var), CONSORTIA_QUEUE_URL=f"sqlite:///{var / 'queue.db'}")
+    result = subprocess.run(
+        [sys.executable, "-m", "consortia", "demo", "--db", url, "--no-serve", "--port", "8123"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_consortia_demo_prints_a_key_that_works_against_the_api(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    output = _run_demo(url, tmp_path)
+    found = re.search(r"^Demo API key \(acts as east-admin\): (\S+)$", output, re.M)
+    assert found, output
+    key = found.group(1)
+    assert f'curl -H "Authorization: apikey {key}" "http://127.0.0.1:8123/almaws/v1/users?limit=3"' in output
+    assert re.search(rf"^Demo API key \(acts as east-admin\): {re.escape(key)}$", _run_demo(url, tmp_path), re.M)
+
+    settings = load_settings(
+        database_url=url, var_dir=tmp_path, secret_key="s", queue_url="memory://", run_embedded_worker=False
+    )
+    with TestClient(create_app(settings, start_worker=False)) as api:
+        response = api.get("/almaws/v1/users?limit=3", headers={"Authorization": f"apikey {key}"})
+        assert response.status_code == 200, response.text
+        assert response.json()["user"][0]["primary_id"] == "east-admin"
+        assert api.get("/almaws/v1/users/west-admin", headers={"Authorization": f"apikey {key}"}).status_code == 404

@@ -99,7 +99,7 @@ def demo(
 ) -> None:
     """Create the schema, the demo consortia (once), print the sign-ins, and serve."""
     from consortia.db import init_database
-    from consortia.demo import DEMO_PASSWORD, build_demo
+    from consortia.demo import DEMO_API_KEY_USER, DEMO_PASSWORD, build_demo, demo_api_key
     from consortia.platform.setup import ensure_operator
     from consortia.schema import upgrade
 
@@ -110,6 +110,7 @@ def demo(
         ensure_operator(session, api_key=None, password=DEMO_PASSWORD)
     with database.session() as session:
         sign_ins = build_demo(session)
+        api_key = demo_api_key(session)
     table = Table(title=f"Demo sign-ins (password for all: {DEMO_PASSWORD})")
     for column in ("User name", "Institution", "Who"):
         table.add_column(column)
@@ -117,8 +118,27 @@ def demo(
         table.add_row(row.username, row.institution, row.description)
     console.print(table)
     console.print(f"Open [bold]http://{host}:{port}/[/bold] in a browser.")
+    _print_demo_api_key(api_key, DEMO_API_KEY_USER, f"http://{host}:{port}")
     if not no_serve:
         serve(db=db, host=host, port=port, workers=1)
+
+
+def _print_demo_api_key(api_key: str | None, username: str, base: str) -> None:
+    """The demo's API key and a first call with it, or how to make a key when it was revoked."""
+    if api_key is None:
+        console.print(
+            f"The demo API key of {username} was revoked: sign in as {username} and create one under "
+            "My account → My API keys.",
+            markup=False,
+        )
+        return
+    console.print(f"Demo API key (acts as {username}): {api_key}", markup=False, highlight=False, soft_wrap=True)
+    console.print(
+        f'Try the API:  curl -H "Authorization: apikey {api_key}" "{base}/almaws/v1/users?limit=3"',
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command()

@@ -22,11 +22,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from consortia.access.identity import hash_secret
+from consortia.audit.service import SYSTEM
 from consortia.db import today
 from consortia.platform import roles as R
-from consortia.platform.auth import hash_password
+from consortia.platform.auth import create_api_key, hash_password
 from consortia.platform.codetables import starter_rows
 from consortia.platform.models import (
+    ApiKey,
     CodeTableRow,
     Consortium,
     FulfillmentNetwork,
@@ -43,6 +46,11 @@ from consortia.platform.roles import RoleSpec, role_set_problems
 from consortia.platform.setup import OPERATOR_ID
 
 DEMO_PASSWORD = "consortia-demo"  # noqa: S105 - the published password of the demo accounts
+# An API key of east-admin for trying the API, published like the password so that the README's
+# examples work as written; stored as its hash like every key, printed by every `consortia demo`.
+DEMO_API_KEY = "ck_consortia-demo-east-admin"
+DEMO_API_KEY_USER = "east-admin"
+DEMO_API_KEY_LABEL = "Demo key (consortia demo)"
 
 # Domains whose `consortia.<domain>.demo` module, when present, registers a demo extension.
 EXTENSION_DOMAINS = ("support", "network", "eresources")
@@ -202,6 +210,22 @@ def build_demo(session: Session) -> list[SignIn]:
         extension(session, context)
     session.flush()
     return sign_ins()
+
+
+def demo_api_key(session: Session) -> str | None:
+    """`DEMO_API_KEY`, created for `DEMO_API_KEY_USER` (with history) when the demo has no such key yet;
+    None when that key was revoked (it is never re-created then) or the demo user does not exist."""
+    key = session.scalars(select(ApiKey).where(ApiKey.key_hash == hash_secret(DEMO_API_KEY))).first()
+    if key is not None:
+        return DEMO_API_KEY if key.revoked_at is None else None
+    user = session.scalars(
+        select(User).where(User.primary_id_key == DEMO_API_KEY_USER, User.institution_id.is_not(None))
+    ).first()
+    if user is None:
+        return None
+    create_api_key(session, user, actor=SYSTEM, label=DEMO_API_KEY_LABEL, secret=DEMO_API_KEY)
+    session.flush()
+    return DEMO_API_KEY
 
 
 def demo_extensions() -> list[Callable[[Session, DemoContext], None]]:
