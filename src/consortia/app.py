@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from consortia import __version__
 from consortia.almaws import conf as almaws_conf
 from consortia.almaws import jobs as almaws_jobs
 from consortia.almaws import users as almaws_users
 from consortia.almaws.conventions import TrailingSlashMiddleware, document_errors, install_error_handlers
+from consortia.almaws.error_codes import markdown_table
 from consortia.config import Settings, configure, get_settings
 from consortia.db import get_database, init_database
+from consortia.headers import SecurityHeadersMiddleware
 from consortia.jobs import pages as job_pages
+from consortia.logs import install_redaction
 from consortia.platform import account_pages as platform_account_pages
 from consortia.platform import api as platform_api
 from consortia.platform import apikey_api as platform_apikey_api
@@ -36,7 +40,14 @@ DESCRIPTION = """Consortia's HTTP API.
 `/almaws/v1` follows the Alma REST API (paths, JSON shapes, list envelopes, error body) so that
 Alma client libraries work unchanged; `/api/v1` holds everything Alma has no public API for, in the
 same style. Authenticate with `Authorization: apikey <key>` or `?apikey=<key>`.
-"""
+
+## Errors
+
+Every failure answers the error body (`errorsExist`, `errorList.error[]` with `errorCode`,
+`errorMessage`, `trackingId`). The codes, with their HTTP statuses and when each is given (Alma's own
+codes mean what they mean in Alma; 402119 is its general error):
+
+""" + markdown_table()
 
 
 def create_app(settings: Settings | None = None, *, start_worker: bool | None = None) -> FastAPI:
@@ -65,10 +76,12 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         docs_url="/docs",
         redoc_url=None,
     )
+    install_redaction()
     install_error_handlers(app, html_handler=html_error)
     document_errors(app)
     app.add_middleware(TrailingSlashMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    _wrap_outermost(app, lambda inner: SecurityHeadersMiddleware(inner, hsts=settings.secure_cookies))
 
     for router in (
         almaws_users.router,
@@ -88,3 +101,14 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     ):
         app.include_router(router)
     return app
+
+
+def _wrap_outermost(app: FastAPI, layer: Callable[[ASGIApp], ASGIApp]) -> None:
+    """Put `layer` around the whole stack, outside Starlette's server-error layer (which `add_middleware`
+    stays inside of), so that it also sees the 500 answered for an unexpected error."""
+    build = app.build_middleware_stack
+
+    def build_wrapped() -> ASGIApp:
+        return layer(build())
+
+    app.build_middleware_stack = build_wrapped  # type: ignore[method-assign]

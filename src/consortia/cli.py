@@ -3,18 +3,56 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from typer.core import TyperGroup
 
-from consortia.config import configure, load_settings
+from consortia.config import configure, get_settings, load_settings
+from consortia.errors import DomainError
+from consortia.logs import configure_process_logging, log_config, redact
 
-app = typer.Typer(help="Consortia: a platform for library consortia.", no_args_is_help=True)
+
+class Commands(TyperGroup):
+    """Every failure of a command ends it with a message on standard error and exit code 1 (usage
+    errors keep click's 2); an unforeseen exception keeps its traceback (and exit code 1)."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer.Context, or the click context typer bundles
+        try:
+            return super().invoke(ctx)
+        except DomainError as exc:
+            fail(exc.message)
+        except SQLAlchemyError as exc:
+            reason = redact(str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]).rstrip(".")
+            hint = " Is the database server running, and has `consortia init` created the schema?"
+            fail(
+                f"The database at {_redacted(get_settings().database_url)} cannot be used: {reason}."
+                + (hint if isinstance(exc, OperationalError) else "")
+            )
+        except (OSError, ValueError) as exc:
+            fail(str(exc) or type(exc).__name__)
+        except SystemExit as exc:
+            if isinstance(exc.code, str):  # raise SystemExit("message"): the message, on standard error
+                fail(exc.code)
+            raise
+
+
+app = typer.Typer(cls=Commands, help="Consortia: a platform for library consortia.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Background jobs: list and show.", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
 console = Console()
+errors = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """End the command: `message` on standard error, exit code `code`."""
+    errors.print(f"[red]Error:[/red] {escape(message)}", soft_wrap=True)
+    raise typer.Exit(code)
+
 
 DbOption = Annotated[
     str | None, typer.Option("--db", help="Database URL (default: DATABASE_URL or ./var/consortia.db).")
@@ -72,6 +110,7 @@ def serve(
     import uvicorn
 
     _settings(db)
+    level = "warning" if workers > 1 else "info"
     if workers > 1:
         # Worker processes each build the app from the environment; jobs then run in `consortia worker`
         # processes (or the first server process, with the embedded queue).
@@ -81,13 +120,14 @@ def serve(
             host=host,
             port=port,
             workers=workers,
-            log_level="warning",
+            log_level=level,
+            log_config=log_config(level),
             proxy_headers=True,
         )
         return
     from consortia.app import create_app
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="info", proxy_headers=True)
+    uvicorn.run(create_app(), host=host, port=port, log_level=level, log_config=log_config(level), proxy_headers=True)
 
 
 @app.command()
@@ -151,6 +191,7 @@ def worker(
     worker is killed is resumed by another worker once its lease (CONSORTIA_JOB_LEASE_SECONDS) expires."""
     from consortia.jobs.queue import run_worker
 
+    configure_process_logging()
     run_worker(_settings(db), threads=threads)
 
 
@@ -178,10 +219,13 @@ def jobs_list(
 def jobs_show(instance_id: int, db: DbOption = None) -> None:
     """One job instance: status, counters, report and events."""
     from consortia.db import init_database
+    from consortia.jobs.models import JobInstance
     from consortia.jobs.service import describe_instance
 
     settings = _settings(db)
     with init_database(settings.database_url).session() as session:
+        if session.get(JobInstance, instance_id) is None:
+            fail(f"Job instance {instance_id} was not found.")
         console.print(describe_instance(session, instance_id))
 
 

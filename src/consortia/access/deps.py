@@ -95,6 +95,7 @@ class SignInRequired(DomainError):
     """A page needs a signed-in person; the page layer answers with a redirect to the sign-in page."""
 
     status = 401
+    default_code = "UNAUTHORIZED"
 
 
 def page_session(request: Request, session: DbSession) -> SignedIn | None:

@@ -212,6 +212,20 @@ def _validation_message(errors: Iterable[Mapping[str, Any]]) -> str:
     return "Invalid input. " + "; ".join(parts[:10])
 
 
+# The code of the errors Starlette and FastAPI answer themselves (an unknown path, a method the path does
+# not take, a body that cannot be parsed); any other status gets Alma's general error.
+HTTP_STATUS_CODES = {
+    400: "40166411",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "402119",
+    405: "402221",
+    409: "CONFLICT",
+    429: "PER_SECOND_THRESHOLD",
+    503: "SERVICE_UNAVAILABLE",
+}
+
+
 def install_error_handlers(app: FastAPI, html_handler: Any = None) -> None:
     """Every error of the API in the one error body; pages get their own handler (html_handler)."""
 
@@ -249,7 +263,7 @@ def install_error_handlers(app: FastAPI, html_handler: Any = None) -> None:
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         status = 400 if exc.status_code == 422 else exc.status_code
-        code = {404: "402119", 405: "402221", 401: "UNAUTHORIZED"}.get(status, str(status))
+        code = HTTP_STATUS_CODES.get(status, "402119")
         message = str(exc.detail) if exc.detail else "Error"
         if status == 404 and message == "Not Found":
             message = "No such resource."
@@ -339,7 +353,8 @@ def document_errors(app: FastAPI) -> None:
                 responses.pop("422", None)
                 responses["default"] = {
                     "description": "Error (400 invalid input, 401 no or bad key, 403 not permitted, 404 unknown "
-                    "or outside the caller's tenancy, 409 conflict, 429 throttled, 503 unavailable)",
+                    "or outside the caller's tenancy, 409 conflict, 429 throttled, 503 unavailable; the error codes "
+                    "are listed in the API's description)",
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
                 }
         for unused in ("HTTPValidationError", "ValidationError"):  # the second is used only by the first

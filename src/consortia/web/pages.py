@@ -1,13 +1,17 @@
-"""Sign-in, sign-out and the start page."""
+"""Sign-in, sign-out, the start page, the health check and the favicon."""
 
 from __future__ import annotations
 
+import logging
 import secrets
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from consortia.access.deps import SESSION_COOKIE, DbSession, page_requires, public
 from consortia.access.identity import Identity
@@ -15,11 +19,15 @@ from consortia.access.permissions import Permission as P
 from consortia.access.policy import allows, demand
 from consortia.config import get_settings
 from consortia.errors import NotFound, Throttled, Unauthorized
+from consortia.jobs.queue import HueyQueue, get_queue
 from consortia.platform.auth import create_web_session, end_web_session, sign_in
 from consortia.platform.models import Institution, WebSession
 from consortia.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger("consortia.web")
+
+FAVICON = Path(__file__).parent / "static" / "favicon.ico"
 
 LOGIN_CSRF_COOKIE = "consortia_login_csrf"
 
@@ -151,6 +159,43 @@ def choose_acting_institution(
 
 
 @router.get("/healthz", dependencies=[Depends(public())])
-def health(session: DbSession) -> dict[str, str]:
-    session.execute(select(1))
-    return {"status": "ok"}
+def health(session: DbSession) -> Response:
+    """For load balancers and monitors: 200 `{"status": "ok", "database": "ok", "queue": "ok"}` when the
+    database and the job queue answer; otherwise 503 with `status` "unavailable" and "down" for each
+    part that does not answer. Always JSON of this one shape, never cached."""
+    parts = {"database": _database_state(session), "queue": _queue_state()}
+    healthy = all(state == "ok" for state in parts.values())
+    return JSONResponse(
+        {"status": "ok" if healthy else "unavailable", **parts},
+        status_code=200 if healthy else 503,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _database_state(session: Session) -> str:
+    try:
+        session.execute(select(1))
+    except DBAPIError as exc:
+        log.warning("health: the database does not answer: %s", exc.orig if exc.orig is not None else exc)
+        session.rollback()
+        return "down"
+    return "ok"
+
+
+def _queue_state() -> str:
+    """The queue answers when it can count its pending ids (the in-process queue of tests always can)."""
+    queue = get_queue()
+    if not isinstance(queue, HueyQueue):
+        return "ok"
+    try:
+        queue.huey.pending_count()
+    except Exception as exc:  # any failure of the queue's store (Redis, the SQLite file) means down
+        log.warning("health: the job queue does not answer: %s", exc)
+        return "down"
+    return "ok"
+
+
+@router.get("/favicon.ico", dependencies=[Depends(public())])
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico whatever the page links; the pages link the SVG in /static."""
+    return FileResponse(FAVICON, media_type="image/x-icon", headers={"Cache-Control": "public, max-age=86400"})
