@@ -49,7 +49,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
+    # No ping per checkout (a round trip on every request). A connection that died with the server is
+    # found by the first statement on it: SQLAlchemy sees the disconnect error, discards that connection
+    # and every other pooled one made before it, so that request answers 503 and the next one connects
+    # afresh. Recycling bounds a connection's age for servers and proxies that drop idle ones.
+    kwargs.setdefault("pool_pre_ping", False)
+    kwargs.setdefault("pool_recycle", 1800)
     return create_engine(url, **kwargs)
 
 

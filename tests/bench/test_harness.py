@@ -49,6 +49,8 @@ def test_the_platform_benchmarks_run_end_to_end(
         "N-7 permission decisions (policy.allows)",
         "N-6 GET one record: throughput",
         "N-6 GET one record: p99 latency",
+        "N-6 ceiling: bare endpoint, same server",
+        "N-6 real endpoint / ceiling",
     }
     for result in results:
         assert result["status"] in {OK, MISS}, result

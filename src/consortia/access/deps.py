@@ -6,10 +6,12 @@ Every route declares exactly one permission with `requires(...)` (API), `page_re
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,10 +25,32 @@ from consortia.platform.models import Institution
 SESSION_COOKIE = "consortia_session"
 
 
-def get_session() -> Iterator[Session]:
-    """One unit of work per request: committed when the route returns, rolled back on error."""
-    with get_database().session() as session:
+def _end(session: Session, commit: bool) -> None:
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+
+
+async def get_session() -> AsyncIterator[Session]:
+    """One unit of work per request: committed when the route returns, rolled back on error.
+
+    async: making the session does no I/O (a connection is taken on first use), so it costs no
+    thread hop; the commit or rollback does, and runs in the thread pool, shielded from cancellation
+    so that a client that goes away never leaves a connection checked out.
+    """
+    session = get_database().sessionmaker()
+    try:
         yield session
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(_end, session, False)
+        raise
+    with anyio.CancelScope(shield=True):
+        await run_in_threadpool(_end, session, True)
 
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]

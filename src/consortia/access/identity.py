@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from consortia.access import auth_epoch as _auth_epoch  # noqa: F401  (listens for the changes an identity depends on)
 from consortia.audit.service import Actor
 from consortia.db import keep_for_session, today, utcnow
 from consortia.platform.models import ApiKey, Institution, User, UserRole
@@ -133,68 +134,138 @@ def can_sign_in(user: User) -> bool:
     return not (user.expiry_date is not None and user.expiry_date < today())
 
 
-def identity_from_api_key(session: Session, key: str) -> Identity | None:
-    """The identity a key acts as, or None for an unknown or revoked key or a user who may not sign in.
+# --- API keys: the identity cache --------------------------------------------------------------
 
-    One round trip (key, user, institution and the active roles, one row per role): this runs on every
-    API request. The institution comes as an entity, so that the request's later look-up of the
-    institution it works in is answered from the session without another query.
-    """
-    if not key:
-        return None
-    day = today()
-    active_role = and_(
-        UserRole.user_id == User.id,
-        UserRole.status == "ACTIVE",
-        or_(UserRole.expiry_date.is_(None), UserRole.expiry_date >= day),
+_KEYS: Table = ApiKey.__table__  # type: ignore[assignment]
+_USERS: Table = User.__table__  # type: ignore[assignment]
+_ROLES: Table = UserRole.__table__  # type: ignore[assignment]
+_INSTITUTIONS: Table = Institution.__table__  # type: ignore[assignment]
+
+# Key, user, the institution's consortium and the active roles (one row per role), in one round trip.
+_KEY_IDENTITY = (
+    select(
+        _KEYS.c.id.label("key_id"),
+        _KEYS.c.last_used_at,
+        _USERS.c.id,
+        _USERS.c.auth_epoch,
+        _USERS.c.primary_id,
+        _USERS.c.first_name,
+        _USERS.c.middle_name,
+        _USERS.c.last_name,
+        _USERS.c.institution_id,
+        _USERS.c.is_operator,
+        _USERS.c.support_level,
+        _USERS.c.status,
+        _USERS.c.expiry_date,
+        _INSTITUTIONS.c.consortium_id,
+        _ROLES.c.role_type,
+        _ROLES.c.library_id,
     )
-    rows = session.execute(
-        select(
-            ApiKey.id.label("key_id"),
-            ApiKey.last_used_at,
-            User.id,
-            User.primary_id,
-            User.first_name,
-            User.middle_name,
-            User.last_name,
-            User.institution_id,
-            User.is_operator,
-            User.support_level,
-            User.status,
-            User.expiry_date,
-            Institution,
-            UserRole.role_type,
-            UserRole.library_id,
-        )
-        .join(User, User.id == ApiKey.user_id)
-        .outerjoin(Institution, Institution.id == User.institution_id)
-        .outerjoin(UserRole, active_role)
-        .where(ApiKey.key_hash == hash_secret(key), ApiKey.revoked_at.is_(None))
-    ).all()
+    .join(_USERS, _USERS.c.id == _KEYS.c.user_id)
+    .outerjoin(_INSTITUTIONS, _INSTITUTIONS.c.id == _USERS.c.institution_id)
+    .outerjoin(
+        _ROLES,
+        and_(
+            _ROLES.c.user_id == _USERS.c.id,
+            _ROLES.c.status == "ACTIVE",
+            or_(_ROLES.c.expiry_date.is_(None), _ROLES.c.expiry_date >= bindparam("day")),
+        ),
+    )
+    .where(_KEYS.c.key_hash == bindparam("key_hash"), _KEYS.c.revoked_at.is_(None))
+)
+# What a cached identity is checked against on every request: its owner's epoch, and the owner's
+# institution, loaded as an entity so that the request's look-up of the institution it works in is
+# answered from the session.
+_EPOCH_AND_INSTITUTION = (
+    select(User.auth_epoch, Institution)
+    .outerjoin(Institution, Institution.id == User.institution_id)
+    .where(User.id == bindparam("user_id"))
+)
+_NOTE_USE = update(_KEYS).where(_KEYS.c.id == bindparam("key_id")).values(last_used_at=bindparam("now"))
+
+KEY_USE_INTERVAL = dt.timedelta(minutes=1)  # a key's use is noted at most this often, per process
+CACHE_SIZE = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    identity: Identity
+    key_id: int
+    auth_epoch: int
+    day: dt.date  # roles and the account expire by the day: an entry holds for the day it was made
+    last_used_at: dt.datetime | None
+
+
+# Key hash -> what it resolved to. Entries are replaced, never changed, so threads share it safely.
+_cache: dict[str, _Cached] = {}
+
+
+def forget_cached_identities() -> None:
+    _cache.clear()
+
+
+def _resolve(session: Session, key_hash: str, day: dt.date) -> _Cached | None:
+    rows = session.execute(_KEY_IDENTITY, {"key_hash": key_hash, "day": day}).all()
     if not rows:
         return None
     row = rows[0]
     if row.status != "ACTIVE" or (row.expiry_date is not None and row.expiry_date < day):
         return None
-    if row.Institution is not None:
-        keep_for_session(session, row.Institution)
-    grants = frozenset(RoleGrant(r.role_type, r.library_id) for r in rows if r.role_type is not None)
-    now = utcnow()
-    # Note the use at most once a minute, so that hot keys do not write on every request.
-    if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):
-        session.execute(update(ApiKey).where(ApiKey.id == row.key_id).values(last_used_at=now))
     name = " ".join(part for part in (row.first_name, row.middle_name, row.last_name) if part)
-    return Identity(
+    identity = Identity(
         user_id=row.id,
         primary_id=row.primary_id,
         display_name=name or row.primary_id,
         institution_id=row.institution_id,
-        consortium_id=row.Institution.consortium_id if row.Institution is not None else None,
+        consortium_id=row.consortium_id,
         is_operator=row.is_operator,
         support_level=row.support_level,
-        roles=grants,
+        roles=frozenset(RoleGrant(r.role_type, r.library_id) for r in rows if r.role_type is not None),
         acting_institution_id=row.institution_id,
     )
+    return _Cached(identity, row.key_id, row.auth_epoch, day, row.last_used_at)
+
+
+def identity_from_api_key(session: Session, key: str) -> Identity | None:
+    """The identity a key acts as, or None for an unknown or revoked key or a user who may not sign in.
+
+    This runs on every API request. A key's identity is kept in this process with its owner's auth
+    epoch (`access.auth_epoch`), and each request reads only that epoch (with the owner's institution,
+    which the request needs anyway); a revoked key, an inactivated or expired user, or a changed role
+    changes the epoch in the same transaction, so the next request of any process resolves the key
+    afresh. An entry's epoch is read by the same statement as its identity, so the two always belong
+    to one committed state.
+    """
+    if not key:
+        return None
+    key_hash = hash_secret(key)
+    day = today()
+    cached = _cache.get(key_hash)
+    if cached is not None:
+        found = session.execute(_EPOCH_AND_INSTITUTION, {"user_id": cached.identity.user_id}).first()
+        if found is None or found.auth_epoch != cached.auth_epoch or cached.day != day:
+            cached = None
+        elif found.Institution is not None:
+            keep_for_session(session, found.Institution)
+    if cached is None:
+        _cache.pop(key_hash, None)
+        cached = _resolve(session, key_hash, day)
+        if cached is None:
+            return None
+        if cached.identity.institution_id is not None:
+            institution = session.get(Institution, cached.identity.institution_id)
+            if institution is not None:
+                keep_for_session(session, institution)
+    now = utcnow()
+    # Note the use at most once a minute, so that hot keys do not write on every request; the write
+    # changes no epoch (access.auth_epoch leaves `last_used_at` out).
+    if cached.last_used_at is None or now - cached.last_used_at > KEY_USE_INTERVAL:
+        session.execute(_NOTE_USE, {"key_id": cached.key_id, "now": now})
+        cached = replace(cached, last_used_at=now)
+    if len(_cache) >= CACHE_SIZE:
+        _cache.clear()
+    _cache[key_hash] = cached
+    return cached.identity
 
 
 def identity_for_user_id(session: Session, user_id: int) -> Identity | None:
@@ -209,6 +280,7 @@ __all__ = [
     "RoleGrant",
     "UserRole",
     "can_sign_in",
+    "forget_cached_identities",
     "hash_secret",
     "identity_for_user_id",
     "identity_from_api_key",

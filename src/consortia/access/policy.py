@@ -21,6 +21,10 @@ from consortia.access.permissions import Permission as P
 from consortia.errors import Forbidden, NotFound
 from consortia.platform import roles as R
 from consortia.platform.models import Consortium, FulfillmentNetwork, Institution, User, UserRole
+from consortia.platform.user_record import UserRecord
+
+# A user account as the rules see it: the entity, or the read-only record answers are built from.
+USER_ACCOUNT = (User, UserRecord)
 
 log = logging.getLogger("consortia.access")
 
@@ -113,7 +117,7 @@ network_member = Rule(
 is_self = Rule(
     "self",
     "People may read and manage their own account's credentials.",
-    lambda identity, obj: isinstance(obj, User) and obj.id == identity.user_id,
+    lambda identity, obj: isinstance(obj, USER_ACCOUNT) and obj.id == identity.user_id,
     lambda identity, model: model.id == identity.user_id,
 )
 
@@ -165,7 +169,7 @@ ADMINS = (R.GENERAL_SYSTEM_ADMINISTRATOR, R.USER_ADMINISTRATOR)
 CONSORTIA_LEVEL = "CONSORTIA"
 
 
-def holds_gsa(user: User) -> bool:
+def holds_gsa(user: User | UserRecord) -> bool:
     """The user holds an active General System Administrator assignment (whatever its expiry)."""
     return any(role.role_type == R.GENERAL_SYSTEM_ADMINISTRATOR and role.status == "ACTIVE" for role in user.roles)
 
@@ -183,7 +187,7 @@ def covers(role_type: str, *, spare_gsa: bool) -> Rule:
         if isinstance(obj, InInstitution):
             return obj.institution_id == identity.institution_id
         return (
-            isinstance(obj, User)
+            isinstance(obj, USER_ACCOUNT)
             and obj.institution_id == identity.institution_id
             and obj.support_level != CONSORTIA_LEVEL
             and not (spare_gsa and holds_gsa(obj))

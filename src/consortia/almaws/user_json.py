@@ -24,6 +24,7 @@ from consortia.platform.models import User
 from consortia.platform.roles import RoleSpec
 from consortia.platform.user_changes import ADDRESS_KEYS, BlockSpec, IdentifierSpec, UserChanges
 from consortia.platform.user_labels import UserLabels
+from consortia.platform.user_record import UserRecord
 from consortia.platform.user_roles import SUPPORT_LEVELS
 
 # --- in ---------------------------------------------------------------------------------------
@@ -226,7 +227,7 @@ def changes_from_json(body: UserIn, *, institution_code: str, swap_all: bool) ->
 # --- out --------------------------------------------------------------------------------------
 
 
-def user_link(base_url: str, user: User) -> str:
+def user_link(base_url: str, user: User | UserRecord) -> str:
     return f"{base_url}/almaws/v1/users/{quote(user.primary_id, safe='')}"
 
 
@@ -241,7 +242,7 @@ def brief_user_json(user: User, base_url: str) -> dict[str, Any]:
     }
 
 
-def _contact_info(user: User) -> dict[str, Any]:
+def _contact_info(user: UserRecord) -> dict[str, Any]:
     emails = (
         [
             {
@@ -284,7 +285,7 @@ def _contact_info(user: User) -> dict[str, Any]:
     return {"address": addresses, "email": emails, "phone": phones}
 
 
-def user_json(user: User, labels: UserLabels, base_url: str) -> dict[str, Any]:
+def user_json(user: UserRecord, labels: UserLabels, base_url: str) -> dict[str, Any]:
     """The full user (API.md "User JSON"); `password` is never part of it."""
     linked = user.account_type == "LINKED"
     body: dict[str, Any] = {
@@ -312,7 +313,6 @@ def user_json(user: User, labels: UserLabels, base_url: str) -> dict[str, Any]:
                 "linked_account_rule": coded(user.linked_rule, user.linked_rule),
             }
         )
-    libraries = {role.library.code: role.library.name for role in user.roles if role.library is not None}
     body.update(
         {
             "contact_info": _contact_info(user),
@@ -330,8 +330,8 @@ def user_json(user: User, labels: UserLabels, base_url: str) -> dict[str, Any]:
                 {
                     "status": coded(role.status, role.status.title()),
                     "scope": (
-                        coded(role.library.code, libraries[role.library.code])
-                        if role.library is not None
+                        coded(role.library_code, role.library_name)
+                        if role.library_code is not None
                         else coded(labels.institution_code, labels.institution_name)
                     ),
                     "role_type": coded(

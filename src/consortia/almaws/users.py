@@ -19,7 +19,9 @@ from consortia.almaws.user_json import UserIn, brief_user_json, changes_from_jso
 from consortia.errors import BadRequest
 from consortia.platform.models import User
 from consortia.platform.tenancy import acting_institution
-from consortia.platform.user_labels import user_labels
+from consortia.platform.user_labels import UserLabels, user_labels
+from consortia.platform.user_reads import access_user_record
+from consortia.platform.user_record import UserRecord, record_of
 from consortia.platform.user_service import create_user, delete_user, update_user
 from consortia.platform.users import (
     access_linked_user,
@@ -50,8 +52,12 @@ def base_url(request: Request) -> str:
 
 
 def _answer(request: Request, session: Session, user: User, status: int = 200) -> Response:
-    body = user_json(user, user_labels(session, user), base_url(request))
-    return respond(request, body, root="user", status=status, headers={"ETag": f'"{user.version}"'})
+    return _answer_record(request, record_of(user), user_labels(session, user), status)
+
+
+def _answer_record(request: Request, record: UserRecord, labels: UserLabels, status: int = 200) -> Response:
+    body = user_json(record, labels, base_url(request))
+    return respond(request, body, root="user", status=status, headers={"ETag": f'"{record.version}"'})
 
 
 def _if_match(value: str | None) -> int | None:
@@ -118,9 +124,9 @@ def get_user(
 ) -> Response:
     if source_institution_code:
         user = access_linked_user(session, identity, source_institution_code, user_id, P.USER_READ)
-    else:
-        user = access_user(session, identity, user_id, P.USER_READ, id_type=user_id_type)
-    return _answer(request, session, user)
+        return _answer(request, session, user)
+    record, labels = access_user_record(session, identity, user_id, P.USER_READ, id_type=user_id_type)
+    return _answer_record(request, record, labels)
 
 
 @router.put("/users/{user_id}", summary="Update a user (swap all)")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -16,10 +18,16 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consortia.db import Base, utcnow
+
+
+def new_auth_epoch() -> int:
+    """A fresh value for `User.auth_epoch`: random, so that no rollback or restored backup brings an old one back."""
+    return secrets.randbits(62)
 
 
 class Consortium(Base):
@@ -164,6 +172,10 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Changes whenever what the user's API keys may do changes (access.auth_epoch sets it, never by hand):
+    # the per-process identity cache compares it on every request.
+    # (0 for rows inserted by SQL that names no value, e.g. INSERT ... SELECT.)
+    auth_epoch: Mapped[int] = mapped_column(BigInteger, default=new_auth_epoch, server_default=text("0"))
 
     __mapper_args__ = {"version_id_col": version}
 

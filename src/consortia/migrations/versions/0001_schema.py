@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-01 00:36:20.228534
+Create Date: 2026-12-03 14:22:09.805463
 """
 
 from collections.abc import Sequence
@@ -200,6 +200,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("auth_epoch", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
         sa.ForeignKeyConstraint(
             ["institution_id"], ["institution.id"], name=op.f("fk_user_account_institution_id_institution")
         ),
