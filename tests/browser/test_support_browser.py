@@ -97,7 +97,7 @@ def test_share_case_pop_up_shows_the_case_to_partners_until_it_is_set_back(page:
     case_url = f"/support/cases/{number}"
     assert east.locator("#share-with-value").inner_text() == MY_INSTITUTION
     history_before = sharing_history(east)
-    assert history_before[0] == ["share_with", "", "INSTITUTION", "Stan Standard"]
+    assert history_before[0] == ["Share with", "", MY_INSTITUTION, "Stan Standard"]
     # The pop-up opens on the page, with the drop-down focused, and Cancel closes it again.
     east.get_by_role("button", name="Share Case").click()
     dialog = east.get_by_role("dialog", name="Share Case")
@@ -107,7 +107,7 @@ def test_share_case_pop_up_shows_the_case_to_partners_until_it_is_set_back(page:
     assert options == [MY_INSTITUTION, CONSORTIUM]
     dialog.get_by_role("link", name="Cancel").click()
     assert not east.locator("#share-case-dialog").is_visible()
-    assert east.url.endswith(case_url)
+    assert re.search(rf"{case_url}\?view=my-institution$", east.url), east.url
 
     share_case(east, CONSORTIUM)
     try:
@@ -142,8 +142,8 @@ def test_share_case_pop_up_shows_the_case_to_partners_until_it_is_set_back(page:
     assert east.locator("#share-with-value").inner_text() == MY_INSTITUTION
     # Both changes are in the case's History tab, by the person who made them.
     assert sharing_history(east)[len(history_before) :] == [
-        ["share_with", "INSTITUTION", "CONSORTIUM", "Stan Standard"],
-        ["share_with", "CONSORTIUM", "INSTITUTION", "Stan Standard"],
+        ["Share with", MY_INSTITUTION, CONSORTIUM, "Stan Standard"],
+        ["Share with", CONSORTIUM, MY_INSTITUTION, "Stan Standard"],
     ]
     open_view(west, PARTNER_VIEW)
     assert number not in {row["Case number"] for row in all_case_rows(west)}
@@ -187,11 +187,11 @@ def test_share_case_without_javascript_opens_the_same_form(browser: Any, live_se
         number = open_case(page, EAST_UNSHARED_CASE)
         assert not page.locator("#share-case-dialog").is_visible()
         page.get_by_role("button", name="Share Case").click()
-        page.wait_for_url(re.compile(rf"/support/cases/{number}/share"))
+        page.wait_for_url(re.compile(rf"/support/cases/{number}/share\?view=my-institution$"))
         dialog = page.get_by_role("dialog", name="Share Case")
         assert dialog.get_by_label("Share with").input_value() == "INSTITUTION"
         dialog.get_by_role("link", name="Cancel").click()
-        page.wait_for_url(re.compile(rf"/support/cases/{number}$"))
+        page.wait_for_url(re.compile(rf"/support/cases/{number}\?view=my-institution$"))  # the list is kept
         assert page.locator("#share-with-value").inner_text() == MY_INSTITUTION
     finally:
         context.close()
@@ -201,15 +201,22 @@ def open_case(page: Any, subject: str) -> str:
     """Open a case from the default list by its subject; answers its number."""
     page.goto("/support/cases")
     page.get_by_role("link", name=subject).click()
-    page.wait_for_url(re.compile(r"/support/cases/\d{8}$"))
-    return str(page.url.rsplit("/", 1)[1])
+    page.wait_for_url(re.compile(r"/support/cases/\d{8}(\?[^/]*)?$"))  # with the list it was opened from
+    found = re.search(r"/support/cases/(\d{8})", page.url)
+    assert found, page.url
+    return found.group(1)
 
 
 def sharing_history(page: Any) -> list[list[str]]:
     """The Share with rows of the case's History tab: field, old value, new value, by."""
-    rows = page.get_by_role("region", name="History").locator("tbody tr").all()
-    cells = [[cell.strip() for cell in row.locator("td").all_inner_texts()] for row in rows]
-    return [row[1:5] for row in cells if row[1] == "share_with"]
+    history = page.get_by_role("region", name="History")
+    headers = [h.strip() for h in history.locator("thead th").all_inner_texts()]
+    rows = []
+    for row in history.locator("tbody tr").all():
+        values = dict(zip(headers, (cell.strip() for cell in row.locator("td").all_inner_texts()), strict=True))
+        if values["Field"] == "Share with":
+            rows.append([values["Field"], values["Old value"], values["New value"], values["By"]])
+    return rows
 
 
 def focused_id(page: Any) -> str:
@@ -354,8 +361,9 @@ def test_operator_resolves_the_sharing_request_from_the_case(page: Any, second_p
     request_row.get_by_role("link", name=number).click()
     operator.wait_for_url(f"**/support/cases/{number}")
     assert (
-        "Set up case sharing for Southern Colleges Consortium consortium"
-        in operator.get_by_role("heading", level=1).inner_text()
+        operator.get_by_role("heading", level=1)
+        .inner_text()
+        .endswith("Set up case sharing for Southern Colleges Consortium")
     )
     assert "SCC Parent Account" in operator.locator("#case-description").inner_text()
 
@@ -399,3 +407,50 @@ def test_operator_resolves_the_sharing_request_from_the_case(page: Any, second_p
     assert operator.locator(f"#request-{number}").count() == 0
     south.goto("/support/cases")
     assert PARTNER_VIEW not in south.get_by_label("List view").locator("option").all_inner_texts()
+
+
+# --- (e) coming back to the list, and the contact rows of a case-sharing request ----------------------------
+
+
+def test_back_to_cases_returns_to_the_partner_view_and_its_order(page: Any) -> None:
+    sign_in(page, "west-consortia")
+    open_view(page, PARTNER_VIEW)
+    sort_by(page, "Case number")
+    listed_url = page.url
+    first = case_rows(page)[0]
+    page.locator(f"#{first['row id']}").get_by_role("link", name=first["Subject"], exact=True).click()
+    page.wait_for_url(re.compile(rf"/support/cases/{first['Case number']}\?"))
+    page.get_by_role("link", name="← Cases").click()
+    page.wait_for_load_state()
+    assert page.url == listed_url
+    assert page.get_by_role("heading", level=1).inner_text() == PARTNER_VIEW
+    assert case_rows(page)[0]["Case number"] == first["Case number"]
+
+
+def test_sharing_request_contact_rows_from_the_keyboard(page: Any) -> None:
+    sign_in(page, "south-standard")
+    page.goto("/support/sharing-request")
+    form = page.get_by_role("group", name="Contacts who should see shared cases")
+    assert form.get_by_label("Contact 1: institution").input_value() == "SOUTH"
+    assert form.get_by_label(re.compile(r"Contact \d: institution")).count() == 1  # SCC has one member
+
+    add = page.get_by_role("button", name="Add a contact")
+    add.focus()
+    page.keyboard.press("Enter")
+    assert focused_id(page) == "contact-institution-2"
+    assert "Contact 2 added." in page.locator("#contact-rows-status").inner_text()
+    page.keyboard.press("Tab")
+    assert focused_id(page) == "contact-primary-id-2"
+    page.keyboard.type("nobody-at-all")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Remove contact 2"
+    page.keyboard.press("Enter")
+    assert form.get_by_label(re.compile(r"Contact \d: user name")).count() == 1
+    assert focused_id(page) == "contact-primary-id-1"
+
+    # A contact who cannot be named is refused, and the form keeps what was typed (nothing is opened).
+    form.get_by_label("Contact 1: user name").fill("nobody-at-all")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Open the request case").click()
+    assert "These contacts cannot be named: SOUTH/nobody-at-all." in page.get_by_role("alert").inner_text()
+    assert page.get_by_label("Contact 1: user name").input_value() == "nobody-at-all"

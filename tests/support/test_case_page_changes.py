@@ -156,7 +156,7 @@ def test_a_shared_case_can_be_taken_back_while_sharing_is_disabled(client: TestC
     assert taken_back.status_code == 303
     page = client.get(taken_back.headers["location"]).text
     assert '<dd id="share-with-value">My Institution</dd>' in page
-    assert "<td>share_with</td><td>CONSORTIUM</td><td>INSTITUTION</td>" in page
+    assert "<td>Share with</td><td>Northern Libraries Consortium</td><td>My Institution</td>" in page
     assert _refreshed(world, shared).share_with == "INSTITUTION"
 
     # Institution-only and sharing disabled: no Share Case at all, as before.
@@ -200,8 +200,9 @@ def test_comments_and_attachments_write_case_history(client: TestClient, world: 
     assert _events(world, case, "attachment") == [(None, "error log.txt", label)]
     page = client.get(f"/support/cases/{case.number}").text
     history = page[page.index('id="history-heading"') :]
-    assert "<td>comment</td>" in history
-    assert "<td>attachment</td><td></td><td>error log.txt</td>" in history
+    assert "<td>Comment</td>" in history
+    # no row has an old value, so the column is left out
+    assert "<td>Attachment</td><td>error log.txt</td>" in history
 
     # The API's verbs are the same verbs.
     headers = world.key(world.east_consortia)

@@ -203,7 +203,7 @@ def test_the_access_check_explains_the_support_rules(
     assert (about["user"], about["allowed"]) == ("east-bob", False)
 
 
-def test_a_sharing_request_names_only_the_requesters_own_staff(client: TestClient, factory: Factory) -> None:
+def test_a_sharing_request_tells_nothing_about_other_institutions_users(client: TestClient, factory: Factory) -> None:
     world = build_world(factory, sharing=False)
     factory.session.commit()
     standard = key(factory, world.east_standard)
@@ -212,17 +212,20 @@ def test_a_sharing_request_names_only_the_requesters_own_staff(client: TestClien
         body = {"consortium": "NLC", "contacts": [{"institution": i, "primary_id": p} for i, p in contacts]}
         return client.post("/api/v1/support/sharing-requests", json=body, headers=standard)
 
-    partner = ask(("EAST", "east-sam"), ("WEST", "west-sue"))
     unknown = ask(("EAST", "east-sam"), ("WEST", "nobody"))
-    assert partner.status_code == unknown.status_code == 400
-    message = error_message(partner.json())
-    assert message == error_message(unknown.json()).replace("WEST/nobody", "WEST/west-sue")
-    assert message == "These contacts are not staff users of Eastern State University: WEST/west-sue."
-    assert "Sue" not in partner.text
-    assert "west-sue@example.edu" not in partner.text
+    outside = ask(("EAST", "east-sam"), ("SOUTH", "south-cora"))
+    assert unknown.status_code == outside.status_code == 400
+    message = error_message(unknown.json())
+    assert message == error_message(outside.json()).replace("SOUTH/south-cora", "WEST/nobody")
+    assert message.startswith("These contacts cannot be named: WEST/nobody.")
+    assert "Cora" not in outside.text
     # a partner's id given as if it were one of ours is unknown too
     assert ask(("EAST", "west-sue")).status_code == 400
-    assert ask(("EAST", "east-sam")).status_code == 201
+    # a partner's staff user may be named; the case names them by user name only
+    partner = ask(("EAST", "east-sam"), ("WEST", "west-sue"))
+    assert partner.status_code == 201, partner.text
+    assert "Sue West" not in partner.text
+    assert "west-sue@example.edu" not in partner.text
 
 
 def test_contacts_page_stays_in_the_callers_institution(

@@ -3,6 +3,7 @@ the visibility rule allows (SC-6, SC-8), with licences, history and a request le
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from typing import Any
 
@@ -12,11 +13,12 @@ from sqlalchemy.orm import Session
 
 from consortia.audit.models import HistoryEvent
 from consortia.audit.service import SYSTEM
+from consortia.db import utcnow
 from consortia.demo import DemoContext, build_demo
 from consortia.platform.auth import create_api_key
 from consortia.platform.models import Institution, User
 from consortia.platform.setup import OPERATOR_ID
-from consortia.support.demo import build_support_demo
+from consortia.support.demo import build_support_demo, case_timeline, demo_day
 from consortia.support.demo_cases import SHARED, demo_cases
 from consortia.support.models import CaseComment, ConsortiaLicence, SharingRequest, SupportCase
 
@@ -168,7 +170,7 @@ def test_the_operator_finds_the_licences_and_resolves_the_pending_request(client
     request = db.scalars(select(SharingRequest)).one()
     case = db.get(SupportCase, request.case_id)
     assert case is not None
-    assert case.subject == "Set up case sharing for Southern Colleges Consortium consortium"
+    assert case.subject == "Set up case sharing for Southern Colleges Consortium"  # not "Consortium consortium"
     assert case.status == "New"
     resolved = client.put(
         "/api/v1/support/consortia/SCC/case-sharing",
@@ -188,3 +190,47 @@ def _is_shared_at_the_end(case: Any) -> bool:
         if action == "share":
             share_with = value
     return bool(share_with == SHARED)
+
+
+def test_the_demo_cases_are_spread_over_months_with_a_history_to_match(client: TestClient, db: Session) -> None:
+    build_demo(db)
+    db.commit()
+    day = demo_day()
+    cases = db.scalars(select(SupportCase).order_by(SupportCase.number)).all()
+    stories = demo_cases()
+    assert len(cases) == len(stories) + 1  # and the pending request
+
+    # Each case opened where the timeline puts it: later numbers later, over months, all before today.
+    for index, (case, story) in enumerate(zip(cases, stories, strict=False)):
+        assert case.subject == story.subject
+        opened, steps = case_timeline(index, len(stories), len(story.steps), day)
+        assert case.created_at == opened
+        assert case.updated_at == (steps[-1] if steps else opened)
+    created = [case.created_at for case in cases]
+    assert created == sorted(created)
+    assert len(set(created)) == len(cases)
+    assert created[-1] - created[0] > dt.timedelta(days=120)
+    assert max(case.updated_at for case in cases) < day <= utcnow()
+    assert len({case.updated_at for case in cases}) == len(cases)
+    assert {case.status for case in cases} == {"New", "In Progress", "Pending Customer", "Solved", "Closed"}
+
+    # The history, comments and attachments carry the same dates as the case.
+    for case in cases:
+        events = db.scalars(
+            select(HistoryEvent)
+            .where(HistoryEvent.entity == "case", HistoryEvent.entity_id == case.number)
+            .order_by(HistoryEvent.id)
+        ).all()
+        assert events[0].at == case.created_at
+        assert events[-1].at == case.updated_at
+        assert [e.at for e in events] == sorted(e.at for e in events)
+        comments = db.scalars(select(CaseComment.created_at).where(CaseComment.case_id == case.id)).all()
+        assert all(case.created_at < at <= case.updated_at for at in comments)
+    licences = db.scalars(select(ConsortiaLicence)).all()
+    assert all(licence.granted_at < created[0] for licence in licences)
+
+    # The default list, newest first, shows a spread of dates.
+    listed = _cases(client, "/api/v1/support/cases", _headers(db, "east-standard"))
+    updated = [case["updated"] for case in listed]
+    assert updated == sorted(updated, reverse=True)
+    assert len(set(updated)) == len(updated)

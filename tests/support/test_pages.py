@@ -126,7 +126,7 @@ def test_share_case_pop_up(client: TestClient, world: SupportWorld) -> None:
     assert response.status_code == 303  # type: ignore[attr-defined]
     page = client.get(f"/support/cases/{case.number}").text
     assert '<dd id="share-with-value">Northern Libraries Consortium</dd>' in page
-    assert "<td>share_with</td><td>INSTITUTION</td><td>CONSORTIUM</td>" in page
+    assert "<td>Share with</td><td>My Institution</td><td>Northern Libraries Consortium</td>" in page
     assert _post(client, f"/support/cases/{case.number}/sharing", token, share_with="ALL").status_code == 400  # type: ignore[attr-defined]
 
 
@@ -215,21 +215,20 @@ def test_sharing_request_page(client: TestClient, factory: Factory) -> None:
     token = sign_in(client, world.east_standard)
     assert 'id="sharing-request-link"' in client.get("/support/cases").text
     form = client.get("/support/sharing-request").text
-    assert 'value="east-sam"' in form
-    # only the institution's own staff are offered: a partner's staff are never named in a request
+    # the institution's own Support Center users are suggested; a partner's staff are never listed
+    assert '<option value="east-sam">' in form
     assert "west-sue" not in form
-    assert 'name="other_contacts"' not in form
     none = client.post("/support/sharing-request", data={"csrf_token": token}, follow_redirects=False)
     assert none.status_code == 400
     assert "Name at least one contact." in none.text
     response = client.post(
         "/support/sharing-request",
-        data={"csrf_token": token, "contact": ["east-sam"]},
+        data={"csrf_token": token, "contact_institution": ["EAST"], "contact_primary_id": ["east-sam"]},
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
     case_page = client.get(response.headers["location"]).text
-    assert "Set up case sharing for Northern Libraries Consortium consortium" in case_page
+    assert "Set up case sharing for Northern Libraries Consortium</h1>" in case_page
 
 
 def test_operator_enables_sharing_from_the_request_in_one_step(client: TestClient, factory: Factory) -> None:

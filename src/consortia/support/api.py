@@ -15,12 +15,13 @@ from pydantic import ValidationError
 from consortia.access.deps import DbSession, public, requires
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
-from consortia.access.policy import InInstitution, demand
+from consortia.access.policy import demand
 from consortia.almaws.conventions import Limit, Offset, envelope, respond
 from consortia.errors import BadRequest
 from consortia.mail import outbox
 from consortia.platform.tenancy import institution_by_code
 from consortia.support import enablement, licences, registration, service, views
+from consortia.support.policy import demand_support_center
 from consortia.support.schemas import (
     CaseCreate,
     CaseSharingSwitch,
@@ -95,7 +96,7 @@ def _expected_version(body_version: int | None, if_match: str | None) -> int | N
 
 @router.post("/support/registrations", status_code=202, dependencies=[Depends(public())])
 def register(request: Request, session: DbSession, body: Registration) -> Response:
-    registration.register(session, body)
+    registration.register(session, body, client=request.client.host if request.client else "")
     return respond(
         request,
         {"status": "PENDING_CONFIRMATION", "message": "A confirmation link was sent to the address given."},
@@ -118,7 +119,7 @@ def list_cases(
 ) -> Response:
     """Every case the caller may see, filtered (`status`, `priority`, `issue_type`, `institution`,
     `opened_from`..`updated_to`, `text`) and sorted (`sort`, `direction`)."""
-    demand(identity, P.CASE_READ, InInstitution(identity.acting_institution_id))
+    demand_support_center(identity)
     filters, sort = _query_filters(request)
     page = views.page_of_cases(
         session, views.cases_query(identity, None, filters), sort=sort, limit=limit, offset=offset, count_cap=None

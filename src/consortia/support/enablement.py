@@ -8,13 +8,19 @@ history rows of the consortium and of each licence name the case.
 Disabling sharing needs no request; shared cases are hidden from partners again at once, because
 the visibility rule reads the consortium's flag on every request.
 
-Decision where the specification is silent: a request names contacts of the requester's own
-institution only. Naming a partner's staff would reveal their names and addresses in the case (R-3);
-each member institution asks for its own contacts.
+Contacts: the seed's request lists the people who should see shared cases, one per institution of
+the consortium, so a request may name staff users of any member institution (`{institution,
+primary_id}`). A contact who does not exist, is not an active staff user, or belongs to no member
+institution is refused with one and the same message, so that the answer tells nothing about the
+users of other institutions (R-3). The request case is read by the requester's institution: it
+names a partner's contact by user name and institution only; names and addresses of the
+requester's own colleagues are written out as the seed's wording has it. The operator sees every
+contact's name on the administration page.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,41 +51,67 @@ from consortia.support.service import add_comment, find_case, open_case, update_
 REQUEST_PRODUCT = "Support Center"
 
 
+def consortium_phrase(name: str) -> str:
+    """`<name> consortium`, unless the name already says it ("Southern Colleges Consortium")."""
+    return name if re.search(r"\bconsortium$", name.strip(), re.IGNORECASE) else f"{name} consortium"
+
+
 def request_subject(consortium: Consortium) -> str:
-    return f"Set up case sharing for {consortium.name} consortium"
+    """The seed's summary, "Set up case sharing for <name> consortium"."""
+    return f"Set up case sharing for {consortium_phrase(consortium.name)}"
 
 
-def request_description(consortium: Consortium, institution: Institution, contacts: list[User]) -> str:
-    """The seed's wording: the parent account, then the contacts (of `institution`) to be given access."""
+def request_description(
+    consortium: Consortium, institution: Institution, contacts: list[tuple[User, Institution]]
+) -> str:
+    """The seed's wording: the parent account, then the contacts to be given access (a partner's contact
+    by user name and institution only, see the module docstring)."""
     account = consortium.parent_account or consortium.name
     lines = [
-        f"Please enable case sharing for the {account} consortium.",
+        f"Please enable case sharing for the {consortium_phrase(account)}.",
         "",
         "Users who should have access to the shared cases are:",
     ]
-    for user in contacts:
+    for user, member in contacts:
+        if member.id != institution.id:
+            lines.append(f"- {user.primary_id} ({member.name})")
+            continue
         email = f" <{user.email}>" if user.email else ""
-        lines.append(f"- {user.full_name or user.primary_id} ({user.primary_id}, {institution.name}){email}")
+        lines.append(f"- {user.full_name or user.primary_id} ({user.primary_id}, {member.name}){email}")
     return "\n".join(lines)
 
 
-def _resolve_contacts(session: Session, institution: Institution, contacts: list[ContactRef]) -> list[User]:
-    """The users a request names; each must be a staff user of the requester's institution (R-3: a
-    partner's staff answer 400 exactly like users that do not exist)."""
-    found: list[User] = []
+def _resolve_contacts(
+    session: Session, consortium: Consortium, contacts: list[ContactRef]
+) -> list[tuple[User, Institution]]:
+    """The users a request names: active staff users of member institutions of `consortium`. Unknown
+    users, users who are not (active) staff and users outside the consortium are all refused with
+    the same message (R-3)."""
+    members = {
+        member.code: member
+        for member in session.scalars(select(Institution).where(Institution.consortium_id == consortium.id)).all()
+    }
+    found: list[tuple[User, Institution]] = []
     problems: list[str] = []
     for ref in contacts:
-        user = None
-        if ref.institution.strip().upper() == institution.code:
-            user = find_user(session, institution, ref.primary_id, "primary_id")
-        if user is None or user.record_type != "STAFF":
+        member = members.get(ref.institution.strip().upper())
+        user = find_user(session, member, ref.primary_id, "primary_id") if member is not None else None
+        if user is None or member is None or not _may_be_contact(user):
             problems.append(f"{ref.institution}/{ref.primary_id}")
             continue
-        if all(user.id != seen.id for seen in found):
-            found.append(user)
+        if all(user.id != seen.id for seen, _member in found):
+            found.append((user, member))
     if problems:
-        raise BadRequest(f"These contacts are not staff users of {institution.name}: {', '.join(problems)}.")
+        raise BadRequest(
+            f"These contacts cannot be named: {', '.join(problems)}. Name active staff users of the "
+            f"institutions of {consortium.name}, each with their institution's code and their user name.",
+            "40166411",
+        )
     return found
+
+
+def _may_be_contact(user: User) -> bool:
+    return user.record_type == "STAFF" and not user.is_operator and user.status == "ACTIVE"
 
 
 def create_sharing_request(
@@ -95,7 +127,7 @@ def create_sharing_request(
     opener = session.get(User, identity.user_id)
     if opener is not None and not opener.is_operator and not opener.email_confirmed:
         raise Forbidden("Confirm your email address first: cases can be opened only after the confirmation.")
-    resolved = _resolve_contacts(session, institution, contacts)
+    resolved = _resolve_contacts(session, consortium, contacts)
     case = open_case(
         session,
         identity,
@@ -111,7 +143,7 @@ def create_sharing_request(
         SharingRequest(
             case_id=case.id,
             consortium_id=consortium.id,
-            contacts=[{"institution_id": institution.id, "user_id": user.id} for user in resolved],
+            contacts=[{"institution_id": member.id, "user_id": user.id} for user, member in resolved],
         )
     )
     session.flush()

@@ -204,3 +204,18 @@ class SupportRegistration(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class RegistrationAttempt(Base):
+    """A self-registration that sent a mail (SC-3, R-7), counted per email address and per client
+    address to limit how often anyone can make the Support Center send mail. Only hashes of the
+    address and of the client are kept; rows older than the counting window are removed as new ones
+    arrive."""
+
+    __tablename__ = "support_registration_attempt"
+    __table_args__ = (Index("ix_support_registration_attempt_key", "key_hash", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # sha256 of "email:<address, lower case>" or "client:<client address>"
+    key_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)

@@ -9,25 +9,26 @@ The operator's administration pages and the public registration pages live in `a
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consortia.access.deps import DbSession, page_requires
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, allows, demand
-from consortia.errors import BadRequest, Forbidden
-from consortia.platform.models import Institution, User
+from consortia.audit.models import HistoryEvent
+from consortia.errors import BadRequest, Forbidden, NotFound
+from consortia.platform.models import Institution
 from consortia.platform.tenancy import acting_institution
-from consortia.support import admin_pages, enablement, registration_pages, service, views
+from consortia.support import admin_pages, enablement, registration_pages, service, sharing_pages, views
 from consortia.support.models import (
-    CONTACT_LEVELS,
     ISSUE_TYPES,
     MY_INSTITUTION_LABEL,
     PRIORITIES,
@@ -36,12 +37,14 @@ from consortia.support.models import (
     STATUSES,
     SupportCase,
 )
-from consortia.support.schemas import CaseCreate, ContactRef, ViewSort, share_with_desc
+from consortia.support.policy import demand_support_center
+from consortia.support.schemas import CaseCreate, ViewSort, share_level_desc, share_with_desc
 from consortia.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
 router.include_router(admin_pages.router)
 router.include_router(registration_pages.router)
+router.include_router(sharing_pages.router)
 
 PAGE_SIZE = 25
 
@@ -59,6 +62,41 @@ def form_error(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
 
 
+# --- the list a case was opened from -----------------------------------------------------------
+# A case link from the list carries the list's view, sort and page in its query string, and the case
+# page carries them on to its "← Cases" link and through its forms, so that a person comes back to
+# the list they came from. Only these parameters pass, each checked (the view must be one the caller
+# may use); anything else is dropped, and every link built from them is a path of this site.
+
+MAX_PAGE = 100_000
+
+
+def list_state(session: Session, identity: Identity, params: Mapping[str, str]) -> dict[str, str]:
+    """The valid list parameters (`view`, `sort`, `dir`, `page`) of a query string."""
+    state: dict[str, str] = {}
+    view = params.get("view", "")
+    if view and len(view) <= 40:
+        with contextlib.suppress(NotFound):
+            state["view"] = views.access_view(session, identity, view).id
+    sort = params.get("sort", "")
+    if sort in views.SORTABLE:
+        state["sort"] = sort
+        state["dir"] = "asc" if params.get("dir") == "asc" else "desc"
+    page = params.get("page", "")
+    if 0 < len(page) <= 6 and page.isascii() and page.isdigit() and 1 < int(page) <= MAX_PAGE:
+        state["page"] = str(int(page))
+    return state
+
+
+def query_of(state: Mapping[str, str]) -> str:
+    return "?" + urlencode(state) if state else ""
+
+
+def case_url(number: str, state: Mapping[str, str], anchor: str = "") -> str:
+    """A case's page, with the list it was opened from."""
+    return f"/support/cases/{number}{query_of(state)}{anchor}"
+
+
 # --- the case list ----------------------------------------------------------------------------
 
 
@@ -72,7 +110,7 @@ def case_list(
     dir: Annotated[str, Query(max_length=4)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    demand(identity, P.CASE_READ, InInstitution(identity.acting_institution_id))
+    demand_support_center(identity)
     chosen = views.access_view(session, identity, view or views.default_view_id(identity))
     sort_by = chosen.sort
     if sort in views.SORTABLE:
@@ -98,6 +136,12 @@ def case_list(
             query.update({"sort": sort_by.field, "dir": sort_by.direction})
         return "?" + urlencode(query)
 
+    here = {"view": chosen.id}
+    if sort in views.SORTABLE:
+        here.update({"sort": sort_by.field, "dir": sort_by.direction})
+    if page > 1:
+        here["page"] = str(page)
+
     return render(
         request,
         "support/cases.html",
@@ -113,6 +157,7 @@ def case_list(
             "previous_link": page_link(page - 1) if page > 1 else None,
             "next_link": page_link(page + 1) if result.has_more else None,
             "page": page,
+            "case_query": query_of(here),
             "can_create": allows(identity, P.CASE_CREATE, InInstitution(identity.acting_institution_id)),
             "can_keep_views": allows(identity, P.LIST_VIEW_MANAGE),
             "can_request_sharing": (
@@ -216,10 +261,13 @@ def case_page(
 ) -> Response:
     case = service.access_case(session, identity, number)
     service.note_partner_view(session, identity, case)
-    return render(request, "support/case.html", _case_context(session, identity, case, open_share=share))
+    state = list_state(session, identity, request.query_params)
+    return render(request, "support/case.html", _case_context(session, identity, case, state, open_share=share))
 
 
-def _case_context(session: Session, identity: Identity, case: SupportCase, *, open_share: bool) -> dict[str, Any]:
+def _case_context(
+    session: Session, identity: Identity, case: SupportCase, state: dict[str, str], *, open_share: bool
+) -> dict[str, Any]:
     can = service.case_abilities(identity, case)
     comments, _total = service.comments_of(session, case, limit=500, offset=0)
     request_row = enablement.sharing_request_of(session, case)
@@ -234,7 +282,9 @@ def _case_context(session: Session, identity: Identity, case: SupportCase, *, op
         "priorities": PRIORITIES,
         "comments": comments,
         "attachments": service.attachments_of(session, case),
-        "events": service.case_history(session, case),
+        "events": case_history_rows(case, service.case_history(session, case)),
+        "list_state": state,
+        "list_query": query_of(state),
         "open_share": open_share and can.share_case,
         "sharing_request": request_row,
         "can_resolve_request": (
@@ -256,11 +306,45 @@ def share_page(
     case = service.access_case(session, identity, number, P.CASE_SHARE)
     if not service.case_abilities(identity, case).share_case:
         raise BadRequest("Case sharing is not enabled for this institution's consortium.")
-    return render(request, "support/case.html", _case_context(session, identity, case, open_share=True))
+    state = list_state(session, identity, request.query_params)
+    return render(request, "support/case.html", _case_context(session, identity, case, state, open_share=True))
+
+
+# The labels of a case's fields in its History, as the rest of the case page names them.
+HISTORY_FIELD_LABELS = {
+    **views.COLUMN_LABELS,
+    "description": "Description",
+    "comment": "Comment",
+    "attachment": "Attachment",
+}
+
+
+def case_history_rows(case: SupportCase, events: Sequence[HistoryEvent]) -> list[dict[str, Any]]:
+    """A case's history rows for templates/history.html, with the page's labels: "Share with" and
+    its levels ("My Institution", the consortium's name) instead of the stored codes."""
+
+    def shown(field: str, value: str | None) -> str | None:
+        if field == "share_with" and value:
+            return share_level_desc(case.institution, value)
+        return value
+
+    return [
+        {
+            "id": event.id,
+            "at": event.at,
+            "field": HISTORY_FIELD_LABELS.get(event.field, event.field),
+            "old": shown(event.field, event.old),
+            "new": shown(event.field, event.new),
+            "actor": event.actor,
+            "job_instance_id": event.job_instance_id,
+        }
+        for event in events
+    ]
 
 
 @router.post("/support/cases/{number}/sharing")
 def change_sharing(
+    request: Request,
     session: DbSession,
     identity: Annotated[Identity, Depends(page_requires(P.CASE_SHARE))],
     number: str,
@@ -270,11 +354,15 @@ def change_sharing(
     if share_with not in (SHARE_INSTITUTION, SHARE_CONSORTIUM):
         raise BadRequest("Choose who to share the case with.")
     service.set_share_with(session, identity, case, share_with)
-    return redirect(f"/support/cases/{case.number}", f"Case {case.number} is now shared with: {share_with_desc(case)}.")
+    return redirect(
+        case_url(case.number, list_state(session, identity, request.query_params)),
+        f"Case {case.number} is now shared with: {share_with_desc(case)}.",
+    )
 
 
 @router.post("/support/cases/{number}/update")
 def update_case(
+    request: Request,
     session: DbSession,
     identity: Annotated[Identity, Depends(page_requires(P.CASE_EDIT))],
     number: str,
@@ -300,11 +388,13 @@ def update_case(
         description=description.replace("\r\n", "\n").strip() if description is not None else None,
         expected_version=version,
     )
-    return redirect(f"/support/cases/{case.number}", f"Case {case.number} updated.")
+    state = list_state(session, identity, request.query_params)
+    return redirect(case_url(case.number, state), f"Case {case.number} updated.")
 
 
 @router.post("/support/cases/{number}/comments")
 def add_comment(
+    request: Request,
     session: DbSession,
     identity: Annotated[Identity, Depends(page_requires(P.CASE_COMMENT))],
     number: str,
@@ -312,11 +402,13 @@ def add_comment(
 ) -> Response:
     case = service.access_case(session, identity, number, P.CASE_COMMENT)
     service.add_comment(session, identity, case, text)
-    return redirect(f"/support/cases/{case.number}#comments", "Comment added.")
+    state = list_state(session, identity, request.query_params)
+    return redirect(case_url(case.number, state, "#comments"), "Comment added.")
 
 
 @router.post("/support/cases/{number}/attachments")
 async def add_attachment(
+    request: Request,
     session: DbSession,
     identity: Annotated[Identity, Depends(page_requires(P.CASE_COMMENT))],
     number: str,
@@ -332,7 +424,8 @@ async def add_attachment(
         content_type=file.content_type or "application/octet-stream",
         content=content,
     )
-    return redirect(f"/support/cases/{case.number}#attachments", f"Attachment {attachment.name} added.")
+    state = list_state(session, identity, request.query_params)
+    return redirect(case_url(case.number, state, "#attachments"), f"Attachment {attachment.name} added.")
 
 
 @router.get("/support/cases/{number}/attachments/{attachment_id}")
@@ -350,59 +443,3 @@ def download_attachment(
         media_type=attachment.content_type,
         headers={"Content-Disposition": f'attachment; filename="{safe_name}"', "X-Content-Type-Options": "nosniff"},
     )
-
-
-# --- asking for case sharing (SC-10) ----------------------------------------------------------
-
-
-def _request_context(session: Session, identity: Identity, error: str = "") -> dict[str, Any]:
-    institution = acting_institution(session, identity)
-    contacts = session.scalars(
-        select(User)
-        .where(
-            User.institution_id == institution.id,
-            User.record_type == "STAFF",
-            User.status == "ACTIVE",
-            User.support_level.in_(sorted(CONTACT_LEVELS)),
-        )
-        .order_by(User.last_name, User.first_name, User.primary_id_key)
-        .limit(200)
-    ).all()
-    return {
-        "institution": institution,
-        "consortium": institution.consortium,
-        "contacts": contacts,
-        "error": error,
-    }
-
-
-@router.get("/support/sharing-request", response_class=HTMLResponse)
-def sharing_request_page(
-    request: Request, session: DbSession, identity: Annotated[Identity, Depends(page_requires(P.CASE_CREATE))]
-) -> Response:
-    context = _request_context(session, identity)
-    if context["consortium"] is None:
-        raise BadRequest("Your institution belongs to no consortium: there is nothing to share cases with.")
-    return render(request, "support/sharing_request.html", context)
-
-
-@router.post("/support/sharing-request")
-def sharing_request(
-    request: Request,
-    session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CASE_CREATE))],
-    contact: Annotated[list[str] | None, Form()] = None,
-) -> Response:
-    institution = acting_institution(session, identity)
-    if institution.consortium is None:
-        raise BadRequest("Your institution belongs to no consortium: there is nothing to share cases with.")
-    refs = [ContactRef(institution=institution.code, primary_id=pid) for pid in contact or [] if pid.strip()]
-    if not refs:
-        context = _request_context(session, identity, "Name at least one contact.")
-        return render(request, "support/sharing_request.html", context, status=400)
-    try:
-        case = enablement.create_sharing_request(session, identity, institution.consortium.code, refs)
-    except BadRequest as exc:
-        context = _request_context(session, identity, exc.message)
-        return render(request, "support/sharing_request.html", context, status=400)
-    return redirect(f"/support/cases/{case.number}", f"Case {case.number} asks the operator to enable case sharing.")

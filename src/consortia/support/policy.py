@@ -30,6 +30,7 @@ from consortia.access import policy
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, Rule, institution_of, operator, staff_role
+from consortia.errors import Forbidden
 from consortia.platform import roles as R
 from consortia.platform.models import Consortium, Institution
 from consortia.support.models import CONSORTIA, CONTACT_LEVELS, INSTITUTION_LEVELS, SHARE_CONSORTIUM, SupportCase
@@ -238,6 +239,20 @@ policy.register(
     see_first=P.USER_READ,
     denial="Only the operator or the institution's General System Administrator manages Support Center contacts.",
 )
+
+
+NO_SUPPORT_LEVEL = (
+    "The Support Center needs a Support Center level on your account, and yours has none. Your institution's "
+    "General System Administrator, or the operator, can raise you to Standard; people who register "
+    "themselves for the Support Center start at Basic."
+)
+
+
+def demand_support_center(identity: Identity) -> None:
+    """The case lists' first check (may the caller use the Support Center at all?), answered with what is
+    missing and who grants it, rather than with the denial of one case."""
+    if not policy.allows(identity, P.CASE_READ, InInstitution(identity.acting_institution_id)):
+        raise Forbidden(NO_SUPPORT_LEVEL)
 
 
 def visible_cases(identity: Identity, model: Any) -> ColumnElement[bool]:

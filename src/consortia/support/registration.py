@@ -13,6 +13,12 @@ working), so that someone who lost the first mail is not stuck: sign-in refuses 
 The new attempt changes nothing else of the account (not its password: whoever confirms the address
 signs in with the password chosen first).
 
+Every registration that sends a mail counts against two limits, kept in the database so that they
+hold across server processes (R-7): `ADDRESS_LIMIT` mails per email address and `CLIENT_LIMIT` per
+client address within `THROTTLE_WINDOW`; beyond them the registration answers 429 and sends nothing.
+The address is counted before it is looked up, so a known and an unknown address are limited alike.
+Two registrations racing past the count may both go through: the limits are a brake, not a quota.
+
 An institution's registration link is `registration_link(institution)`: the registration page with the
 institution's token, shown to the operator and to the institution's General System Administrator.
 """
@@ -23,7 +29,7 @@ import datetime as dt
 import secrets
 from urllib.parse import urlencode
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from consortia.access.identity import Identity, hash_secret
@@ -32,17 +38,20 @@ from consortia.access.policy import allows
 from consortia.audit.service import Actor, record
 from consortia.config import get_settings
 from consortia.db import utcnow
-from consortia.errors import BadRequest, NotFound
+from consortia.errors import BadRequest, NotFound, Throttled
 from consortia.mail import send_mail
 from consortia.platform.auth import hash_password
 from consortia.platform.models import Institution, User
 from consortia.platform.tenancy import institution_by_code
-from consortia.support.models import BASIC, SupportRegistration
+from consortia.support.models import BASIC, RegistrationAttempt, SupportRegistration
 from consortia.support.schemas import Registration
 
 TOKEN_DAYS = 7
 CONFIRM_SUBJECT = "Confirm your Support Center registration"
 REGISTER_PATH = "/support/register"
+THROTTLE_WINDOW = dt.timedelta(hours=1)
+ADDRESS_LIMIT = 3  # registration mails to one address per window
+CLIENT_LIMIT = 20  # registrations from one client address per window (colleagues behind one gateway)
 
 
 def registration_link(institution: Institution) -> str | None:
@@ -77,8 +86,44 @@ def _domain_allowed(institution: Institution, email: str) -> bool:
     return any(domain == d.domain.lower() or domain.endswith("." + d.domain.lower()) for d in institution.email_domains)
 
 
-def register(session: Session, data: Registration) -> None:
-    """Create the BASIC user and mail the confirmation link (or, for a known address, a reminder)."""
+def _minutes(wait: dt.timedelta) -> str:
+    minutes = max(1, -(-int(wait.total_seconds()) // 60))
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def _throttle(session: Session, email: str, client: str) -> None:
+    """Count this registration against the address's and the client's limits (429 beyond them)."""
+    now = utcnow()
+    since = now - THROTTLE_WINDOW
+    session.execute(delete(RegistrationAttempt).where(RegistrationAttempt.at < since))
+    limits = (
+        (
+            hash_secret(f"email:{email.lower()}"),
+            ADDRESS_LIMIT,
+            f"Too many registrations for this address: at most {ADDRESS_LIMIT} confirmation mails an hour are "
+            "sent to one address. Look for the mail already sent, or try again in {wait}.",
+        ),
+        (
+            hash_secret(f"client:{client}"),
+            CLIENT_LIMIT,
+            f"Too many registrations from your network: at most {CLIENT_LIMIT} an hour. Try again in {{wait}}.",
+        ),
+    )
+    for key_hash, limit, message in limits:
+        count, oldest = session.execute(
+            select(func.count(), func.min(RegistrationAttempt.at)).where(
+                RegistrationAttempt.key_hash == key_hash, RegistrationAttempt.at >= since
+            )
+        ).one()
+        if count >= limit:
+            raise Throttled(message.format(wait=_minutes((oldest or now) + THROTTLE_WINDOW - now)))
+    session.add_all(RegistrationAttempt(key_hash=key_hash, at=now) for key_hash, _limit, _message in limits)
+    session.flush()
+
+
+def register(session: Session, data: Registration, *, client: str) -> None:
+    """Create the BASIC user and mail the confirmation link (or, for a known address, a reminder);
+    `client` is the caller's network address, for the limits."""
     institution, by_link = _institution_for(session, data)
     email = data.email.strip()
     if not by_link and not _domain_allowed(institution, email):
@@ -86,6 +131,7 @@ def register(session: Session, data: Registration) -> None:
             f"Register with an address at one of {institution.name}'s email domains, "
             "or use the institution's registration link."
         )
+    _throttle(session, email, client)
     key = email.lower()
     # Hash before looking the address up, so that known and unknown addresses take the same time.
     password_hash = hash_password(data.password)

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from consortia.access.deps import DbSession, public
 from consortia.config import get_settings
-from consortia.errors import BadRequest, Forbidden
+from consortia.errors import BadRequest, Forbidden, Throttled
 from consortia.support import registration
 from consortia.support.schemas import Registration
 from consortia.web.templating import redirect, render
@@ -66,13 +66,14 @@ def register(
     }
     try:
         data = Registration.model_validate({**values, "password": password})
-        registration.register(session, data)
+        registration.register(session, data, client=request.client.host if request.client else "")
     except ValidationError as exc:
         fields = ", ".join(sorted({str(e["loc"][0]).replace("_", " ") for e in exc.errors()}))
         error = f"Check these fields: {fields} (the password needs at least 8 characters)."
         return _with_token(request, "support/register.html", {"values": values, "error": error}, status=400)
-    except BadRequest as exc:
-        return _with_token(request, "support/register.html", {"values": values, "error": exc.message}, status=400)
+    except (BadRequest, Throttled) as exc:
+        context = {"values": values, "error": exc.message}
+        return _with_token(request, "support/register.html", context, status=exc.status)
     return redirect("/support/register/sent")
 
 

@@ -124,14 +124,21 @@ class Registration(_Body):
     password: str = Field(min_length=8, max_length=500)
 
 
+MAX_INSTITUTION_CODE = 40
+MAX_PRIMARY_ID = 100
+MAX_REQUEST_CONTACTS = 50
+
+
 class ContactRef(_Body):
-    institution: str = Field(min_length=1, max_length=40)
-    primary_id: str = Field(min_length=1, max_length=100)
+    """A contact named by institution code and user name (primary id), in any member institution."""
+
+    institution: str = Field(min_length=1, max_length=MAX_INSTITUTION_CODE)
+    primary_id: str = Field(min_length=1, max_length=MAX_PRIMARY_ID)
 
 
 class SharingRequestCreate(_Body):
-    consortium: str = Field(min_length=1, max_length=40)
-    contacts: list[ContactRef] = Field(min_length=1, max_length=50)
+    consortium: str = Field(min_length=1, max_length=MAX_INSTITUTION_CODE)
+    contacts: list[ContactRef] = Field(min_length=1, max_length=MAX_REQUEST_CONTACTS)
 
 
 class CaseSharingSwitch(_Body):
@@ -166,12 +173,18 @@ def user_json(user: User | None, fallback: str = "") -> dict[str, Any]:
     return coded(user.primary_id, user.full_name or user.primary_id)
 
 
-def share_with_desc(case: SupportCase) -> str:
-    """The label of the sharing level: "My Institution", or the consortium's name (SC-4)."""
-    if case.share_with == SHARE_CONSORTIUM:
-        consortium = case.institution.consortium if case.institution else None
+def share_level_desc(institution: Institution | None, share_with: str) -> str:
+    """The label of a sharing level of a case of `institution`: "My Institution", or the consortium's
+    name (SC-4)."""
+    if share_with == SHARE_CONSORTIUM:
+        consortium = institution.consortium if institution else None
         return consortium.name if consortium else "Consortium"
     return MY_INSTITUTION_LABEL
+
+
+def share_with_desc(case: SupportCase) -> str:
+    """The label of the case's sharing level."""
+    return share_level_desc(case.institution, case.share_with)
 
 
 def case_json(case: SupportCase, can: dict[str, bool], base: str = "/api/v1/support/cases") -> dict[str, Any]:

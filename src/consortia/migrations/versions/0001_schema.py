@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 14:22:09.805463
+Create Date: 2026-12-03 14:43:11.918110
 """
 
 from collections.abc import Sequence
@@ -64,6 +64,17 @@ def upgrade() -> None:
         sa.Column("value", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_support_case_counter")),
     )
+    op.create_table(
+        "support_registration_attempt",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key_hash", sa.String(length=64), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_support_registration_attempt")),
+    )
+    with op.batch_alter_table("support_registration_attempt", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_support_registration_attempt_at"), ["at"], unique=False)
+        batch_op.create_index("ix_support_registration_attempt_key", ["key_hash", "at"], unique=False)
+
     op.create_table(
         "institution",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -729,6 +740,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_institution_consortium_id"))
 
     op.drop_table("institution")
+    with op.batch_alter_table("support_registration_attempt", schema=None) as batch_op:
+        batch_op.drop_index("ix_support_registration_attempt_key")
+        batch_op.drop_index(batch_op.f("ix_support_registration_attempt_at"))
+
+    op.drop_table("support_registration_attempt")
     op.drop_table("support_case_counter")
     op.drop_table("sign_in_failure")
     with op.batch_alter_table("mail_outbox", schema=None) as batch_op:
