@@ -33,8 +33,10 @@ def check(client: TestClient, headers: dict[str, str], query: str) -> dict[str, 
 @pytest.mark.parametrize(
     ("who", "query", "allowed", "rule"),
     [
-        ("east_ua", "action=user:edit&object=user:east-staff", True, ADMIN_RULE),
-        ("east_gsa", "action=role:grant&object=user:east-staff", True, ADMIN_RULE),
+        ("east_ua", "action=user:edit&object=user:east-staff", True, "administers:USER_ADMINISTRATOR"),
+        ("east_gsa", "action=role:grant&object=user:east-staff", True, "administers:GENERAL_SYSTEM_ADMINISTRATOR"),
+        ("east_ua", "action=user:edit&object=user:east-gsa", False, "deny_by_default"),
+        ("east_gsa", "action=user:delete&object=user:east-gsa", True, "administers:GENERAL_SYSTEM_ADMINISTRATOR"),
         ("east_staff", "action=user:edit&object=user:east-ua", False, "deny_by_default"),
         (
             "east_staff",

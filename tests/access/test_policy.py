@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -56,7 +58,7 @@ def test_decision_names_the_rule_and_the_roles(factory: Factory) -> None:
     target = factory.user(east, record_type="PUBLIC")
     decision = decide(admin, P.USER_EDIT, target)
     assert decision.allowed
-    assert decision.rule == "role:GENERAL_SYSTEM_ADMINISTRATOR|USER_ADMINISTRATOR"
+    assert decision.rule == "administers:USER_ADMINISTRATOR"
     assert "USER_ADMINISTRATOR (institution)" in decision.reason
 
 
@@ -85,10 +87,12 @@ ROLE_CHOICES = st.lists(
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     who=st.tuples(st.integers(0, 2), ROLE_CHOICES, st.booleans()),
-    permission=st.sampled_from([P.USER_READ, P.USER_EDIT, P.USER_CREDENTIALS, P.ROLE_GRANT]),
+    permission=st.sampled_from([P.USER_READ, P.USER_EDIT, P.USER_DELETE, P.USER_CREDENTIALS, P.ROLE_GRANT]),
 )
 def test_check_and_filter_agree_for_users(db: Session, who: tuple[int, list[str], bool], permission: P) -> None:
-    """`allows(identity, p, user)` holds exactly for the users that `where(identity, p, User)` selects."""
+    """`allows(identity, p, user)` holds exactly for the users that `where(identity, p, User)` selects,
+    among them General System Administrators (active, inactive and expired assignments: P-4 spares them
+    all from User Administrators) and Consortia users."""
     institutions = db.scalars(select(Institution).where(Institution.code.in_(["AGREE1", "AGREE2"]))).all()
     if not institutions:
         factory = Factory(db)
@@ -96,6 +100,13 @@ def test_check_and_filter_agree_for_users(db: Session, who: tuple[int, list[str]
         for inst in institutions:
             for _ in range(3):
                 factory.user(inst, password=False)
+            factory.user(inst, password=False, roles=(R.GENERAL_SYSTEM_ADMINISTRATOR, R.USER_ADMINISTRATOR))
+            factory.user(inst, password=False, support_level="CONSORTIA")
+            inactive = factory.user(inst, password=False, roles=(R.GENERAL_SYSTEM_ADMINISTRATOR,))
+            expired = factory.user(inst, password=False, roles=(R.GENERAL_SYSTEM_ADMINISTRATOR,))
+            inactive.roles[0].status = "INACTIVE"
+            expired.roles[0].expiry_date = dt.date(2000, 1, 1)
+            db.flush()
     index, roles, operator = who
     users = db.scalars(select(User).where(User.institution_id.in_([i.id for i in institutions]))).all()
     home = institutions[index].id if index < 2 else None

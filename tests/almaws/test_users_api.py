@@ -753,7 +753,7 @@ def test_nobody_deletes_themselves(client: TestClient, world: UsersWorld) -> Non
 def test_deleting_a_user_who_created_keys_for_others(client: TestClient, world: UsersWorld) -> None:
     made = world.call(client, "east_gsa", "POST", "/api/v1/users/east-staff/api-keys", json={})
     assert made.status_code == 201, made.text
-    response = world.call(client, "east_ua", "DELETE", "/almaws/v1/users/east-gsa")
+    response = world.call(client, "operator", "DELETE", "/almaws/v1/users/east-gsa")
     assert response.status_code == 204, response.text
     key = made.json()["key"]
     assert client.get("/almaws/v1/users/east-staff", headers={"Authorization": f"apikey {key}"}).status_code == 200

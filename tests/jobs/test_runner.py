@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -15,7 +17,15 @@ from consortia.db import utcnow
 from consortia.jobs import registry
 from consortia.jobs.models import COMPLETED_FAILED, COMPLETED_SUCCESS, FAILED, QUEUED, RUNNING, JobEvent, JobInstance
 from consortia.jobs.queue import recover_expired
-from consortia.jobs.runner import MAX_ATTEMPTS, LeaseLost, SessionFactory, claim, run_instance, work_chunk
+from consortia.jobs.runner import (
+    MAX_ATTEMPTS,
+    LeaseLost,
+    SessionFactory,
+    SubmitterMayNotAct,
+    claim,
+    run_instance,
+    work_chunk,
+)
 from consortia.jobs.service import submit
 from consortia.platform.jobs import DEACTIVATE_EXPIRED_USERS, USERS_DEACTIVATED
 from consortia.platform.models import User
@@ -368,3 +378,138 @@ def test_command_line_views(
     assert "Completed Successfully" in text
     console.print(describe_instance(db, 2**31 - 1))
     assert "was not found" in console.export_text()
+
+
+# --- a job acts for its submitter while the submitter may act -----------------------------------
+
+
+def _half_done_by_the_admin(
+    db: Session, factory: Factory, world: World, sessions: SessionFactory, monkeypatch: pytest.MonkeyPatch
+) -> tuple[JobInstance, list[User]]:
+    """An M1001 run submitted by EAST's User Administrator, one chunk of two patrons done."""
+    monkeypatch.setenv("CONSORTIA_JOB_CHUNK_SIZE", "2")
+    users = expired_patrons(factory, world.east, 5)
+    instance = submit(db, identity_of(world.east_admin), _m1001(), {})
+    db.commit()
+    assert claim(sessions, instance.id, "runner", 60)
+    assert work_chunk(sessions, instance.id, "runner", 60) is False
+    return instance, users
+
+
+def _run_on(sessions: SessionFactory, instance: JobInstance) -> None:
+    """The runner that did the first chunk is refused the next one; the runner that takes the instance over
+    (its lease expired) stops it as FAILED with the reason."""
+    with pytest.raises(SubmitterMayNotAct):
+        work_chunk(sessions, instance.id, "runner", 60)
+    with sessions() as session:
+        session.execute(
+            update(JobInstance)
+            .where(JobInstance.id == instance.id)
+            .values(lease_expires_at=utcnow() - dt.timedelta(seconds=1))
+        )
+        session.commit()
+    assert run_instance(sessions, instance.id) == "finished"
+
+
+def _still_active(db: Session, users: list[User]) -> int:
+    db.expire_all()
+    statuses = db.scalars(select(User.status).where(User.id.in_([u.id for u in users]))).all()
+    return list(statuses).count("ACTIVE")
+
+
+def _operator_call(client: TestClient, factory: Factory, world: World, method: str, path: str, **kw: Any) -> Any:
+    return client.request(
+        method, path, headers=factory.key(world.operator), params={"institution": world.east.code}, **kw
+    )
+
+
+def test_a_job_stops_when_its_submitter_is_inactivated(
+    client: TestClient,
+    db: Session,
+    factory: Factory,
+    world: World,
+    sessions: SessionFactory,
+    recording_queue: RecordingQueue,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    instance, users = _half_done_by_the_admin(db, factory, world, sessions, monkeypatch)
+    path = f"/almaws/v1/users/{world.east_admin.primary_id}"
+    current = _operator_call(client, factory, world, "GET", path).json()
+    inactivated = _operator_call(client, factory, world, "PUT", path, json={**current, "status": {"value": "INACTIVE"}})
+    assert inactivated.status_code == 200, inactivated.text
+    _run_on(sessions, instance)
+    stopped = _instance(sessions, instance.id)
+    assert stopped.status == FAILED
+    assert stopped.report == (
+        f"The job stopped: the account of {world.east_admin.primary_id}, who submitted it, is inactive or expired."
+    )
+    assert stopped.counters[USERS_DEACTIVATED] == 2  # the chunk done before; nothing after
+    assert stopped.lease_owner is None
+    assert _still_active(db, users) == 3
+
+
+def test_a_job_stops_when_its_submitter_is_deleted(
+    client: TestClient,
+    db: Session,
+    factory: Factory,
+    world: World,
+    sessions: SessionFactory,
+    recording_queue: RecordingQueue,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    instance, users = _half_done_by_the_admin(db, factory, world, sessions, monkeypatch)
+    deleted = _operator_call(client, factory, world, "DELETE", f"/almaws/v1/users/{world.east_admin.primary_id}")
+    assert deleted.status_code == 204, deleted.text
+    _run_on(sessions, instance)
+    stopped = _instance(sessions, instance.id)
+    assert stopped.status == FAILED
+    assert f"the account of {world.east_admin.primary_id}, who submitted it, was deleted" in stopped.report
+    assert _still_active(db, users) == 3
+
+
+def test_a_job_stops_when_its_submitter_loses_the_role(
+    client: TestClient,
+    db: Session,
+    factory: Factory,
+    world: World,
+    sessions: SessionFactory,
+    recording_queue: RecordingQueue,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    instance, users = _half_done_by_the_admin(db, factory, world, sessions, monkeypatch)
+    path = f"/almaws/v1/users/{world.east_admin.primary_id}"
+    current = _operator_call(client, factory, world, "GET", path).json()
+    desk = [{"role_type": {"value": "CIRCULATION_DESK_OPERATOR"}, "scope": {"value": world.east.code}}]
+    changed = _operator_call(client, factory, world, "PUT", path, json={**current, "user_role": desk})
+    assert changed.status_code == 200, changed.text
+    _run_on(sessions, instance)
+    stopped = _instance(sessions, instance.id)
+    assert stopped.status == FAILED
+    assert "may no longer run Deactivate Expired Users: Changing users needs" in stopped.report
+    assert _still_active(db, users) == 3
+
+
+def test_a_user_administrators_run_spares_gsas_and_ends_sessions(
+    db: Session, factory: Factory, world: World, sessions: SessionFactory, recording_queue: RecordingQueue
+) -> None:
+    """M1001 changes only the users its submitter may change (P-4), and the deactivated lose their sessions."""
+    from consortia.platform.auth import create_web_session
+    from consortia.platform.models import WebSession
+
+    patron = expired_patrons(factory, world.east, 1)[0]
+    gsa = factory.user(world.east, roles=("GENERAL_SYSTEM_ADMINISTRATOR",), expiry_date=days(-1))
+    create_web_session(db, patron, 8)
+    instance = submit(db, identity_of(world.east_admin), _m1001(), {})
+    db.commit()
+    assert run_instance(sessions, instance.id) == "finished"
+    db.expire_all()
+    assert db.scalars(select(User.status).where(User.id == patron.id)).one() == "INACTIVE"
+    assert db.scalars(select(User.status).where(User.id == gsa.id)).one() == "ACTIVE"
+    assert db.scalars(select(WebSession.id).where(WebSession.user_id == patron.id)).all() == []
+    assert _instance(sessions, instance.id).counters[USERS_DEACTIVATED] == 1
+    # The operator's run changes the GSA too.
+    again = submit(db, identity_of(world.operator).acting_in(world.east.id), _m1001(), {})
+    db.commit()
+    assert run_instance(sessions, again.id) == "finished"
+    db.expire_all()
+    assert db.scalars(select(User.status).where(User.id == gsa.id)).one() == "INACTIVE"

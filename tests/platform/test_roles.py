@@ -181,12 +181,16 @@ def test_only_gsa_or_operator_grant_gsa(client: TestClient, world: UsersWorld, w
         assert _roles_of(client, world, "east-staff") == set()
 
 
-def test_user_administrator_cannot_remove_gsa_but_may_keep_it(client: TestClient, world: UsersWorld) -> None:
+def test_user_administrator_cannot_change_the_roles_of_a_gsa(client: TestClient, world: UsersWorld) -> None:
     gsa_role = _role(R.GENERAL_SYSTEM_ADMINISTRATOR)
     removal = _put_roles(client, world, "east_ua", "east-gsa", [_role(R.CIRCULATION_DESK_OPERATOR)])
     assert removal.status_code == 403
+    # Not even another role beside it (P-4: a GSA's account is the GSA's and the operator's).
     kept = _put_roles(client, world, "east_ua", "east-gsa", [gsa_role, _role(R.CIRCULATION_DESK_OPERATOR)])
-    assert kept.status_code == 200, kept.text
+    assert kept.status_code == 403, kept.text
+    assert "only by a General System Administrator" in kept.text
+    by_operator = _put_roles(client, world, "operator", "east-gsa", [gsa_role, _role(R.CIRCULATION_DESK_OPERATOR)])
+    assert by_operator.status_code == 200, by_operator.text
     deactivate = _put_roles(
         client, world, "east_ua", "east-gsa", [_role(R.GENERAL_SYSTEM_ADMINISTRATOR, status="INACTIVE")]
     )

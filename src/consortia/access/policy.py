@@ -169,15 +169,54 @@ ADMINS = (R.GENERAL_SYSTEM_ADMINISTRATOR, R.USER_ADMINISTRATOR)
 CONSORTIA_LEVEL = "CONSORTIA"
 
 
-def holds_gsa(user: User | UserRecord) -> bool:
-    """The user holds an active General System Administrator assignment (whatever its expiry)."""
-    return any(role.role_type == R.GENERAL_SYSTEM_ADMINISTRATOR and role.status == "ACTIVE" for role in user.roles)
+def is_gsa_account(user: User | UserRecord) -> bool:
+    """A General System Administrator's account: the user holds a GENERAL_SYSTEM_ADMINISTRATOR assignment in
+    any status and whatever its expiry (an inactive or expired one is switched back on by a single change,
+    so whoever could take the account over before that would hold the role after it)."""
+    return any(role.role_type == R.GENERAL_SYSTEM_ADMINISTRATOR for role in user.roles)
+
+
+def gsa_account(model: Any) -> ColumnElement[bool]:
+    """The SQL face of `is_gsa_account` over the users `model`."""
+    return model.roles.any(UserRole.role_type == R.GENERAL_SYSTEM_ADMINISTRATOR)  # type: ignore[no-any-return]
+
+
+def administers(role_type: str, *, spare_gsa: bool) -> Rule:
+    """Holders of `role_type` at institution level administer the users of their institution (change, delete,
+    grant roles); with `spare_gsa` never a General System Administrator's account (P-4): a User
+    Administrator who could inactivate one, make them a patron or change their email could lock the
+    administrators out or take the account over. Things that are not a user (a list, a create, a job run:
+    `InInstitution`) are judged by their institution alone."""
+    name = R.ROLE_TYPES[role_type]
+
+    def test(identity: Identity, obj: Any) -> bool:
+        if identity.institution_id is None or not identity.has_institution_role(role_type):
+            return False
+        if institution_of(obj) != identity.institution_id:
+            return False
+        return not (spare_gsa and isinstance(obj, USER_ACCOUNT) and is_gsa_account(obj))
+
+    def where(identity: Identity, model: Any) -> ColumnElement[bool]:
+        if identity.institution_id is None or not identity.has_institution_role(role_type):
+            return false()
+        column = model.id if model is Institution else model.institution_id
+        if spare_gsa and model is User:
+            return and_(column == identity.institution_id, ~gsa_account(model))
+        return column == identity.institution_id
+
+    spared = ", except General System Administrators" if spare_gsa else ""
+    return Rule(
+        f"administers:{role_type}",
+        f"A {name} of the institution administers its users{spared}.",
+        test,
+        where,
+    )
 
 
 def covers(role_type: str, *, spare_gsa: bool) -> Rule:
     """Holders of `role_type` at institution level cover the users of their institution whose credentials
     they may manage: never a Consortia user (whose licence is the operator's), and with `spare_gsa`
-    never a General System Administrator (whose role a User Administrator may not grant, P-4)."""
+    never a General System Administrator's account (whose role a User Administrator may not grant, P-4)."""
     name = R.ROLE_TYPES[role_type]
     spared = "General System Administrators and Consortia users" if spare_gsa else "Consortia users"
 
@@ -190,7 +229,7 @@ def covers(role_type: str, *, spare_gsa: bool) -> Rule:
             isinstance(obj, USER_ACCOUNT)
             and obj.institution_id == identity.institution_id
             and obj.support_level != CONSORTIA_LEVEL
-            and not (spare_gsa and holds_gsa(obj))
+            and not (spare_gsa and is_gsa_account(obj))
         )
 
     def where(identity: Identity, model: Any) -> ColumnElement[bool]:
@@ -198,8 +237,7 @@ def covers(role_type: str, *, spare_gsa: bool) -> Rule:
             return false()
         clauses = [model.institution_id == identity.institution_id, model.support_level != CONSORTIA_LEVEL]
         if spare_gsa:
-            gsa = and_(UserRole.role_type == R.GENERAL_SYSTEM_ADMINISTRATOR, UserRole.status == "ACTIVE")
-            clauses.append(~model.roles.any(gsa))
+            clauses.append(~gsa_account(model))
         return and_(*clauses)
 
     return Rule(
@@ -209,6 +247,14 @@ def covers(role_type: str, *, spare_gsa: bool) -> Rule:
         where,
     )
 
+
+# The administrators of an institution over its users: the General System Administrator over all, the User
+# Administrator over all but General System Administrators (the same rule for the API, the pages and jobs).
+ADMINISTER_USERS = (
+    operator,
+    administers(R.GENERAL_SYSTEM_ADMINISTRATOR, spare_gsa=False),
+    administers(R.USER_ADMINISTRATOR, spare_gsa=True),
+)
 
 STAFF_READERS = (*ADMINS, R.CIRCULATION_DESK_OPERATOR)
 
@@ -247,9 +293,9 @@ PERMISSION_MAP: dict[P, tuple[Rule, ...]] = {
     P.PARAMETER_EDIT: (operator, gsa_parameter),
     P.USER_READ: (operator, is_self, staff_role(*STAFF_READERS)),
     P.USER_CREATE: (operator, staff_role(*ADMINS)),
-    P.USER_EDIT: (operator, staff_role(*ADMINS)),
-    P.USER_DELETE: (operator, staff_role(*ADMINS)),
-    P.ROLE_GRANT: (operator, staff_role(*ADMINS)),
+    P.USER_EDIT: ADMINISTER_USERS,
+    P.USER_DELETE: ADMINISTER_USERS,
+    P.ROLE_GRANT: ADMINISTER_USERS,
     P.ROLE_GRANT_ADMIN: (operator, staff_role(R.GENERAL_SYSTEM_ADMINISTRATOR)),
     P.SUPPORT_LEVEL_SET: (operator, staff_role(R.GENERAL_SYSTEM_ADMINISTRATOR)),
     P.USER_CREDENTIALS: (
@@ -288,6 +334,11 @@ SEE_FIRST: dict[P, P] = {
     P.USER_CREATE: P.INSTITUTION_READ,
 }
 
+GSA_ACCOUNTS = (
+    "the account of a General System Administrator is changed, given roles or deleted only by a General System "
+    "Administrator of the institution or the operator."
+)
+
 DENIALS: dict[P, str] = {
     P.CONSORTIUM_MANAGE: "Only the operator manages consortia.",
     P.INSTITUTION_MANAGE: "Only the operator manages institutions.",
@@ -296,9 +347,9 @@ DENIALS: dict[P, str] = {
     P.PARAMETER_EDIT: "This parameter can be changed only by the operator (contact support to enable), "
     "or, for other parameters, by the institution's General System Administrator.",
     P.USER_CREATE: "Creating users needs the User Administrator or General System Administrator role.",
-    P.USER_EDIT: "Changing users needs the User Administrator or General System Administrator role.",
-    P.USER_DELETE: "Deleting users needs the User Administrator or General System Administrator role.",
-    P.ROLE_GRANT: "Granting roles needs the User Administrator or General System Administrator role.",
+    P.USER_EDIT: "Changing users needs the User Administrator or General System Administrator role; " + GSA_ACCOUNTS,
+    P.USER_DELETE: "Deleting users needs the User Administrator or General System Administrator role; " + GSA_ACCOUNTS,
+    P.ROLE_GRANT: "Granting roles needs the User Administrator or General System Administrator role; " + GSA_ACCOUNTS,
     P.ROLE_GRANT_ADMIN: "Only a General System Administrator of the institution, or the operator, may grant or "
     "remove the General System Administrator role.",
     P.SUPPORT_LEVEL_SET: "Only the operator or the institution's General System Administrator may raise a user "
@@ -346,10 +397,24 @@ def decide(identity: Identity, permission: P, obj: Any = None) -> Decision:
     return Decision(False, "deny_by_default", reason)
 
 
+def _log_denial(identity: Identity, permission: P, obj: Any, answer: str) -> None:
+    """R-7: a denied attempt with its actor, action and object (also when the page or the API answers it
+    without passing through an error handler, e.g. a form shown again with the refusal)."""
+    log.warning(
+        "denied (%s): actor=%s action=%s object=%s#%s",
+        answer,
+        identity.primary_id,
+        permission.value if isinstance(permission, P) else permission,
+        type(obj).__name__,
+        getattr(obj, "id", "?"),
+    )
+
+
 def demand(identity: Identity, permission: P, obj: Any = None) -> None:
     """Raise Forbidden with the reason unless `permission` holds (for things the caller may know of)."""
     decision = decide(identity, permission, obj)
     if not decision.allowed:
+        _log_denial(identity, permission, obj, "forbidden")
         raise Forbidden(decision.reason)
 
 
@@ -366,17 +431,9 @@ def authorize(identity: Identity, permission: P, obj: Any, *, not_found: NotFoun
     if obj is None:
         raise not_found
     if not can_see(identity, permission, obj):
-        log.warning(
-            "denied (answered as not found): actor=%s action=%s object=%s#%s",
-            identity.primary_id,
-            permission.value,
-            type(obj).__name__,
-            getattr(obj, "id", "?"),
-        )
+        _log_denial(identity, permission, obj, "answered as not found")
         raise not_found
-    decision = decide(identity, permission, obj)
-    if not decision.allowed:
-        raise Forbidden(decision.reason)
+    demand(identity, permission, obj)
 
 
 def where(identity: Identity, permission: P, model: Any) -> ColumnElement[bool]:

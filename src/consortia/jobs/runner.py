@@ -30,6 +30,8 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
+from consortia.access.identity import identity_for_user_id
+from consortia.audit.service import SYSTEM
 from consortia.config import get_settings
 from consortia.db import utcnow
 from consortia.errors import DomainError
@@ -56,6 +58,30 @@ MAX_ATTEMPTS = 5
 
 class LeaseLost(Exception):
     """Another runner holds the instance now; this one must stop without committing."""
+
+
+class SubmitterMayNotAct(DomainError):
+    """The person a job acts for may no longer do what it does: the job stops (FAILED) before its next chunk."""
+
+
+def check_submitter(session: Session, kind: registry.JobKind, instance: JobInstance) -> None:
+    """A job acts for the person who submitted it, so before each chunk that person must still be able to
+    sign in (active, not expired, not deleted) and to run this kind where it runs. Raises SubmitterMayNotAct
+    with the reason. An instance that no person submitted (the system's) is not checked; one whose
+    submitter's account was deleted has lost its submitter id but kept the name."""
+    who = instance.submitted_by
+    if instance.submitted_by_id is None:
+        if who == SYSTEM.label:
+            return
+        raise SubmitterMayNotAct(f"the account of {who}, who submitted it, was deleted.")
+    identity = identity_for_user_id(session, instance.submitted_by_id)
+    if identity is None:
+        raise SubmitterMayNotAct(f"the account of {who}, who submitted it, is inactive or expired.")
+    if identity.is_operator:
+        identity = identity.acting_in(instance.institution_id)
+    decision = kind.decide(identity, instance.institution_id, instance.parameters or {})
+    if not decision.allowed:
+        raise SubmitterMayNotAct(f"{who}, who submitted it, may no longer run {kind.name}: {decision.reason}")
 
 
 def new_owner() -> str:
@@ -125,6 +151,7 @@ def work_chunk(session_factory: SessionFactory, instance_id: int, owner: str, le
             kind = registry.job_kind(instance.job_code)
             if kind is None:
                 raise DomainError(f"The job {instance.job_code} is not known to this worker.")
+            check_submitter(session, kind, instance)
             result = kind.run_chunk(session, instance, instance.checkpoint)
             _apply(session, kind, instance, result)
             delay = chunk_delay()
@@ -248,6 +275,10 @@ def run_instance(
             except LeaseLost:
                 log.warning("job instance %s: lease lost by %s, another runner has it", instance_id, me)
                 return "lease_lost"
+            except SubmitterMayNotAct as exc:
+                log.warning("job instance %s stopped: %s", instance_id, exc.message)
+                _fail(session_factory, instance_id, me, exc.message)
+                return "finished"
             except (OperationalError, InterfaceError) as exc:
                 log.warning("job instance %s interrupted by a database error: %s", instance_id, exc)
                 return "interrupted"

@@ -1,4 +1,4 @@
-"""The "My account" page: the signed-in person's own details, roles and API keys (create, revoke), and
+"""The "My account" page: the signed-in person's own details, roles, password and API keys (create, revoke), and
 the page that shows a new API key once (also after creating one on the API keys tab of a user)."""
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session, selectinload
 from consortia.access.deps import DbSession, page_requires
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
-from consortia.errors import NotFound
+from consortia.errors import BadRequest, NotFound, Throttled, Unauthorized
 from consortia.platform.models import User, UserRole
 from consortia.platform.user_keys import access_api_key, create_user_api_key, revoke_user_api_key, user_api_keys
 from consortia.platform.user_labels import user_labels
 from consortia.platform.user_roles import SUPPORT_LEVELS
+from consortia.platform.user_service import change_own_password
 from consortia.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -40,11 +41,9 @@ def _own_user(session: Session, identity: Identity) -> User:
     return user
 
 
-@router.get("/account", response_class=HTMLResponse)
-def account_page(
-    request: Request, session: DbSession, identity: Annotated[Identity, Depends(page_requires(P.SIGNED_IN))]
+def _account(
+    request: Request, session: Session, identity: Identity, user: User, *, password_error: str = "", status: int = 200
 ) -> Response:
-    user = _own_user(session, identity)
     labels = user_labels(session, user) if user.institution_id is not None else None
     return render(
         request,
@@ -54,8 +53,38 @@ def account_page(
             "labels": labels,
             "support_levels": SUPPORT_LEVELS,
             "keys": user_api_keys(session, identity, user),
+            "password_error": password_error,
         },
+        status=status,
     )
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account_page(
+    request: Request, session: DbSession, identity: Annotated[Identity, Depends(page_requires(P.SIGNED_IN))]
+) -> Response:
+    return _account(request, session, identity, _own_user(session, identity))
+
+
+@router.post("/account/password")
+def change_password_page(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(page_requires(P.USER_CREDENTIALS))],
+    current_password: Annotated[str, Form(max_length=500)] = "",
+    new_password: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    user = _own_user(session, identity)
+    found = request.state.signed_in
+    try:
+        change_own_password(
+            session, identity, user, current_password, new_password, current_session_id=found.web_session.id
+        )
+    except (BadRequest, Unauthorized, Throttled) as exc:
+        session.commit()  # a wrong current password stays counted although the request fails
+        status = 429 if isinstance(exc, Throttled) else 400
+        return _account(request, session, identity, user, password_error=exc.message, status=status)
+    return redirect("/account", "Password changed; your other browsers are signed out.")
 
 
 @router.post("/account/api-keys")

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
 from consortia.access.identity import Identity, can_sign_in, hash_secret, identity_of
@@ -42,8 +44,14 @@ def password_matches(stored: str | None, password: str) -> bool:
         return False
 
 
-def _throttle_key(username: str, institution_code: str | None) -> str:
-    return f"{(institution_code or '').upper()}/{username.strip().lower()}"
+def _name_key(username: str, institution_code: str | None) -> str:
+    """The failure counter of a name that names no account: the normalised spelling, hashed (a user name
+    field sometimes receives a password typed in the wrong box; no clear text of it is kept)."""
+    return "name:" + hash_secret(f"{institution_code or ''}/{username.strip().lower()}")
+
+
+def _account_key(user: User) -> str:
+    return f"user:{user.id}"
 
 
 def _wait_left(failure: SignInFailure | None, now: dt.datetime) -> dt.timedelta:
@@ -54,44 +62,91 @@ def _wait_left(failure: SignInFailure | None, now: dt.datetime) -> dt.timedelta:
     return max(dt.timedelta(0), left)
 
 
+def _normal_code(institution_code: str | None) -> str | None:
+    """An institution code as the look-up reads it: trimmed, upper-case; blank is no code."""
+    return (institution_code or "").strip().upper() or None
+
+
 def find_sign_in_user(session: Session, username: str, institution_code: str | None) -> User | None:
     """The account a sign-in names: `primary_id` in an institution, or an operator account.
 
     Without an institution code the name must be unambiguous across institutions.
     """
     key = username.strip().lower()
+    code = _normal_code(institution_code)
     query = select(User).where(User.primary_id_key == key).options(selectinload(User.roles))
-    if institution_code:
-        query = query.join(Institution, User.institution_id == Institution.id).where(
-            Institution.code == institution_code.strip().upper()
-        )
+    if code:
+        query = query.join(Institution, User.institution_id == Institution.id).where(Institution.code == code)
     users = session.scalars(query).all()
     return users[0] if len(users) == 1 else None
 
 
-def sign_in(session: Session, username: str, password: str, institution_code: str | None = None) -> User:
-    """Check a user name and password; repeated failures make each next attempt wait longer."""
-    now = utcnow()
-    key = _throttle_key(username, institution_code)
-    failure = session.get(SignInFailure, key)
-    wait = _wait_left(failure, now)
+def _failure_counter(session: Session, key: str, now: dt.datetime) -> SignInFailure:
+    """The counter of `key`, created when missing and locked for this transaction, so that attempts on one
+    account made at the same moment are counted one after the other (none slips through uncounted)."""
+    values = {"username_key": key, "failures": 0, "last_failure_at": now}
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(postgresql_insert(SignInFailure).values(values).on_conflict_do_nothing())
+    elif dialect == "sqlite":
+        session.execute(sqlite_insert(SignInFailure).values(values).on_conflict_do_nothing())
+    elif session.get(SignInFailure, key) is None:
+        session.add(SignInFailure(**values))
+        session.flush()
+    return session.scalars(
+        select(SignInFailure)
+        .where(SignInFailure.username_key == key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def check_throttle(session: Session, key: str, now: dt.datetime) -> SignInFailure:
+    """The locked counter of `key`; Throttled (429) while it must wait, whatever password comes with it."""
+    counter = _failure_counter(session, key, now)
+    wait = _wait_left(counter, now)
     if wait > dt.timedelta(0):
         raise Throttled(f"Too many failed sign-ins. Try again in {int(wait.total_seconds()) + 1} seconds.")
+    return counter
+
+
+def count_failure(counter: SignInFailure, now: dt.datetime) -> None:
+    counter.failures += 1
+    counter.last_failure_at = now
+
+
+def sign_in(session: Session, username: str, password: str, institution_code: str | None = None) -> User:
+    """Check a user name and password; repeated failures make each next attempt wait longer.
+
+    Failures are counted per account (the user the name and code resolve to, however they are spelt) and,
+    for names that resolve to no account, per normalised name. While a counter waits, even the right
+    password is refused (429). The entry point commits a failed attempt so that it stays counted."""
+    now = utcnow()
     user = find_sign_in_user(session, username, institution_code)
+    key = _account_key(user) if user is not None else _name_key(username, _normal_code(institution_code))
+    counter = check_throttle(session, key, now)
     ok = password_matches(user.password_hash if user else None, password)
     if not ok or user is None or not can_sign_in(user):
-        if failure is None:
-            failure = SignInFailure(username_key=key, failures=0, last_failure_at=now)
-            session.add(failure)
-        failure.failures += 1
-        failure.last_failure_at = now
+        count_failure(counter, now)
         raise Unauthorized("Unknown user name or wrong password, or the account is not active.")
     if user.record_type == "STAFF" and not user.email_confirmed:
+        if counter.failures == 0:
+            session.delete(counter)
         raise Unauthorized("Confirm your email address first: follow the link in the confirmation mail.")
-    if failure is not None:
-        session.delete(failure)
+    session.delete(counter)
     user.last_sign_in = now
     return user
+
+
+def check_own_password(session: Session, user: User, password: str) -> None:
+    """The user's current password, before they set a new one: counted with the account's sign-in
+    failures, so that a browser left signed in cannot be used to guess it."""
+    now = utcnow()
+    counter = check_throttle(session, _account_key(user), now)
+    if not password_matches(user.password_hash, password):
+        count_failure(counter, now)
+        raise Unauthorized("The current password is wrong.")
+    session.delete(counter)
 
 
 # --- browser sessions -------------------------------------------------------------------------
@@ -143,9 +198,16 @@ def end_web_session(session: Session, token: str | None) -> None:
         session.execute(delete(WebSession).where(WebSession.token_hash == hash_secret(token)))
 
 
-def end_sessions_of(session: Session, user_id: int) -> None:
-    """Sign a user out everywhere (used when a contact is inactivated: effect at once)."""
-    session.execute(delete(WebSession).where(WebSession.user_id == user_id))
+def end_sessions_of(session: Session, user_id: int, *, keep: int | None = None) -> None:
+    """Sign a user out everywhere, but for the browser session `keep` (the one the user is changing their
+    own password in): every other cookie of theirs is refused from its next request on, and stays refused
+    when the account is reactivated later. (API keys need no such step: a key of an inactive or expired
+    user is refused on every request, `identity.identity_from_api_key`, and a deleted user's keys go with
+    them.)"""
+    statement = delete(WebSession).where(WebSession.user_id == user_id)
+    if keep is not None:
+        statement = statement.where(WebSession.id != keep)
+    session.execute(statement.execution_options(synchronize_session=False))
 
 
 # --- API keys ---------------------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """The platform's job kinds (P-7).
 
 "Deactivate Expired Users" (M1001): in the institution it runs in, every ACTIVE user whose expiry date
-had passed when the job started becomes INACTIVE. Set-based, in chunks ordered by user id: per chunk
-one `INSERT ... SELECT` of history rows and one UPDATE over the chunk's ids, committed by the runner
-together with the checkpoint (the last id done), so a chunk is never applied twice (R-1).
+had passed when the job started becomes INACTIVE and their browser sessions end, as when one user is
+inactivated; a User Administrator's run leaves General System Administrators' accounts alone (P-4).
+Set-based, in chunks ordered by user id: per chunk one `INSERT ... SELECT` of history rows, one DELETE of
+sessions and one UPDATE over the chunk's ids, committed by the runner together with the checkpoint (the
+last id done), so a chunk is never applied twice (R-1).
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from consortia.access.identity import identity_for_user_id
 from consortia.access.permissions import Permission as P
+from consortia.access.policy import where
 from consortia.audit.service import history_insert_from_select
 from consortia.db import today, utcnow
 from consortia.errors import BadRequest
@@ -27,7 +31,7 @@ from consortia.jobs.registry import (
     job_actor,
     register_job_kind,
 )
-from consortia.platform.models import CodeTableRow, User
+from consortia.platform.models import CodeTableRow, User, WebSession
 
 DEACTIVATE_EXPIRED_USERS = "M1001"
 USERS_DEACTIVATED = "users_deactivated"
@@ -60,6 +64,11 @@ def _deactivate_expired_users(
     state = dict(checkpoint or {})
     group = (instance.parameters or {}).get("user_group")
     scope = [User.institution_id == instance.institution_id, User.status == "ACTIVE"]
+    submitter = identity_for_user_id(session, instance.submitted_by_id) if instance.submitted_by_id else None
+    if submitter is not None:
+        # Only the users the submitter may change: a User Administrator's run leaves General System
+        # Administrators' accounts alone (P-4), as the API and the pages do.
+        scope.append(where(submitter.acting_in(instance.institution_id), P.USER_EDIT, User))
     if group:
         scope.append(User.user_group == group)
     if "before" not in state:
@@ -89,6 +98,12 @@ def _deactivate_expired_users(
             actor=job_actor(session, instance),
             where_from=select(User.id).where(*chunk),
         )
+    )
+    # Their browser sessions end, as when one user is inactivated (their API keys are refused while inactive).
+    session.execute(
+        delete(WebSession)
+        .where(WebSession.user_id.in_(select(User.id).where(*chunk)))
+        .execution_options(synchronize_session=False)
     )
     changed = session.execute(
         update(User)

@@ -292,7 +292,7 @@ def edit_user_page(
             password=password or None,
             version=version,
         )
-        update_user(session, identity, user, changes)
+        update_user(session, identity, user, changes, current_session_id=request.state.signed_in.web_session.id)
     except DomainError as exc:
         if isinstance(exc, NotFound):
             raise

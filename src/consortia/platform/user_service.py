@@ -15,6 +15,15 @@ Decisions where the specification is silent:
 - The primary id of an existing user cannot be changed (history and references are keyed on it).
 - Nobody deletes their own account.
 - Another user's password is set only by those who cover that user (`user:credentials`, as for API keys).
+- A new password ends the user's browser sessions; the user's own current one stays when they set it
+  themselves. API keys stay: they are credentials of their own, revoked one by one.
+- Inactivating or deleting a user ends their browser sessions (reactivating brings none back), whoever does
+  it and however (API, pages, Support Center contacts, the Deactivate Expired Users job). Their API keys
+  are blocked, not revoked: refused while the account is inactive, usable again when it is reactivated
+  (as the Support Center's contact reactivation promises); a deleted user's keys are deleted with them.
+  A job the user submitted stops at its next chunk (the runner checks its submitter).
+- On "My account" a new password needs the current one, whose wrong guesses count with the account's
+  failed sign-ins.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ from consortia.audit.registry import HistoryScope, register_history_kind
 from consortia.audit.service import record
 from consortia.db import utcnow
 from consortia.errors import BadRequest, Conflict, NotFound
-from consortia.platform.auth import hash_password
+from consortia.platform.auth import check_own_password, end_sessions_of, hash_password
 from consortia.platform.models import ApiKey, Institution, User, UserBlock, UserIdentifier
 from consortia.platform.user_changes import (
     ADDRESS_KEYS,
@@ -208,7 +217,12 @@ def _set_fields(session: Session, identity: Identity, user: User, fields: dict[s
     return changed
 
 
-def _set_password(session: Session, identity: Identity, user: User, password_hash: str) -> None:
+def set_password_hash(
+    session: Session, identity: Identity, user: User, password_hash: str, *, current_session_id: int | None = None
+) -> None:
+    """Give `user` a new password (callers have checked who may) with its history row. Every browser session
+    of the user ends at its next request, except `current_session_id` when the user sets their own
+    password from it: whoever signed in with the old password is out."""
     user.password_hash = password_hash
     record(
         session,
@@ -220,6 +234,7 @@ def _set_password(session: Session, identity: Identity, user: User, password_has
         actor=identity.actor,
         institution_id=user.institution_id,
     )
+    end_sessions_of(session, user.id, keep=current_session_id if user.id == identity.user_id else None)
 
 
 # --- other domains' part when a user leaves ---------------------------------------------------
@@ -334,12 +349,20 @@ def check_version(user: User, expected: int | None) -> None:
         )
 
 
-def update_user(session: Session, identity: Identity, user: User, changes: UserChanges) -> User:
+def update_user(
+    session: Session, identity: Identity, user: User, changes: UserChanges, *, current_session_id: int | None = None
+) -> User:
     """Change a user (`user:edit`): the fields given, the lists given (each replaces the current
     one), roles when given (as `set_user_roles`), level and password (`user:credentials`). A Consortia
     user's status and record type are the operator's (`contact:status`, SC-12). Everything is checked
     before anything is written; one history row per changed field or list entry. A stale
-    `changes.version` is refused with 409 (R-4). A user leaving STAFF is announced to the departure hooks."""
+    `changes.version` is refused with 409 (R-4). A user leaving STAFF is announced to the departure hooks.
+
+    A General System Administrator's account is changed only by a General System Administrator or the
+    operator (`user:edit`, P-4); a request that would grant the role is refused unless the caller may grant
+    it (`role:grant-admin`), so the account counts as one before and after the change. A new password ends
+    the user's other browser sessions (`current_session_id`: the one the request comes from); inactivating
+    the user ends all of them (their API keys are refused while the account is inactive)."""
     authorize(identity, P.USER_EDIT, user, not_found=user_not_found(user.primary_id))
     check_version(user, changes.version)
     assert user.institution_id is not None
@@ -365,6 +388,7 @@ def update_user(session: Session, identity: Identity, user: User, changes: UserC
     if user.record_type == "STAFF" and record_type != "STAFF":
         _depart(session, identity, user, deleting=False)
 
+    inactivating = user.status == "ACTIVE" and changes.fields.get("status", user.status) == "INACTIVE"
     changed = _set_fields(session, identity, user, changes.fields)
     if changes.identifiers is not None:
         changed = _set_identifiers(session, identity, user, changes.identifiers) or changed
@@ -374,19 +398,44 @@ def update_user(session: Session, identity: Identity, user: User, changes: UserC
         record_support_level(session, identity, user, level)
         changed = True
     if password_hash is not None:
-        _set_password(session, identity, user, password_hash)
+        set_password_hash(session, identity, user, password_hash, current_session_id=current_session_id)
         changed = True
     if plan is not None:
         changed = apply_role_plan(session, identity, user, plan) or changed
+    if inactivating:
+        end_sessions_of(session, user.id)
     if changed:
         user.updated_at = utcnow()
     session.flush()
     return user
 
 
+def change_own_password(
+    session: Session,
+    identity: Identity,
+    user: User,
+    current_password: str,
+    new_password: str,
+    *,
+    current_session_id: int | None = None,
+) -> None:
+    """The signed-in user sets a new password ("My account"): the current one must be given (its wrong
+    guesses are throttled like sign-ins); the user's other browser sessions end, `current_session_id` stays."""
+    if user.id != identity.user_id:
+        raise user_not_found(user.primary_id)
+    authorize(identity, P.USER_CREDENTIALS, user, not_found=user_not_found(user.primary_id))
+    password_hash = hash_password(new_password)
+    check_own_password(session, user, current_password)
+    set_password_hash(session, identity, user, password_hash, current_session_id=current_session_id)
+    user.updated_at = utcnow()
+    session.flush()
+
+
 def delete_user(session: Session, identity: Identity, user: User) -> None:
     """Delete a user (`user:delete`) with their identifiers, blocks, roles, keys and sessions; a Consortia
-    user only by the operator (`contact:status`, SC-12). The departure hooks run first (they refuse
+    user only by the operator (`contact:status`, SC-12), a General System Administrator's account only by a
+    General System Administrator or the operator (P-4). Their sessions end at once; a job they submitted
+    stops at its next chunk. The departure hooks run first (they refuse
     deleting someone who opened support cases, and end a Consortia licence with its history).
 
     History rows stay (they name the user by primary id); keys the user created for others stay.
@@ -406,6 +455,7 @@ def delete_user(session: Session, identity: Identity, user: User) -> None:
         actor=identity.actor,
         institution_id=user.institution_id,
     )
+    end_sessions_of(session, user.id)
     session.execute(update(ApiKey).where(ApiKey.created_by_id == user.id).values(created_by_id=None))
     session.delete(user)
     session.flush()

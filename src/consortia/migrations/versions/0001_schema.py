@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 14:43:11.918110
+Create Date: 2026-12-03 14:56:39.857635
 """
 
 from collections.abc import Sequence
