@@ -108,7 +108,7 @@ def case_list(
     view: Annotated[str, Query(max_length=40)] = "",
     sort: Annotated[str, Query(max_length=20)] = "",
     dir: Annotated[str, Query(max_length=4)] = "",
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> Response:
     demand_support_center(identity)
     chosen = views.access_view(session, identity, view or views.default_view_id(identity))
