@@ -23,9 +23,14 @@ from consortia.platform.models import Institution
 SESSION_COOKIE = "consortia_session"
 
 
-def get_session() -> Iterator[Session]:
-    """One unit of work per request: committed when the route returns, rolled back on error."""
-    with get_database().session() as session:
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One unit of work per request: committed when the route returns, rolled back on error. A request
+    that may change something (any method but GET, HEAD and OPTIONS) waits for the write lock when its
+    transaction begins (`Database.session`); a read does not, and none waits for it."""
+    with get_database().session(writes=request.method not in SAFE_METHODS) as session:
         yield session
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from consortia.audit.service import Actor
-from consortia.db import keep_for_session, today, utcnow
+from consortia.db import keep_for_session, today, unless_locked, utcnow
 from consortia.platform.models import ApiKey, Institution, User, UserRole
 
 EMPTY_LIBRARIES: frozenset[int] = frozenset()
@@ -181,8 +181,10 @@ def identity_from_api_key(session: Session, key: str) -> Identity | None:
     grants = frozenset(RoleGrant(r.role_type, r.library_id) for r in rows if r.role_type is not None)
     now = utcnow()
     # Note the use at most once a minute, so that hot keys do not write on every request.
+    # A read does this on the side: left out when SQLite has no write lock for it (noted next time).
     if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):
-        session.execute(update(ApiKey).where(ApiKey.id == row.key_id).values(last_used_at=now))
+        with unless_locked(session):
+            session.execute(update(ApiKey).where(ApiKey.id == row.key_id).values(last_used_at=now))
     name = " ".join(part for part in (row.first_name, row.middle_name, row.last_name) if part)
     return Identity(
         user_id=row.id,

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,7 @@ from consortia.errors import BadRequest, Forbidden
 from consortia.platform.models import Institution, User
 from consortia.platform.tenancy import acting_institution
 from consortia.support import admin_pages, enablement, registration_pages, service, views
+from consortia.support.api import AttachmentId, attachment_download
 from consortia.support.models import (
     CONTACT_LEVELS,
     ISSUE_TYPES,
@@ -278,7 +279,7 @@ def update_case(
     session: DbSession,
     identity: Annotated[Identity, Depends(page_requires(P.CASE_EDIT))],
     number: str,
-    version: Annotated[int, Form(ge=1)],
+    version: Annotated[int, Form(ge=1, le=2**31 - 1)],
     status: Annotated[str, Form(max_length=30)] = "",
     priority: Annotated[str, Form(max_length=20)] = "",
     subject: Annotated[str | None, Form(max_length=255)] = None,
@@ -316,14 +317,15 @@ def add_comment(
 
 
 @router.post("/support/cases/{number}/attachments")
-async def add_attachment(
+def add_attachment(
     session: DbSession,
     identity: Annotated[Identity, Depends(page_requires(P.CASE_COMMENT))],
     number: str,
     file: Annotated[UploadFile, File()],
 ) -> Response:
+    """Not `async`, like the API's upload: the verb waits on the database, never on the event loop."""
     case = service.access_case(session, identity, number, P.CASE_COMMENT)
-    content = await file.read(service.MAX_ATTACHMENT_BYTES + 1)
+    content = file.file.read(service.MAX_ATTACHMENT_BYTES + 1)
     attachment = service.add_attachment(
         session,
         identity,
@@ -340,16 +342,10 @@ def download_attachment(
     session: DbSession,
     identity: Annotated[Identity, Depends(page_requires(P.CASE_READ))],
     number: str,
-    attachment_id: int,
+    attachment_id: AttachmentId,
 ) -> Response:
     case = service.access_case(session, identity, number)
-    attachment = service.attachment_of(session, case, attachment_id)
-    safe_name = attachment.name.replace('"', "'")
-    return Response(
-        attachment.content,
-        media_type=attachment.content_type,
-        headers={"Content-Disposition": f'attachment; filename="{safe_name}"', "X-Content-Type-Options": "nosniff"},
-    )
+    return attachment_download(service.attachment_of(session, case, attachment_id))
 
 
 # --- asking for case sharing (SC-10) ----------------------------------------------------------
@@ -391,7 +387,8 @@ def sharing_request(
     request: Request,
     session: DbSession,
     identity: Annotated[Identity, Depends(page_requires(P.CASE_CREATE))],
-    contact: Annotated[list[str] | None, Form()] = None,
+    # Bounded as the API's ContactRef and SharingRequestCreate bound them.
+    contact: Annotated[list[Annotated[str, Field(max_length=100)]] | None, Form(max_length=50)] = None,
 ) -> Response:
     institution = acting_institution(session, identity)
     if institution.consortium is None:
