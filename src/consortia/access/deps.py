@@ -25,6 +25,9 @@ from consortia.platform.models import Institution
 SESSION_COOKIE = "consortia_session"
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def _end(session: Session, commit: bool) -> None:
     try:
         if commit:
@@ -35,14 +38,17 @@ def _end(session: Session, commit: bool) -> None:
         session.close()
 
 
-async def get_session() -> AsyncIterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One unit of work per request: committed when the route returns, rolled back on error.
 
-    async: making the session does no I/O (a connection is taken on first use), so it costs no
-    thread hop; the commit or rollback does, and runs in the thread pool, shielded from cancellation
-    so that a client that goes away never leaves a connection checked out.
+    A request that may change something (any method but GET, HEAD and OPTIONS) waits for the write
+    lock when its transaction begins (`Database.writing_sessionmaker`); a read does not, and none
+    waits for it. async: making the session does no I/O (a connection is taken on first use), so it
+    costs no thread hop; the commit or rollback does, and runs in the thread pool, shielded from
+    cancellation so that a client that goes away never leaves a connection checked out.
     """
-    session = get_database().sessionmaker()
+    database = get_database()
+    session = (database.sessionmaker if request.method in SAFE_METHODS else database.writing_sessionmaker)()
     try:
         yield session
     except BaseException:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from consortia.access import auth_epoch as _auth_epoch  # noqa: F401  (listens for the changes an identity depends on)
 from consortia.audit.service import Actor
-from consortia.db import keep_for_session, today, utcnow
+from consortia.db import keep_for_session, today, unless_locked, utcnow
 from consortia.platform.models import ApiKey, Institution, User, UserRole
 
 EMPTY_LIBRARIES: frozenset[int] = frozenset()
@@ -259,8 +259,10 @@ def identity_from_api_key(session: Session, key: str) -> Identity | None:
     now = utcnow()
     # Note the use at most once a minute, so that hot keys do not write on every request; the write
     # changes no epoch (access.auth_epoch leaves `last_used_at` out).
+    # A read does this on the side: left out when SQLite has no write lock for it (noted next time).
     if cached.last_used_at is None or now - cached.last_used_at > KEY_USE_INTERVAL:
-        session.execute(_NOTE_USE, {"key_id": cached.key_id, "now": now})
+        with unless_locked(session):
+            session.execute(_NOTE_USE, {"key_id": cached.key_id, "now": now})
         cached = replace(cached, last_used_at=now)
     if len(_cache) >= CACHE_SIZE:
         _cache.clear()

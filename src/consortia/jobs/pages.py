@@ -75,7 +75,7 @@ def jobs_page(
     session: DbSession,
     identity: Annotated[Identity, Depends(page_requires(P.JOB_READ))],
     status: Status = "",
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=service.MAX_OFFSET)] = 0,
     fragment: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:
     context = _list_context(session, identity, status, offset)

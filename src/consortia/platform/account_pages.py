@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -99,11 +99,15 @@ def create_own_api_key(
     return key_created(request, user, secret, "/account")
 
 
+# As the API bounds it (`apikey_api`): beyond, no key exists and the databases' integers overflow.
+KeyId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
 @router.post("/account/api-keys/{key_id}/revoke")
 def revoke_own_api_key(
     session: DbSession,
     identity: Annotated[Identity, Depends(page_requires(P.USER_CREDENTIALS))],
-    key_id: int,
+    key_id: KeyId,
 ) -> Response:
     key = access_api_key(session, identity, key_id)
     if key.user_id != identity.user_id:

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import Field
 from sqlalchemy.orm import Session
 
 from consortia.access.deps import DbSession, page_requires
@@ -26,7 +27,7 @@ from consortia.audit.service import events_for
 from consortia.errors import BadRequest, DomainError, Forbidden, NotFound
 from consortia.platform import codetables
 from consortia.platform import roles as R
-from consortia.platform.account_pages import key_created
+from consortia.platform.account_pages import KeyId, key_created
 from consortia.platform.models import Institution, User
 from consortia.platform.roles import RoleSpec
 from consortia.platform.tenancy import libraries_of
@@ -347,7 +348,7 @@ def set_roles_page(
     scope: Annotated[list[str] | None, Form()] = None,
     status: Annotated[list[str] | None, Form()] = None,
     expiry_date: Annotated[list[str] | None, Form()] = None,
-    remove: Annotated[list[int] | None, Form()] = None,
+    remove: Annotated[list[Annotated[int, Field(ge=0, le=2**31 - 1)]] | None, Form()] = None,
 ) -> Response:
     user = _page_user(session, identity, primary_id, P.ROLE_GRANT)
     types, scopes, statuses, expiries = role_type or [], scope or [], status or [], expiry_date or []
@@ -417,7 +418,7 @@ def revoke_api_key_page(
     session: DbSession,
     identity: Annotated[Identity, Depends(page_requires(P.USER_CREDENTIALS))],
     primary_id: str,
-    key_id: int,
+    key_id: KeyId,
 ) -> Response:
     user = _page_user(session, identity, primary_id, P.USER_CREDENTIALS)
     key = access_api_key(session, identity, key_id)

@@ -6,7 +6,10 @@ their counts, see `support.views`).
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, Request, UploadFile
 from fastapi.responses import Response
@@ -21,6 +24,7 @@ from consortia.errors import BadRequest
 from consortia.mail import outbox
 from consortia.platform.tenancy import institution_by_code
 from consortia.support import enablement, licences, registration, service, views
+from consortia.support.models import CaseAttachment
 from consortia.support.policy import demand_support_center
 from consortia.support.schemas import (
     CaseCreate,
@@ -217,8 +221,10 @@ def list_attachments(request: Request, session: DbSession, identity: Reader, num
     return respond(request, envelope("attachment", rows, len(rows)), root="attachment")
 
 
+# Not `async`: the verb waits on the database (on PostgreSQL for the case's row lock while another
+# comment commits), which must not hold up the event loop that the other request needs to commit.
 @router.post("/support/cases/{number}/attachments", status_code=201)
-async def post_attachment(
+def post_attachment(
     request: Request,
     session: DbSession,
     identity: Annotated[Identity, Depends(requires(P.CASE_COMMENT))],
@@ -227,7 +233,7 @@ async def post_attachment(
     name: Annotated[str, Form(max_length=255)] = "",
 ) -> Response:
     case = service.access_case(session, identity, number, P.CASE_COMMENT)
-    content = await file.read(service.MAX_ATTACHMENT_BYTES + 1)
+    content = file.file.read(service.MAX_ATTACHMENT_BYTES + 1)
     attachment = service.add_attachment(
         session,
         identity,
@@ -239,21 +245,33 @@ async def post_attachment(
     return respond(request, attachment_json(attachment, case.number), root="attachment", status=201)
 
 
+AttachmentId = Annotated[int, Path(ge=1, le=2_000_000_000)]
+
+
 @router.get("/support/cases/{number}/attachments/{attachment_id}")
-def download_attachment(
-    session: DbSession, identity: Reader, number: str, attachment_id: Annotated[int, Path(ge=1, le=2_000_000_000)]
-) -> Response:
+def download_attachment(session: DbSession, identity: Reader, number: str, attachment_id: AttachmentId) -> Response:
     case = service.access_case(session, identity, number)
-    attachment = service.attachment_of(session, case, attachment_id)
-    safe_name = attachment.name.replace('"', "'")
+    return attachment_download(service.attachment_of(session, case, attachment_id))
+
+
+def attachment_download(attachment: CaseAttachment) -> Response:
+    """An attachment as a download (the API's and the case page's): never shown inline, never sniffed."""
     return Response(
         attachment.content,
         media_type=attachment.content_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{safe_name}"',
-            "X-Content-Type-Options": "nosniff",
-        },
+        headers={"Content-Disposition": content_disposition(attachment.name), "X-Content-Type-Options": "nosniff"},
     )
+
+
+def content_disposition(name: str) -> str:
+    """`attachment` with the file name as RFC 6266 gives it: `filename*` carries the name in UTF-8
+    (percent-encoded), `filename` an ASCII stand-in for clients that know no `filename*`. A header is
+    Latin-1 on the wire, so the name itself never goes there as it is."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    ascii_name = "".join(c for c in decomposed if not unicodedata.combining(c))
+    ascii_name = re.sub(r'[^\x20-\x7e]|["\\]', "_", ascii_name)
+    ascii_name = re.sub(r"_{2,}", "_", ascii_name).strip() or "attachment"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 # --- list views -------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from consortia.errors import BadRequest, Forbidden, NotFound
 from consortia.platform.models import Institution
 from consortia.platform.tenancy import acting_institution
 from consortia.support import admin_pages, enablement, registration_pages, service, sharing_pages, views
+from consortia.support.api import AttachmentId, attachment_download
 from consortia.support.models import (
     ISSUE_TYPES,
     MY_INSTITUTION_LABEL,
@@ -366,7 +367,7 @@ def update_case(
     session: DbSession,
     identity: Annotated[Identity, Depends(page_requires(P.CASE_EDIT))],
     number: str,
-    version: Annotated[int, Form(ge=1)],
+    version: Annotated[int, Form(ge=1, le=2**31 - 1)],
     status: Annotated[str, Form(max_length=30)] = "",
     priority: Annotated[str, Form(max_length=20)] = "",
     subject: Annotated[str | None, Form(max_length=255)] = None,
@@ -407,15 +408,16 @@ def add_comment(
 
 
 @router.post("/support/cases/{number}/attachments")
-async def add_attachment(
+def add_attachment(
     request: Request,
     session: DbSession,
     identity: Annotated[Identity, Depends(page_requires(P.CASE_COMMENT))],
     number: str,
     file: Annotated[UploadFile, File()],
 ) -> Response:
+    """Not `async`, like the API's upload: the verb waits on the database, never on the event loop."""
     case = service.access_case(session, identity, number, P.CASE_COMMENT)
-    content = await file.read(service.MAX_ATTACHMENT_BYTES + 1)
+    content = file.file.read(service.MAX_ATTACHMENT_BYTES + 1)
     attachment = service.add_attachment(
         session,
         identity,
@@ -433,13 +435,7 @@ def download_attachment(
     session: DbSession,
     identity: Annotated[Identity, Depends(page_requires(P.CASE_READ))],
     number: str,
-    attachment_id: int,
+    attachment_id: AttachmentId,
 ) -> Response:
     case = service.access_case(session, identity, number)
-    attachment = service.attachment_of(session, case, attachment_id)
-    safe_name = attachment.name.replace('"', "'")
-    return Response(
-        attachment.content,
-        media_type=attachment.content_type,
-        headers={"Content-Disposition": f'attachment; filename="{safe_name}"', "X-Content-Type-Options": "nosniff"},
-    )
+    return attachment_download(service.attachment_of(session, case, attachment_id))

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from consortia.access.explain import register_access_object
 from consortia.access.identity import Identity
@@ -29,7 +31,7 @@ from consortia.access.policy import InInstitution, allows, demand
 from consortia.audit.models import HistoryEvent
 from consortia.audit.registry import HistoryScope, register_history_kind
 from consortia.audit.service import events_for, record
-from consortia.db import utcnow
+from consortia.db import unless_locked, utcnow
 from consortia.errors import BadRequest, Conflict, Forbidden, NotFound
 from consortia.platform.models import Institution, User
 from consortia.platform.tenancy import acting_institution
@@ -347,6 +349,23 @@ def set_share_with(session: Session, identity: Identity, case: SupportCase, shar
 # --- comments and attachments -----------------------------------------------------------------
 
 
+def _touch(session: Session, case: SupportCase, now: dt.datetime) -> None:
+    """Move the case's `updated` to `now` (never back) without touching its version.
+
+    A comment or an attachment is an append: it conflicts with no other and with no edit of the case,
+    so it must not go through the version-checked UPDATE of the case (R-4: only a change made against a
+    version may answer 409), nor move the version an edit in progress was made against.
+    """
+    session.execute(
+        update(SupportCase)
+        .where(SupportCase.id == case.id, SupportCase.updated_at < now)
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if case.updated_at < now:
+        set_committed_value(case, "updated_at", now)
+
+
 def add_comment(session: Session, identity: Identity, case: SupportCase, text: str) -> CaseComment:
     if not allows(identity, P.CASE_COMMENT, case):
         raise Forbidden(PARTNER_READ_ONLY.format(institution=case.institution.name))
@@ -360,7 +379,7 @@ def add_comment(session: Session, identity: Identity, case: SupportCase, text: s
         case_id=case.id, author_id=identity.user_id, author=identity.actor.label, text=text, created_at=now
     )
     session.add(comment)
-    case.updated_at = now
+    _touch(session, case, now)
     _history(session, identity, case, "comment", None, text[:HISTORY_TEXT_CHARS])
     session.flush()
     return comment
@@ -375,6 +394,18 @@ def comments_of(session: Session, case: SupportCase, *, limit: int, offset: int)
     return list(rows), total
 
 
+# Control and format characters (C0, DEL, C1, bidirectional overrides, line separators, surrogates)
+# make a name that misleads or cannot be stored or sent; path separators make one that names a folder.
+_NOT_IN_FILE_NAMES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def clean_file_name(name: str) -> str:
+    """The name an attachment is kept under: at most 255 characters, every control, format or path
+    separator character replaced by `_`, "attachment" for a name that is empty or blank."""
+    kept = "".join("_" if c in "\\/" or unicodedata.category(c) in _NOT_IN_FILE_NAMES else c for c in name.strip())
+    return kept[:255].strip() or "attachment"
+
+
 def add_attachment(
     session: Session, identity: Identity, case: SupportCase, *, name: str, content_type: str, content: bytes
 ) -> CaseAttachment:
@@ -386,7 +417,7 @@ def add_attachment(
         raise BadRequest("The attachment is empty.")
     if len(content) > MAX_ATTACHMENT_BYTES:
         raise BadRequest(f"An attachment may have at most {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB.")
-    clean_name = re.sub(r"[\\/\x00-\x1f]", "_", name.strip())[:255] or "attachment"
+    clean_name = clean_file_name(name)
     now = utcnow()
     attachment = CaseAttachment(
         case_id=case.id,
@@ -399,7 +430,7 @@ def add_attachment(
         created_at=now,
     )
     session.add(attachment)
-    case.updated_at = now
+    _touch(session, case, now)
     _history(session, identity, case, "attachment", None, clean_name)
     session.flush()
     return attachment
@@ -447,12 +478,14 @@ def note_partner_view(session: Session, identity: Identity, case: SupportCase) -
         return
     now = utcnow()
     seen = session.get(PartnerCaseView, identity.user_id)
-    if seen is not None:
-        seen.case_id, seen.viewed_at = case.id, now
-        return
+    # The page is a read that writes this on the side: left out when SQLite has no write lock for it.
     try:
-        with session.begin_nested():
-            session.add(PartnerCaseView(user_id=identity.user_id, case_id=case.id, viewed_at=now))
+        with unless_locked(session):
+            if seen is not None:
+                seen.case_id, seen.viewed_at = case.id, now
+                session.flush()
+            else:
+                session.add(PartnerCaseView(user_id=identity.user_id, case_id=case.id, viewed_at=now))
     except IntegrityError:
         # Another request of the same user recorded a view at the same moment: that is as good.
         return

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 14:56:39.857635
+Create Date: 2026-12-03 15:25:07.275786
 """
 
 from collections.abc import Sequence
