@@ -72,7 +72,7 @@ def test_the_status_and_the_body_of_one_message(client: TestClient, factory: Fac
     assert page.status_code == 200
     assert '<h1 id="mail-subject">Message 02</h1>' in page.text
     assert '<dd id="mail-to-address">reader2@example.edu</dd>' in page.text
-    assert '<pre id="mail-body" style="white-space: pre-wrap">Body of message 2\nline two</pre>' in page.text
+    assert '<pre id="mail-body" class="pre-wrap">Body of message 2\nline two</pre>' in page.text
     assert '<dd id="mail-error">550 mailbox unavailable</dd>' in page.text
     assert '<dd id="mail-status">Failed</dd>' in page.text
     assert client.get("/operator/mail/999999999").status_code == 404

@@ -7,12 +7,14 @@ Every route declares exactly one permission with `requires(...)` (API), `page_re
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 
 import anyio
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from consortia.access.identity import Identity, identity_from_api_key
@@ -23,6 +25,7 @@ from consortia.platform.auth import SignedIn, signed_in
 from consortia.platform.models import Institution
 
 SESSION_COOKIE = "consortia_session"
+T = TypeVar("T")
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -55,8 +58,37 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         with anyio.CancelScope(shield=True):
             await run_in_threadpool(_end, session, False)
         raise
+    if not session.in_transaction():
+        session.close()  # nothing to commit (or the route committed, see `in_one_hop`): no I/O
+        return
     with anyio.CancelScope(shield=True):
         await run_in_threadpool(_end, session, True)
+
+
+async def in_one_hop(session: Session, work: Callable[[], T], *, reads_only: bool = False) -> T:
+    """Run a route's work and the commit of its session in one thread-pool call.
+
+    For async routes on hot paths (N-6), with `api_caller`: the key check, the route's reads and the
+    commit then cost one thread hop instead of three. On an error the session is rolled back as usual.
+    `reads_only`: the work writes nothing but single statements that stand alone (a key's use note);
+    on PostgreSQL its statements then run outside a transaction, which saves the BEGIN and COMMIT round
+    trips and changes nothing a read sees (under READ COMMITTED each statement takes its own snapshot).
+    """
+
+    def run() -> T:
+        if reads_only:
+            _without_transaction(session)
+        result = work()
+        session.commit()
+        return result
+
+    return await run_in_threadpool(run)
+
+
+def _without_transaction(session: Session) -> None:
+    bind = session.get_bind()
+    if isinstance(bind, Engine) and bind.dialect.name == "postgresql" and not session.in_transaction():
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
@@ -70,12 +102,20 @@ def _api_key_of(request: Request) -> str | None:
     return request.query_params.get("apikey") or None
 
 
+def _missing_key() -> Unauthorized:
+    return Unauthorized("API key is missing: send 'Authorization: apikey <key>' or '?apikey=<key>'.")
+
+
 def api_identity(request: Request, session: DbSession) -> Identity:
     """The caller of an API request, from its key; the operator works in `?institution=` when named."""
     key = _api_key_of(request)
     if key is None:
-        raise Unauthorized("API key is missing: send 'Authorization: apikey <key>' or '?apikey=<key>'.")
-    identity = identity_from_api_key(session, key)
+        raise _missing_key()
+    return _identity_of(request, session, key)
+
+
+def _identity_of(request: Request, session: Session, key: str, *, keep_institution: bool = True) -> Identity:
+    identity = identity_from_api_key(session, key, keep_institution=keep_institution)
     if identity is None:
         raise Unauthorized("API-key not defined or not configured to allow this API.")
     if identity.is_operator:
@@ -105,6 +145,34 @@ def requires(permission: Permission) -> Callable[..., Identity]:
     async def dependency(request: Request, identity: Annotated[Identity, Depends(api_identity)]) -> Identity:
         request.state.permission = permission
         return identity
+
+    return _declare(dependency, permission)
+
+
+@dataclass(frozen=True)
+class ApiCaller:
+    """An API request's key, checked by `identity(session)` in the route's own thread (see `api_caller`)."""
+
+    request: Request
+    key: str
+
+    def identity(self, session: Session, *, keep_institution: bool = True) -> Identity:
+        """The same identity and the same refusals as `requires`; `keep_institution=False` for routes
+        that need no entity of the institution they work in (`identity_from_api_key`)."""
+        return _identity_of(self.request, session, self.key, keep_institution=keep_institution)
+
+
+def api_caller(permission: Permission) -> Callable[..., Any]:
+    """`requires` for async routes that do their work with `in_one_hop`: the declaration and the
+    missing-key refusal happen here, on the event loop; the key itself is checked by the route's
+    first step, `caller.identity(session)`, in the same thread call as the rest of its work."""
+
+    async def dependency(request: Request) -> ApiCaller:
+        request.state.permission = permission
+        key = _api_key_of(request)
+        if key is None:
+            raise _missing_key()
+        return ApiCaller(request, key)
 
     return _declare(dependency, permission)
 

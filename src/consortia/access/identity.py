@@ -181,6 +181,7 @@ _EPOCH_AND_INSTITUTION = (
     .outerjoin(Institution, Institution.id == User.institution_id)
     .where(User.id == bindparam("user_id"))
 )
+_EPOCH = select(_USERS.c.auth_epoch).where(_USERS.c.id == bindparam("user_id"))
 _NOTE_USE = update(_KEYS).where(_KEYS.c.id == bindparam("key_id")).values(last_used_at=bindparam("now"))
 
 KEY_USE_INTERVAL = dt.timedelta(minutes=1)  # a key's use is noted at most this often, per process
@@ -226,7 +227,7 @@ def _resolve(session: Session, key_hash: str, day: dt.date) -> _Cached | None:
     return _Cached(identity, row.key_id, row.auth_epoch, day, row.last_used_at)
 
 
-def identity_from_api_key(session: Session, key: str) -> Identity | None:
+def identity_from_api_key(session: Session, key: str, *, keep_institution: bool = True) -> Identity | None:
     """The identity a key acts as, or None for an unknown or revoked key or a user who may not sign in.
 
     This runs on every API request. A key's identity is kept in this process with its owner's auth
@@ -234,7 +235,9 @@ def identity_from_api_key(session: Session, key: str) -> Identity | None:
     which the request needs anyway); a revoked key, an inactivated or expired user, or a changed role
     changes the epoch in the same transaction, so the next request of any process resolves the key
     afresh. An entry's epoch is read by the same statement as its identity, so the two always belong
-    to one committed state.
+    to one committed state. With `keep_institution` the owner's institution is loaded as an entity
+    with the epoch (the request's look-up of the institution it works in is then answered from the
+    session); routes that read the institution's fields otherwise leave it out.
     """
     if not key:
         return None
@@ -242,17 +245,22 @@ def identity_from_api_key(session: Session, key: str) -> Identity | None:
     day = today()
     cached = _cache.get(key_hash)
     if cached is not None:
-        found = session.execute(_EPOCH_AND_INSTITUTION, {"user_id": cached.identity.user_id}).first()
-        if found is None or found.auth_epoch != cached.auth_epoch or cached.day != day:
+        params = {"user_id": cached.identity.user_id}
+        if keep_institution:
+            found = session.execute(_EPOCH_AND_INSTITUTION, params).first()
+            epoch = None if found is None else found.auth_epoch
+        else:
+            epoch = session.execute(_EPOCH, params).scalar()
+        if epoch != cached.auth_epoch or cached.day != day:
             cached = None
-        elif found.Institution is not None:
+        elif keep_institution and found is not None and found.Institution is not None:
             keep_for_session(session, found.Institution)
     if cached is None:
         _cache.pop(key_hash, None)
         cached = _resolve(session, key_hash, day)
         if cached is None:
             return None
-        if cached.identity.institution_id is not None:
+        if keep_institution and cached.identity.institution_id is not None:
             institution = session.get(Institution, cached.identity.institution_id)
             if institution is not None:
                 keep_for_session(session, institution)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from consortia.access.deps import DbSession, requires
+from consortia.access.deps import ApiCaller, DbSession, api_caller, in_one_hop, requires
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.almaws.conventions import Limit, Offset, envelope, respond
@@ -114,19 +114,24 @@ def post_user(
 
 
 @router.get("/users/{user_id}", summary="Get a user")
-def get_user(
+async def get_user(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.USER_READ))],
+    caller: Annotated[ApiCaller, Depends(api_caller(P.USER_READ))],
     user_id: UserId,
     user_id_type: UserIdType = "all_unique",
     source_institution_code: SourceInstitution = None,
 ) -> Response:
-    if source_institution_code:
-        user = access_linked_user(session, identity, source_institution_code, user_id, P.USER_READ)
-        return _answer(request, session, user)
-    record, labels = access_user_record(session, identity, user_id, P.USER_READ, id_type=user_id_type)
-    return _answer_record(request, record, labels)
+    # The hot read of Alma clients (N-6): key check, read and commit in one thread-pool call.
+    def work() -> Response:
+        identity = caller.identity(session, keep_institution=bool(source_institution_code))
+        if source_institution_code:
+            user = access_linked_user(session, identity, source_institution_code, user_id, P.USER_READ)
+            return _answer(request, session, user)
+        record, labels = access_user_record(session, identity, user_id, P.USER_READ, id_type=user_id_type)
+        return _answer_record(request, record, labels)
+
+    return await in_one_hop(session, work, reads_only=True)
 
 
 @router.put("/users/{user_id}", summary="Update a user (swap all)")

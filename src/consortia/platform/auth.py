@@ -207,7 +207,7 @@ def end_sessions_of(session: Session, user_id: int, *, keep: int | None = None) 
     statement = delete(WebSession).where(WebSession.user_id == user_id)
     if keep is not None:
         statement = statement.where(WebSession.id != keep)
-    session.execute(statement.execution_options(synchronize_session=False))
+    session.execute(statement)
 
 
 # --- API keys ---------------------------------------------------------------------------------

@@ -38,16 +38,20 @@ def _table(model: Any) -> Table:
 
 
 _USERS = _table(User)
+_INSTITUTIONS = _table(Institution)
 _SOURCE_USERS = _USERS.alias("source_user")
-_SOURCE_INSTITUTIONS = _table(Institution).alias("source_institution")
+_SOURCE_INSTITUTIONS = _INSTITUTIONS.alias("source_institution")
 _IDENTIFIERS = _table(UserIdentifier)
 
 _USER_ROW = (
     select(
         *(_USERS.c[name] for name in RECORD_FIELDS),
+        _INSTITUTIONS.c.code.label("institution_code"),
+        _INSTITUTIONS.c.name.label("institution_name"),
         _SOURCE_INSTITUTIONS.c.code.label("source_institution_code"),
         _SOURCE_USERS.c.primary_id.label("source_primary_id"),
     )
+    .join(_INSTITUTIONS, _INSTITUTIONS.c.id == _USERS.c.institution_id)
     .outerjoin(_SOURCE_INSTITUTIONS, _SOURCE_INSTITUTIONS.c.id == _USERS.c.source_institution_id)
     .outerjoin(_SOURCE_USERS, _SOURCE_USERS.c.id == _USERS.c.source_user_id)
     .where(_USERS.c.institution_id == bindparam("institution_id"))
@@ -151,10 +155,10 @@ def _user_row(session: Session, institution_id: int, user_id: str, id_type: str)
 
 
 def find_user_record(
-    session: Session, institution: Institution, user_id: str, id_type: str = "all_unique"
+    session: Session, institution_id: int, user_id: str, id_type: str = "all_unique"
 ) -> tuple[UserRecord, UserLabels] | None:
-    """The user `users.find_user` finds, as a record, with the labels of its answer."""
-    row = _user_row(session, institution.id, user_id, id_type)
+    """The user `users.find_user` finds in the institution, as a record, with the labels of its answer."""
+    row = _user_row(session, institution_id, user_id, id_type)
     if row is None:
         return None
     roles: list[RoleRecord] = []
@@ -163,7 +167,7 @@ def find_user_record(
     tables: dict[str, dict[str, str]] = {codetables.USER_ROLES: dict(R.ROLE_TYPES)}
     role_labels = tables[codetables.USER_ROLES]
     for kind, id_, a, b, c, d, day, flag, at in session.execute(
-        _DETAILS, {"user_id": row.id, "institution_id": institution.id}
+        _DETAILS, {"user_id": row.id, "institution_id": institution_id}
     ):
         if kind == "c":
             if a == codetables.USER_ROLES:
@@ -183,8 +187,8 @@ def find_user_record(
         blocks=tuple(sorted(blocks, key=lambda b: b.id)),
     )
     labels = UserLabels(
-        institution_code=institution.code,
-        institution_name=institution.name,
+        institution_code=row.institution_code,
+        institution_name=row.institution_name,
         groups=tables.get(codetables.USER_GROUPS, {}),
         id_types=tables.get(codetables.USER_IDENTIFIER_TYPES, {}),
         role_types=role_labels,
@@ -197,9 +201,15 @@ def find_user_record(
 def access_user_record(
     session: Session, identity: Identity, user_id: str, permission: P, *, id_type: str = "all_unique"
 ) -> tuple[UserRecord, UserLabels]:
-    """`users.access_user` for an answer that only reads: the record and its labels, or the same 404."""
-    institution = acting_institution(session, identity)
-    found = find_user_record(session, institution, user_id, id_type)
+    """`users.access_user` for an answer that only reads: the record and its labels, or the same 404.
+
+    The institution the caller works in is the identity's; its code and name come with the user row.
+    """
+    institution_id = identity.acting_institution_id
+    if institution_id is None:
+        acting_institution(session, identity)  # raises what a request that names no institution gets
+        raise AssertionError("unreachable")
+    found = find_user_record(session, institution_id, user_id, id_type)
     authorize(identity, permission, found[0] if found else None, not_found=user_not_found(user_id, id_type))
     assert found is not None
     return found
