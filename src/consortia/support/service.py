@@ -379,7 +379,8 @@ def add_comment(session: Session, identity: Identity, case: SupportCase, text: s
         case_id=case.id, author_id=identity.user_id, author=identity.actor.label, text=text, created_at=now
     )
     session.add(comment)
-    _touch(session, case, now)
+    session.flush()  # the case is touched at the comment's own instant, as stored
+    _touch(session, case, comment.created_at)
     _history(session, identity, case, "comment", None, text[:HISTORY_TEXT_CHARS])
     session.flush()
     return comment
@@ -430,7 +431,8 @@ def add_attachment(
         created_at=now,
     )
     session.add(attachment)
-    _touch(session, case, now)
+    session.flush()
+    _touch(session, case, attachment.created_at)
     _history(session, identity, case, "attachment", None, clean_name)
     session.flush()
     return attachment

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 15:25:07.275786
+Create Date: 2026-12-03 16:01:39.416939
 """
 
 from collections.abc import Sequence
