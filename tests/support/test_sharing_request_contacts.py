@@ -98,7 +98,7 @@ def test_contacts_that_cannot_be_named_are_refused_alike(client: TestClient, fac
 def _rows(page: str) -> list[tuple[str, str]]:
     """(selected institution, user name) of each contact row of the request form."""
     found = []
-    rows = page[page.index('<ol id="contact-rows">') : page.index("</ol>")]
+    rows = page[page.index('<ol id="contact-rows"') : page.index("</ol>")]
     for row in re.findall(r'<li class="row contact-row">(.*?)</li>', rows, re.S):
         selected = re.search(r'<option value="([^"]+)" selected>', row)
         value = re.search(r'name="contact_primary_id"[^>]*value="([^"]*)"', row)
