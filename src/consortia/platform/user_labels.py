@@ -23,6 +23,7 @@ class UserLabels:
     role_types: dict[str, str]
     source_institution_code: str | None = None
     source_user_id: str | None = None
+    linked_rule_name: str | None = None
 
 
 def user_labels(session: Session, user: User) -> UserLabels:
