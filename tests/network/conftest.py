@@ -1,7 +1,8 @@
 """Collaborative-network test set-up (this module holds no tests).
 
 EAST, WEST and NORTH share the fulfillment network FN; SOUTH is in none with EAST. Each has libraries
-`<CODE>_L1`, `<CODE>_L2` and the factory's code tables plus a GUEST group.
+`<CODE>_L1`, `<CODE>_L2` and the factory's code tables plus a GUEST group; EAST's default user group
+is WALKIN.
 
     EAST: east-gsa, east-ua, east-cdo (the desk), east-staff (no role), east-pat (a patron)
     WEST: west-ua; patrons west-pat ("Mary Walker", UNDERGRAD, BARCODE W-1, UNIV_ID WU-1, expires in
@@ -19,6 +20,7 @@ from typing import Any
 import httpx2
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from consortia.platform import roles as R
 from consortia.platform.models import CodeTableRow, Institution, InstitutionParameter, User, UserBlock
@@ -91,6 +93,15 @@ def build_network_world(factory: Factory) -> NetworkWorld:
         session.add(
             CodeTableRow(institution_id=institution.id, table_name="UserGroups", code="GUEST", description="Guest")
         )
+    # EAST's default group is WALKIN: the default rule starts with it.
+    walk_in = session.scalars(
+        select(CodeTableRow).where(
+            CodeTableRow.institution_id == east.id,
+            CodeTableRow.table_name == "UserGroups",
+            CodeTableRow.code == "WALKIN",
+        )
+    ).one()
+    walk_in.is_default = True
     session.flush()
     patron = {"record_type": "PUBLIC"}
     users = {
