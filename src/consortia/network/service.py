@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, selectinload
 from consortia.access.explain import register_access_object
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
-from consortia.access.policy import InInstitution, authorize, demand
+from consortia.access.policy import InInstitution, allows, authorize, decide, demand
 from consortia.audit.registry import HistoryScope, register_history_kind
 from consortia.audit.service import Actor, record
 from consortia.db import today
@@ -214,6 +214,13 @@ def _name_filter(name: str) -> ColumnElement[bool]:
     return and_(User.last_name.in_(_spellings(name) + _spellings(words[-1])), or_(whole, by_parts))
 
 
+def access_desk(session: Session, identity: Identity) -> Institution:
+    """The institution whose walk-in desk the caller works (403 with the reason for anyone else)."""
+    here = acting_institution(session, identity)
+    demand(identity, P.WALK_IN_FIND, InInstitution(here.id))
+    return here
+
+
 def search_walk_in(
     session: Session,
     identity: Identity,
@@ -318,10 +325,15 @@ def _source_code(session: Session, user: User) -> str:
 
 
 def preview(session: Session, candidate: WalkInCandidate) -> Preview:
-    here = candidate.view.institution_id
-    choice = rule_service.choose_rule(session, here, _source_code(session, candidate.user))
+    """CN-13 for a patron fetched with `access_walk_in_patron`."""
+    return preview_for(session, candidate.view.institution_id, candidate.user)
+
+
+def preview_for(session: Session, here: int, user: User) -> Preview:
+    """What linking `user` in institution `here` would give (for patrons the desk found)."""
+    choice = rule_service.choose_rule(session, here, _source_code(session, user))
     output = choice.output
-    expiry = rule_service.expiry_from(output.get("expiry") or {}, candidate.user.expiry_date)
+    expiry = rule_service.expiry_from(output.get("expiry") or {}, user.expiry_date)
     group = str(output.get("user_group") or "")
     return Preview(
         choice=choice,
@@ -702,3 +714,41 @@ def _table_history(session: Session, identity: Identity, table: str) -> HistoryS
 register_history_kind("rule", _rule_history)
 register_history_kind("network_table", _table_history)
 register_access_object("rule", lambda session, identity, rule_id: rule_service.access_rule(session, identity, rule_id))
+
+
+# --- abilities for the pages --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NetworkAbilities:
+    """What the caller may do with the institution's network configuration and desk, for the pages:
+    `edit` the rules and tables (else `view_message` says why), work the walk-in `desk`, `refresh`
+    linked accounts and lend."""
+
+    edit: bool
+    view_message: str
+    desk: bool
+    refresh: bool
+
+
+VIEW_MODE = "Opened in View mode due to insufficient editing privileges: {reason}"
+
+
+def network_abilities(identity: Identity, institution_id: int) -> NetworkAbilities:
+    place = InInstitution(institution_id)
+    edit = decide(identity, P.NETWORK_CONFIG_EDIT, place)
+    return NetworkAbilities(
+        edit=edit.allowed,
+        view_message="" if edit.allowed else VIEW_MODE.format(reason=edit.reason),
+        desk=allows(identity, P.WALK_IN_FIND, place),
+        refresh=allows(identity, P.LINKED_ACCOUNT_REFRESH, place),
+    )
+
+
+def partner_institutions(session: Session, institution_id: int) -> list[Institution]:
+    """The institutions a rule's Source Institution may name (CN-2)."""
+    return list(
+        session.scalars(
+            select(Institution).where(Institution.id.in_(partner_ids(institution_id))).order_by(Institution.code)
+        )
+    )

@@ -25,6 +25,8 @@ NAVIGATION: list[NavItem] = [
     NavItem("Users", "/admin/users", P.USER_READ),
     NavItem("Parameters", "/admin/parameters", P.PARAMETER_EDIT),
     NavItem("Monitor Jobs", "/jobs", P.JOB_READ),
+    NavItem("Walk-in desk", "/network/walk-in", P.WALK_IN_FIND),
+    NavItem("Collaborative networks", "/network/rules", P.NETWORK_CONFIG_READ),
     NavItem("My account", "/account", P.SIGNED_IN),
     NavItem("Support", "/support/cases", P.CASE_READ),
     # The operator and an institution's General System Administrator, whatever their own Support
