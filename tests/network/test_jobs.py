@@ -118,7 +118,7 @@ def test_bulk_refresh_refreshes_each_linked_account(client: TestClient, world: N
             )
         ).all()
     )
-    assert names == {"west-pat": "Maria", "north-pat": "Nora"}
+    assert names == {"west-pat.west": "Maria", "north-pat.north": "Nora"}
     # A source that may no longer be served is reported, not refreshed.
     world["north_pat"].status = "INACTIVE"
     session.commit()

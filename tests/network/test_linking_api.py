@@ -43,7 +43,7 @@ def test_linking_creates_a_linked_account_by_the_rule(client: TestClient, world:
     source_expiry = world["west_pat"].expiry_date
     assert source_expiry is not None
     expiry = source_expiry - dt.timedelta(weeks=1)
-    assert body["primary_id"] == "west-pat"
+    assert body["primary_id"] == "west-pat.west"
     assert body["account_type"] == {"value": "EXTERNAL", "desc": "Linked account"}
     assert body["source_institution_code"] == "WEST"
     assert body["source_link_id"] == "west-pat"
@@ -62,16 +62,16 @@ def test_linking_creates_a_linked_account_by_the_rule(client: TestClient, world:
     assert patron_roles[0]["expiry_date"] == body["expiry_date"]
     assert body["user_block"] == []  # Copy Network Blocks is off
     by_link = world.get(client, "east_cdo", f"/almaws/v1/users/{body['linking_id']}", user_id_type="linking_id")
-    assert by_link.json()["primary_id"] == "west-pat"
+    assert by_link.json()["primary_id"] == "west-pat.west"
     found = world.get(client, "east_cdo", "/almaws/v1/users", source_institution_code="WEST", source_user_id="west-pat")
-    assert found.json()["user"][0]["primary_id"] == "west-pat"
+    assert found.json()["user"][0]["primary_id"] == "west-pat.west"
     search = world.get(client, "east_cdo", "/api/v1/network/walk-in/search", identifier="W-1").json()["patron"][0]
     assert search["linked_here"] is True
-    assert search["linked_user_id"] == "west-pat"
+    assert search["linked_user_id"] == "west-pat.west"
     history = world.factory.session.scalars(
         select(HistoryEvent).where(
             HistoryEvent.entity == "user",
-            HistoryEvent.entity_id == "west-pat",
+            HistoryEvent.entity_id == "west-pat.west",
             HistoryEvent.institution_id == world.east.id,
         )
     ).all()
@@ -148,7 +148,7 @@ def test_shared_fields_existing_accounts_keep_what_they_have(client: TestClient,
     world["west_pat"].email = "new@west.example.edu"
     world["west_pat"].first_name = "Marie"
     session.commit()
-    assert _refresh(client, world, "west-pat") == 204
+    assert _refresh(client, world, "west-pat.west") == 204
     linked = _linked(world, world["west_pat"])
     assert linked.email == "mary@west.example.edu"  # not shared any more: kept as it was
     assert linked.first_name == "Marie"  # shared: refreshed
@@ -173,7 +173,7 @@ def test_consortial_id_peers_are_joined_not_created(client: TestClient, world: N
     assert body["account_type"]["value"] == "INTERNAL"
     assert body["linking_id"] == "WU-1"
     assert (
-        session.scalar(select(User.id).where(User.institution_id == world.east.id, User.primary_id == "west-pat"))
+        session.scalar(select(User.id).where(User.institution_id == world.east.id, User.primary_id == "west-pat.west"))
         is None
     )
     # Peers: neither is primary, so neither refresh nor block copying happens.
@@ -193,7 +193,7 @@ def test_refresh_keeps_the_group_of_an_active_account(client: TestClient, world:
     world.call(
         client, "east_ua", "PUT", f"/api/v1/network/linked-account-rules/{rule_id}", json=rule_body(["WEST"], "GUEST")
     )
-    assert _refresh(client, world, "west-pat") == 204
+    assert _refresh(client, world, "west-pat.west") == 204
     assert _linked(world, world["west_pat"]).user_group == "WALKIN"
 
 
@@ -211,7 +211,7 @@ def test_refresh_reapplies_the_group_of_an_expired_account(client: TestClient, w
     linked = _linked(world, world["west_pat"])
     linked.expiry_date = days(-1)
     world.factory.session.commit()
-    assert _refresh(client, world, "west-pat") == 204
+    assert _refresh(client, world, "west-pat.west") == 204
     linked = _linked(world, world["west_pat"])
     assert linked.user_group == "GUEST"
     assert linked.expiry_date == world["west_pat"].expiry_date
@@ -229,7 +229,7 @@ def test_refresh_flags_decide_whether_dates_are_recalculated(client: TestClient,
     world["north_pat"].expiry_date = days(300)
     session.commit()
     for primary_id in ("west-pat", "north-pat"):
-        assert _refresh(client, world, primary_id) == 204
+        assert _refresh(client, world, f"{primary_id}.{primary_id.split('-')[0]}") == 204
     west, north = _linked(world, world["west_pat"]), _linked(world, world["north_pat"])
     assert west.expiry_date == days(100)  # Refresh Expiry Date no: kept
     assert west.purge_date == days(110)
@@ -249,7 +249,7 @@ def test_refresh_flag_for_the_purge_date_alone(client: TestClient, world: Networ
     linked = _linked(world, world["west_pat"])
     linked.expiry_date = days(50)  # a local change of the expiry date
     world.factory.session.commit()
-    assert _refresh(client, world, "west-pat") == 204
+    assert _refresh(client, world, "west-pat.west") == 204
     linked = _linked(world, world["west_pat"])
     assert linked.expiry_date == days(50)
     assert linked.purge_date == days(55)
@@ -266,7 +266,7 @@ def test_refresh_recreates_network_blocks_when_copying_is_on(client: TestClient,
     ).one()
     source_block.description = "Fines paid late"
     session.commit()
-    assert _refresh(client, world, "west-pat") == 204
+    assert _refresh(client, world, "west-pat.west") == 204
     blocks = sorted((b.description, b.network) for b in _linked(world, world["west_pat"]).blocks)
     assert blocks == [("Fines paid late", True), ("Local note", False)]
 
@@ -279,7 +279,7 @@ def test_refresh_leaves_blocks_alone_when_copying_is_off(client: TestClient, wor
     session = world.factory.session
     session.add(UserBlock(user_id=world["west_pat"].id, description="Another network block", network=True))
     session.commit()
-    assert _refresh(client, world, "west-pat") == 204
+    assert _refresh(client, world, "west-pat.west") == 204
     assert [b.description for b in _linked(world, world["west_pat"]).blocks] == ["Overdue fines in the network"]
 
 
@@ -289,7 +289,7 @@ def test_refresh_never_touches_the_patron_role_expiry(client: TestClient, world:
     world.link(client, "east_cdo", "WEST", "west-pat")
     world["west_pat"].expiry_date = days(400)
     world.factory.session.commit()
-    assert _refresh(client, world, "west-pat") == 204
+    assert _refresh(client, world, "west-pat.west") == 204
     linked = _linked(world, world["west_pat"])
     assert linked.expiry_date == days(400)
     assert [r.expiry_date for r in linked.roles if r.role_type == "PATRON"] == [days(100)]
@@ -319,8 +319,8 @@ def test_walk_in_loan_creates_the_linked_account_first(client: TestClient, world
         client, "east_cdo", "POST", "/api/v1/network/walk-in/loans", json={**body, "item_barcode": "ITEM-2"}
     )
     assert second.status_code == 200
-    assert second.json()["user"]["primary_id"] == "west-pat"
-    loans = world.get(client, "east_cdo", "/almaws/v1/users/west-pat/loans").json()
+    assert second.json()["user"]["primary_id"] == "west-pat.west"
+    loans = world.get(client, "east_cdo", "/almaws/v1/users/west-pat.west/loans").json()
     assert loans["total_record_count"] == 2
     again = world.call(client, "east_cdo", "POST", "/api/v1/network/walk-in/loans", json=body)
     assert again.status_code == 400  # ITEM-1 is on loan

@@ -132,10 +132,10 @@ def test_desk_finds_previews_links_and_refreshes(client: TestClient, world: Netw
     linked = client.post("/network/walk-in/link", data={"csrf_token": token, "source_institution": "WEST",
                                                         "source_user_id": "west-pat"})  # fmt: skip
     assert linked.status_code == 200
-    assert "Linked account west-pat created" in linked.text
+    assert "Linked account west-pat.west created" in linked.text
     session = world.factory.session
     assert session.scalar(select(User.account_type).where(User.institution_id == world.east.id,
-                                                          User.primary_id == "west-pat")) == "LINKED"  # fmt: skip
+                                                          User.primary_id == "west-pat.west")) == "LINKED"  # fmt: skip
     again = client.post("/network/walk-in/link", data={"csrf_token": token, "source_institution": "WEST",
                                                        "source_user_id": "west-pat"})  # fmt: skip
     assert "refreshed" in again.text
@@ -148,13 +148,13 @@ def test_desk_finds_previews_links_and_refreshes(client: TestClient, world: Netw
     lent = client.post("/network/walk-in/loan", data={"csrf_token": token, "source_institution": "NORTH",
                                                       "source_user_id": "north-pat", "item_barcode": "I-1",
                                                       "library": "EAST_L1"})  # fmt: skip
-    assert "Item I-1 lent to north-pat" in lent.text
+    assert "Item I-1 lent to north-pat.north" in lent.text
 
 
 def test_account_page_refresh(client: TestClient, world: NetworkWorld) -> None:
     world.link(client, "east_cdo", "WEST", "west-pat")
     token = _sign_in(client, world, "east_cdo")
-    response = client.post("/network/linked-accounts/west-pat/refresh", data={"csrf_token": token})
+    response = client.post("/network/linked-accounts/west-pat.west/refresh", data={"csrf_token": token})
     assert response.status_code == 200
     assert "refreshed" in response.text
 

@@ -8,8 +8,9 @@ an unknown id answer the same 404. Linked accounts of the desk's own institution
 `access_linked_account` (the platform's `access_user` under `linked-account:refresh`).
 
 Decisions where the seed is silent:
-- A linked account takes the source's primary id when it is free in this institution, else
-  `<primary id>.<SOURCE CODE>`; its `linking_id` is new and unique.
+- A linked account's primary id is `<source primary id>.<source code>` (`west-pat.west`): unique on the
+  whole platform like every primary id, so that a name never means two accounts; its `linking_id` is
+  new and unique.
 - Identifiers are copied (when shared) only for types this institution knows and values it has not
   given to someone else.
 - Refreshing needs the source patron to be still servable; otherwise 400 60230.
@@ -369,7 +370,7 @@ def find_linked_account(session: Session, institution_id: int, source_user_id: i
 
 
 def _free_primary_id(session: Session, institution_id: int, wanted: str, source_code: str) -> str:
-    for candidate in (wanted, f"{wanted}.{source_code}"[:100]):
+    for candidate in (f"{wanted}.{source_code.lower()}"[:100],):
         taken = session.scalar(
             select(User.id).where(User.institution_id == institution_id, User.primary_id_key == candidate.lower())
         )
