@@ -108,9 +108,12 @@ def serves(view: NetworkView, user: User) -> bool:
     )
 
 
+_MINE, _THEIRS = aliased(FulfillmentNetworkMember), aliased(FulfillmentNetworkMember)
+
+
 def partner_ids(institution_id: int) -> Select[Any]:
     """Ids of the institutions sharing a fulfillment network with `institution_id` (itself excluded)."""
-    mine, theirs = aliased(FulfillmentNetworkMember), aliased(FulfillmentNetworkMember)
+    mine, theirs = _MINE, _THEIRS
     return (
         select(theirs.institution_id)
         .join(mine, mine.network_id == theirs.network_id)

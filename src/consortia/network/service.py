@@ -253,18 +253,23 @@ def search_walk_in(
             return [], 0
         filters.append(User.institution_id.in_(sorted(view.by_name)))
         filters.append(_name_filter(name))
-    total = int(session.scalar(select(func.count()).select_from(User).where(*filters)) or 0)
-    if limit == 0 or offset >= total:
-        return [], total
-    users = session.scalars(
-        select(User)
-        .where(*filters)
-        .order_by(User.last_name, User.first_name, User.institution_id, User.id)
-        .limit(limit)
-        .offset(offset)
-        .options(selectinload(User.identifiers))
-    ).all()
-    return _present(session, view, users), total
+    users = (
+        session.scalars(
+            select(User)
+            .where(*filters)
+            .order_by(User.last_name, User.first_name, User.institution_id, User.id)
+            .limit(limit)
+            .offset(offset)
+            .options(selectinload(User.identifiers))
+        ).all()
+        if limit
+        else []
+    )
+    if limit and len(users) < limit and (users or offset == 0):
+        total = offset + len(users)  # the page is the last one: no count needed
+    else:
+        total = int(session.scalar(select(func.count()).select_from(User).where(*filters)) or 0)
+    return (_present(session, view, users) if users else []), total
 
 
 def access_walk_in_patron(
