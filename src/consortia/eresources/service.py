@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from consortia.access.explain import register_access_object
@@ -48,6 +48,13 @@ MAX_ID = 2**31 - 1
 
 
 # --- the institution's facts the rule needs ---------------------------------------------------
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_institution_facts(session: Session, _transaction: Any) -> None:
+    """The cached switch and libraries last one transaction (a change is seen by the next one)."""
+    session.info.pop("eresources.limits", None)
+    session.info.pop("eresources.libraries", None)
 
 
 def limits_on(session: Session, institution_id: int) -> bool:
