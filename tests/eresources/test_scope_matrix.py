@@ -1,4 +1,4 @@
-"""ER-2, ER-3, ER-5, ER-6 over HTTP: role × scope × effective library × switch, for edit, delete and add of
+"""ER-2, ER-3, ER-5, ER-6 over HTTP: role x scope x effective library x switch, for edit, delete and add of
 collections, services and portfolios. One set-up per (person, switch), shared by every resource case.
 
 The expectations are written out here from the SPEC, not computed by the rule under test: editing needs
