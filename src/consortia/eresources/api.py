@@ -133,6 +133,7 @@ def collection_editor(request: Request, session: DbSession, identity: Reader, co
     collection = service.access_collection(session, identity, collection_id)
     editor = search.collection_editor(session, identity, collection)
     body = editor.state.as_json()
+    body["confirmation"] = service.LIBRARY_CONFIRMATION
     body["services"] = [
         {"id": str(s.id), "type": s.type, "portfolios": n, "actions": actions} for s, n, actions in editor.services
     ]

@@ -44,6 +44,12 @@ ATTACH_WARNING = (
     "collection. Once confirmed, the portfolio will inherit the electronic collection's library definition. "
     "Note that this action cannot be reversed."
 )
+# ER-7: what a person confirms before a collection takes a library.
+LIBRARY_CONFIRMATION = (
+    "Setting a library to the electronic collection will delete any existing library value from all its portfolios, "
+    "and they will inherit the collection's library definition. This action will be done by a background process "
+    "and cannot be reversed."
+)
 MAX_ID = 2**31 - 1
 
 
