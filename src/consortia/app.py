@@ -19,6 +19,7 @@ from consortia.almaws.conventions import TrailingSlashMiddleware, document_error
 from consortia.config import Settings, configure, get_settings
 from consortia.db import get_database, init_database
 from consortia.eresources import api as eresources_api
+from consortia.eresources import pages as eresources_pages
 from consortia.jobs import pages as job_pages
 from consortia.platform import account_pages as platform_account_pages
 from consortia.platform import api as platform_api
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         job_pages.router,
         support_pages.router,
         support_view_pages.router,
+        eresources_pages.router,
         web_mail_pages.router,
     ):
         app.include_router(router)

@@ -382,6 +382,19 @@ def set_collection_library(
     return instance
 
 
+def latest_library_job(session: Session, identity: Identity, collection: ElectronicCollection) -> Any:
+    """The last "Set Electronic Collection Library" instance of a collection, when the caller may see it."""
+    from consortia.jobs.models import JobInstance
+
+    instance = session.scalars(
+        select(JobInstance)
+        .where(JobInstance.related_entity == COLLECTION, JobInstance.related_id == str(collection.id))
+        .order_by(JobInstance.id.desc())
+        .limit(1)
+    ).first()
+    return instance if instance is not None and allows(identity, P.JOB_READ, instance) else None
+
+
 def delete_collection(session: Session, identity: Identity, collection: ElectronicCollection) -> None:
     services = session.scalar(
         select(func.count()).select_from(ElectronicService).where(ElectronicService.collection_id == collection.id)

@@ -27,6 +27,7 @@ NAVIGATION: list[NavItem] = [
     NavItem("Monitor Jobs", "/jobs", P.JOB_READ),
     NavItem("My account", "/account", P.SIGNED_IN),
     NavItem("Support", "/support/cases", P.CASE_READ),
+    NavItem("Electronic resources", "/eresources/portfolios", P.ERESOURCE_READ),
     # The operator and an institution's General System Administrator, whatever their own Support
     # Center level (the case list, which also links here, needs one).
     NavItem("Support contacts", "/support/contacts", P.CONTACT_MANAGE),
