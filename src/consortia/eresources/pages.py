@@ -54,6 +54,8 @@ def portfolio_search(
     library: Annotated[str, Query(max_length=40)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
+    if identity.is_operator and identity.acting_institution_id is None:
+        return render(request, "users/choose_institution.html")
     institution = acting_institution(session, identity)
     found = search.search_portfolios(
         session, identity, institution, q=q, library=library, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
@@ -81,6 +83,8 @@ def collection_search(
     library: Annotated[str, Query(max_length=40)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
+    if identity.is_operator and identity.acting_institution_id is None:
+        return render(request, "users/choose_institution.html")
     institution = acting_institution(session, identity)
     found = search.search_collections(
         session, identity, institution, q=q, library=library, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
