@@ -80,6 +80,7 @@ def test_size_xs_inventory(fresh: Database) -> None:
         set_queue(RecordingQueue())
         try:
             instance = service.set_collection_library(session, eio, collection, library)
+            session.commit()  # handed to the recording queue, not run here
         finally:
             set_queue(None)
         instance_id = instance.id

@@ -86,6 +86,7 @@ def search_portfolios(
     editable: Editable = False,
     limit: Limit = 10,
     offset: Offset = 0,
+    facets: Annotated[bool, Query(description="With the Library facet (its counts cost more).")] = True,
 ) -> Response:
     institution = acting_institution(session, identity)
     page = search.search_portfolios(
@@ -97,6 +98,7 @@ def search_portfolios(
         editable=editable,
         limit=limit,
         offset=offset,
+        facets=facets,
         count_cap=search.API_COUNT_CAP,
     )
     return respond(request, page_json(page), root="result")

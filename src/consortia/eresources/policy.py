@@ -127,8 +127,25 @@ class Reach:
         return and_(inside, rows.effective_library.in_(sorted(self.libraries)))
 
 
+_REACH = "_eresources_reach"
+
+
 def reach(identity: Identity, role_types: tuple[str, ...], limits: bool) -> Reach | None:
-    """Where these roles of `identity` reach in its institution; None when it holds none of them."""
+    """Where these roles of `identity` reach in its institution; None when it holds none of them.
+
+    Memoised on the identity (a frozen snapshot, so the answer never changes): N-7 asks it for every
+    decision."""
+    memo: dict[tuple[tuple[str, ...], bool], Reach | None] | None = identity.__dict__.get(_REACH)
+    if memo is None:
+        memo = {}
+        object.__setattr__(identity, _REACH, memo)
+    key = (role_types, limits)
+    if key not in memo:
+        memo[key] = _reach(identity, role_types, limits)
+    return memo[key]
+
+
+def _reach(identity: Identity, role_types: tuple[str, ...], limits: bool) -> Reach | None:
     if identity.institution_id is None or not identity.has_role(*role_types):
         return None
     if not limits or identity.has_institution_role(*role_types):

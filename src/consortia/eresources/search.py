@@ -38,7 +38,7 @@ from consortia.errors import BadRequest
 from consortia.platform.models import Institution, Library
 
 PAGE_COUNT_CAP = 1000
-API_COUNT_CAP = 10_000
+API_COUNT_CAP = 1000
 
 
 @dataclass
@@ -118,13 +118,19 @@ def search_portfolios(
         .outerjoin(ElectronicCollection, ElectronicCollection.id == Portfolio.collection_id)
         .where(*condition)
     )
-    ids = list(session.scalars(base.order_by(Portfolio.id).limit(limit + 1).offset(offset)))
-    has_next = len(ids) > limit
-    ids = ids[:limit]
-    found = {p.id: p for p in session.scalars(select(Portfolio).where(Portfolio.id.in_(ids)))} if ids else {}
+    rows_found = list(
+        session.scalars(
+            select(Portfolio)
+            .outerjoin(ElectronicCollection, ElectronicCollection.id == Portfolio.collection_id)
+            .where(*condition)
+            .order_by(Portfolio.id)
+            .limit(limit + 1)
+            .offset(offset)
+        ).unique()
+    )
+    has_next = len(rows_found) > limit
     results = []
-    for pid in ids:
-        portfolio = found[pid]
+    for portfolio in rows_found[:limit]:
         target = scoped(session, portfolio)
         results.append(Result(portfolio, target, scope.actions_for(identity, target)))
     total, exact = _bounded(session, base, count_cap)

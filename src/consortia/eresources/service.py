@@ -61,6 +61,7 @@ def _forget_institution_facts(session: Session, _transaction: Any) -> None:
     """The cached switch and libraries last one transaction (a change is seen by the next one)."""
     session.info.pop("eresources.limits", None)
     session.info.pop("eresources.libraries", None)
+    session.info.pop("eresources.codes", None)
 
 
 def limits_on(session: Session, institution_id: int) -> bool:
@@ -81,7 +82,10 @@ def libraries_of(session: Session, institution_id: int) -> dict[int, Library]:
 
 
 def library_codes(session: Session, institution_id: int) -> dict[int, str]:
-    return {i: library.code for i, library in libraries_of(session, institution_id).items()}
+    cache: dict[int, dict[int, str]] = session.info.setdefault("eresources.codes", {})
+    if institution_id not in cache:
+        cache[institution_id] = {i: library.code for i, library in libraries_of(session, institution_id).items()}
+    return cache[institution_id]
 
 
 def scoped(session: Session, resource: Any) -> Scoped:
