@@ -25,10 +25,13 @@ tenants (R-3), unknown ids, and values at the edges of what the types and the da
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
 
 from consortia.access.permissions import Permission
 from consortia.audit.registry import history_kinds
@@ -214,3 +217,16 @@ def vocabulary(world: FuzzWorld) -> dict[str, list[str | int]]:
         "dates": list(DATES),
         "job_parameters": ["user_group", "set_id", "library", "nothing"],
     }
+
+
+@contextmanager
+def rolled_back(db: Session) -> Iterator[None]:
+    """Run one request inside a savepoint of the test's connection and undo whatever it wrote."""
+    connection = db.get_bind()
+    assert isinstance(connection, Connection)
+    savepoint = connection.begin_nested()
+    try:
+        yield
+    finally:
+        savepoint.rollback()
+        db.expunge_all()

@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -41,14 +39,13 @@ from fastapi.testclient import TestClient
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
-from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from consortia.access.explain import access_object_types
 from consortia.access.permissions import Permission
 from tests.factories import Factory
 from tests.fuzz_bodies import EXAMPLE_BODIES, replaced, sample_body, string_leaves, valid_bodies
-from tests.fuzz_world import KINDS, LONE_SURROGATE, Actor, FuzzWorld, build_fuzz_world, vocabulary
+from tests.fuzz_world import KINDS, LONE_SURROGATE, Actor, FuzzWorld, build_fuzz_world, rolled_back, vocabulary
 
 JSON_TYPE = "application/json;charset=UTF-8"
 API_PATHS = r"^/(almaws|api)/v1/"
@@ -256,19 +253,6 @@ def test_fuzz_api(case: Any, actor: Actor, db: Session) -> None:
     with rolled_back(db):
         response = case.call(headers=actor.headers, params=actor.params)
     case.validate_response(response, checks=CHECKS)
-
-
-@contextmanager
-def rolled_back(db: Session) -> Iterator[None]:
-    """Run one request inside a savepoint of the test's connection and undo whatever it wrote."""
-    connection = db.get_bind()
-    assert isinstance(connection, Connection)
-    savepoint = connection.begin_nested()
-    try:
-        yield
-    finally:
-        savepoint.rollback()
-        db.expunge_all()
 
 
 # --- text no database stores alike, in every string of every JSON body ---------------------------------

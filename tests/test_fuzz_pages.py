@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 import typing
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -29,13 +28,13 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consortia.access.deps import SESSION_COOKIE
 from consortia.platform.models import User
 from tests.factories import Factory
-from tests.fuzz_world import NASTY_TEXTS, FuzzWorld, build_fuzz_world, vocabulary
+from tests.fuzz_world import NASTY_TEXTS, FuzzWorld, build_fuzz_world, rolled_back, vocabulary
 from tests.support.conftest import sign_in
 
 API_PREFIXES = ("/api", "/almaws")
@@ -180,19 +179,6 @@ def field_values(field: Field, words: Words, *, in_path: bool) -> st.SearchStrat
 # The deterministic sweep: each value in turn in every field of every route at once, with the fields that
 # name a thing naming a real one (the first of its kind), so that the value reaches the code behind the look-up.
 SWEEP_VALUES = (str(2**63), str(2**31), "-1", "A\x00B", "\u202e\x07", "Ω" * 1500, "x" * 6000, "")
-
-
-@contextmanager
-def rolled_back(db: Session) -> Iterator[None]:
-    """Run one request inside a savepoint of the test's connection and undo whatever it wrote."""
-    connection = db.get_bind()
-    assert isinstance(connection, Connection)
-    savepoint = connection.begin_nested()
-    try:
-        yield
-    finally:
-        savepoint.rollback()
-        db.expunge_all()
 
 
 def fuzz_route(client: TestClient, db: Session, route: PageRoute, words: Words, csrf: str, cookie: str) -> None:
