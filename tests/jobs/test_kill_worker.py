@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -36,6 +37,8 @@ pytestmark = pytest.mark.slow
 
 USERS = 3000
 REDIS_URL = "redis://127.0.0.1:6379/15"
+# Each test takes a queue of its own, so that runs sharing this Redis (the two databases' runs, xdist
+# workers) never take each other's jobs.
 
 
 def _redis_reachable() -> bool:
@@ -53,7 +56,7 @@ def _queue_url(kind: str, tmp_path: Path) -> str:
             if os.environ.get("CI", "").lower() == "true":
                 pytest.fail("Redis is required under CI=true and is not reachable at 127.0.0.1:6379")
             pytest.skip("Redis is not reachable at 127.0.0.1:6379")
-        return REDIS_URL
+        return f"{REDIS_URL}?queue=consortia-test-{uuid.uuid4().hex[:12]}"
     return f"sqlite:///{tmp_path / 'queue.db'}"
 
 

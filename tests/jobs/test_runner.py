@@ -16,7 +16,7 @@ from consortia.audit.models import HistoryEvent
 from consortia.db import utcnow
 from consortia.jobs import registry
 from consortia.jobs.models import COMPLETED_FAILED, COMPLETED_SUCCESS, FAILED, QUEUED, RUNNING, JobEvent, JobInstance
-from consortia.jobs.queue import recover_expired
+from consortia.jobs.queue import recover_expired, split_queue_name
 from consortia.jobs.runner import (
     MAX_ATTEMPTS,
     LeaseLost,
@@ -513,3 +513,16 @@ def test_a_user_administrators_run_spares_gsas_and_ends_sessions(
     assert run_instance(sessions, again.id) == "finished"
     db.expire_all()
     assert db.scalars(select(User.status).where(User.id == gsa.id)).one() == "INACTIVE"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("redis://h:6379/0", ("redis://h:6379/0", "consortia")),
+        ("redis://h:6379/0?queue=nlc", ("redis://h:6379/0", "nlc")),
+        ("redis://h:6379/0?queue=nlc&socket_timeout=3", ("redis://h:6379/0?socket_timeout=3", "nlc")),
+        ("redis://h:6379/0?queue=", ("redis://h:6379/0", "consortia")),
+    ],
+)
+def test_a_redis_url_may_name_its_queue(url: str, expected: tuple[str, str]) -> None:
+    assert split_queue_name(url) == expected

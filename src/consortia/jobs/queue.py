@@ -3,7 +3,9 @@
 The queue only delivers ids; the database keeps the truth (status, checkpoint, lease: see
 `runner`). Two implementations of one small interface, chosen by `CONSORTIA_QUEUE_URL`:
 
-- `sqlite:///path/queue.db` (the default) or `redis://host:6379/0`: `HueyQueue`. With SQLite the
+- `sqlite:///path/queue.db` (the default) or `redis://host:6379/0`: `HueyQueue`. A Redis URL may name
+  its queue (`redis://host:6379/0?queue=NAME`, default `consortia`) so that several deployments or test
+  runs share one Redis without taking each other's jobs. With SQLite the
   server consumes the queue itself in threads (`start_embedded`, no signal handlers); with Redis the
   server only produces, and `consortia worker` processes consume (`run_worker`, signals handled).
 - `memory://`: `ImmediateQueue` runs each job synchronously in the process that committed it, with
@@ -23,6 +25,7 @@ import signal
 import threading
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.engine import Connection
@@ -66,6 +69,15 @@ class ImmediateQueue:
         return set()
 
 
+def split_queue_name(url: str) -> tuple[str, str]:
+    """(the Redis URL without `queue=`, the queue's name): `redis://h:6379/0?queue=q` → (`redis://h:6379/0`, `q`)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    names = [value for key, value in query if key == "queue"]
+    rest = urlencode([(key, value) for key, value in query if key != "queue"])
+    return urlunsplit(parts._replace(query=rest)), (names[-1] if names and names[-1] else HUEY_NAME)
+
+
 class HueyQueue:
     """Huey as the delivery: SQLite file (embedded) or Redis (separate worker processes)."""
 
@@ -76,7 +88,8 @@ class HueyQueue:
         self.stop_event = threading.Event()
         self.distributed = url.startswith(("redis://", "rediss://", "unix://"))
         if self.distributed:
-            self.huey = RedisHuey(HUEY_NAME, url=url, results=False, utc=True)
+            redis_url, name = split_queue_name(url)
+            self.huey = RedisHuey(name, url=redis_url, results=False, utc=True)
         elif url.startswith("sqlite:///"):
             path = Path(url[len("sqlite:///") :])
             path.parent.mkdir(parents=True, exist_ok=True)
