@@ -11,12 +11,14 @@ Two consortia, three institutions and one person of each kind the fuzzer acts as
     user_admin    east-ua, User Administrator of EAST
     staff         east-staff, staff of EAST without roles
     patron        east-pat, patron of EAST (role Patron)
+    eio           east-eio, Electronic Inventory Operator for EAST_L1 and Extended for EAST_L2 (scope switch on)
     anonymous     no key at all
 
 and, as things to aim at: west-ua and west-pat (WEST), south-gsa and south-pat (SOUTH), one finished
 job instance of EAST and one of SOUTH (M1001, with an event each), a Support Center case of EAST and one of
 SOUTH (east-gsa and south-gsa are STANDARD Support Center users, east-ua and east-staff BASIC), and the
-list views the Support Center answers.
+list views the Support Center answers; electronic inventory in EAST and SOUTH (a collection of EAST_L1 with a
+service and a portfolio, a standalone portfolio, their records) and a Community Zone collection.
 
 Random text almost never names a thing that exists, so the fuzzer draws path values from `vocabulary(...)`
 most of the time and query and body values half of the time: the world's codes and ids, ids of other
@@ -36,15 +38,24 @@ from sqlalchemy.orm import Session
 from consortia.access.permissions import Permission
 from consortia.audit.registry import history_kinds
 from consortia.db import utcnow
+from consortia.eresources.marc import minimal_marcxml
+from consortia.eresources.models import (
+    BibRecord,
+    CzCollection,
+    CzPortfolio,
+    ElectronicCollection,
+    ElectronicService,
+    Portfolio,
+)
 from consortia.jobs.models import COMPLETED_SUCCESS, JobEvent, JobInstance
 from consortia.jobs.registry import job_kinds
 from consortia.platform import roles as R
 from consortia.platform.codetables import TABLES
-from consortia.platform.models import ApiKey
+from consortia.platform.models import ApiKey, Institution, InstitutionParameter
 from consortia.platform.parameters import DEFINITIONS
 from tests.factories import Factory
 
-KINDS = ("operator", "gsa", "user_admin", "staff", "patron", "anonymous")
+KINDS = ("operator", "gsa", "user_admin", "staff", "patron", "eio", "anonymous")
 
 INSTITUTIONS = ("EAST", "WEST", "SOUTH")
 CONSORTIA = ("NLC", "SLC")
@@ -79,6 +90,8 @@ class FuzzWorld:
     instance_ids: tuple[int, ...]
     case_numbers: tuple[str, ...] = ()
     view_ids: tuple[str, ...] = ()
+    # collections, services, portfolios, mms_ids, cz: EAST's first, then SOUTH's
+    electronic: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def build_fuzz_world(factory: Factory, client: TestClient) -> FuzzWorld:
@@ -111,6 +124,15 @@ def build_fuzz_world(factory: Factory, client: TestClient) -> FuzzWorld:
             identifiers=(("BARCODE", "B-100"), ("UNIV_ID", "U-100")),
         ),
     }
+    east_l1, east_l2 = east.libraries[0], east.libraries[1]
+    people["eio"] = factory.user(
+        east,
+        "east-eio",
+        roles=((R.ELECTRONIC_INVENTORY_OPERATOR, east_l1), (R.ELECTRONIC_INVENTORY_OPERATOR_EXTENDED, east_l2)),
+    )
+    session.add(
+        InstitutionParameter(institution_id=east.id, name="temp_user_scope_limits_electronic_resources", value=True)
+    )
     factory.user(west, "west-ua", roles=(R.USER_ADMINISTRATOR,))
     factory.user(west, "west-pat", record_type="PUBLIC", user_group="UNDERGRAD", identifiers=(("BARCODE", "W-100"),))
     south_gsa = factory.user(south, "south-gsa", roles=(R.GENERAL_SYSTEM_ADMINISTRATOR,), support_level="STANDARD")
@@ -143,12 +165,50 @@ def build_fuzz_world(factory: Factory, client: TestClient) -> FuzzWorld:
         session.add(JobEvent(job_instance_id=instance.id, type="INFO", description="Done.", record=None, at=now))
         instances.append(instance.id)
     key_ids = tuple(session.scalars(select(ApiKey.id).order_by(ApiKey.id)))
+    electronic = _inventory(session, east, south)
     session.commit()
     cases = tuple(_open_case(client, actor) for actor in (actors["gsa"], south_actor))
     views = client.get("/api/v1/support/list-views", headers=actors["gsa"].headers)
     assert views.status_code == 200, views.text
     view_ids = tuple(str(view["id"]) for view in views.json().get("list_view", []))
-    return FuzzWorld(actors, key_ids, tuple(instances), cases, view_ids)
+    return FuzzWorld(actors, key_ids, tuple(instances), cases, view_ids, electronic)
+
+
+def _inventory(session: Session, east: Institution, south: Institution) -> dict[str, tuple[str, ...]]:
+    """A collection of the first library with a service and a portfolio, and a standalone portfolio, in EAST
+    and in SOUTH; a Community Zone collection."""
+    found: dict[str, list[str]] = {"collections": [], "services": [], "portfolios": [], "mms_ids": [], "cz": []}
+    for institution in (east, south):
+        record = BibRecord(institution_id=institution.id, title="Fuzz Journal", marcxml=minimal_marcxml("Fuzz Journal"))
+        collection = ElectronicCollection(
+            institution_id=institution.id, public_name="Fuzz Package", library_id=institution.libraries[0].id
+        )
+        session.add_all([record, collection])
+        session.flush()
+        service = ElectronicService(institution_id=institution.id, collection_id=collection.id)
+        session.add(service)
+        session.flush()
+        inside = Portfolio(
+            institution_id=institution.id,
+            bib_id=record.id,
+            collection_id=collection.id,
+            service_id=service.id,
+            title="Fuzz",
+        )
+        alone = Portfolio(
+            institution_id=institution.id, bib_id=record.id, library_id=institution.libraries[1].id, title="Fuzz"
+        )
+        session.add_all([inside, alone])
+        session.flush()
+        found["collections"].append(str(collection.id))
+        found["services"].append(str(service.id))
+        found["portfolios"] += [str(inside.id), str(alone.id)]
+        found["mms_ids"].append(str(record.id))
+    cz = CzCollection(public_name="Fuzz CZ", portfolios=[CzPortfolio(title="Fuzz CZ title")])
+    session.add(cz)
+    session.flush()
+    found["cz"] += [str(cz.id), str(cz.portfolios[0].id)]
+    return {key: tuple(values) for key, values in found.items()}
 
 
 def _open_case(client: TestClient, actor: Actor) -> str:
@@ -215,7 +275,12 @@ def vocabulary(world: FuzzWorld) -> dict[str, list[str | int]]:
         "user_id_types": ["all_unique", "primary_id", "linking_id", "BARCODE", "UNIV_ID", "NOTYPE"],
         "emails": ["new@east.example.edu", "mary@east.example.edu", "not-an-email", "a@b"],
         "dates": list(DATES),
-        "job_parameters": ["user_group", "set_id", "library", "nothing"],
+        "job_parameters": ["user_group", "set_id", "library", "collection_id", "nothing"],
+        "collection_ids": [*world.electronic.get("collections", ()), "999999", "0", "abc"],
+        "service_ids": [*world.electronic.get("services", ()), "999999"],
+        "portfolio_ids": [*world.electronic.get("portfolios", ()), "999999", "2147483648"],
+        "mms_ids": [*world.electronic.get("mms_ids", ()), "999999"],
+        "cz_ids": [*world.electronic.get("cz", ()), "999999"],
     }
 
 

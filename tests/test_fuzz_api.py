@@ -64,6 +64,7 @@ PROFILES: dict[str, tuple[int, bool]] = {
     "user_admin": (5, False),
     "staff": (3, False),
     "patron": (3, False),
+    "eio": (4, False),
     "anonymous": (2, False),
 }
 
@@ -114,6 +115,16 @@ BINDINGS: dict[str, str] = {
     "body.row[*].code": "user_groups",
     "body.parameter[*].name.value": "job_parameters",
     "body.parameter[*].value": "user_groups",
+    "path.collection_id": "collection_ids",
+    "path.service_id": "service_ids",
+    "path.portfolio_id": "portfolio_ids",
+    "path.mms_id": "mms_ids",
+    "path.cz_id": "cz_ids",
+    "query.library": "libraries",
+    "query.mms_id": "mms_ids",
+    "body.library": "libraries",
+    "body.collection_id": "collection_ids",
+    "body.service_id": "service_ids",
 }
 # Per operation: the same names mean other things there.
 OPERATION_BINDINGS: dict[str, dict[str, str]] = {
@@ -277,6 +288,11 @@ def concrete_path(template: str, world: FuzzWorld) -> str:
         "token": "no-such-token",
         "attachment_id": "1",
         "name": "UserGroups" if "/code-tables/" in template else "consortial_id_type",
+        "collection_id": world.electronic["collections"][0],
+        "service_id": world.electronic["services"][0],
+        "portfolio_id": world.electronic["portfolios"][0],
+        "mms_id": world.electronic["mms_ids"][0],
+        "cz_id": world.electronic["cz"][0],
     }
     if "/fulfillment-networks/" in template:
         values["code"] = "NLC_FN"
@@ -342,6 +358,8 @@ def access_objects(world: FuzzWorld) -> dict[str, str]:
         "network": "NLC_FN",
         "parameter": "consortial_id_type",
         "user": "east-pat",
+        "electronic_collection": world.electronic["collections"][0],
+        "portfolio": world.electronic["portfolios"][0],
     }
 
 

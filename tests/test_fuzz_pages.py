@@ -148,6 +148,12 @@ BINDINGS = {
     "support_level": "support_levels",
     "contact": "people",
     "job_id": "job_ids",
+    "cid": "collection_ids",
+    "collection_id": "collection_ids",
+    "sid": "service_ids",
+    "pid": "portfolio_ids",
+    "mms_id": "mms_ids",
+    "cz_id": "cz_ids",
 }
 
 

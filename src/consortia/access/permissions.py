@@ -68,3 +68,19 @@ class Permission(StrEnum):
     # of a Consortia user (SC-12): the operator's.
     CONTACT_STATUS = "contact:status"
     ACCESS_REVIEW = "access-review:manage"
+
+    # Electronic resources (ER): reading the inventory, and each kind's edit (ER-5), delete (ER-6) and
+    # create; the scope rule of `eresources.policy` decides edit and delete per resource.
+    ERESOURCE_READ = "eresource:read"
+    COLLECTION_CREATE = "electronic-collection:create"
+    COLLECTION_EDIT = "electronic-collection:edit"
+    COLLECTION_DELETE = "electronic-collection:delete"
+    SERVICE_EDIT = "electronic-service:edit"
+    SERVICE_DELETE = "electronic-service:delete"
+    PORTFOLIO_CREATE = "portfolio:create"
+    PORTFOLIO_EDIT = "portfolio:edit"
+    PORTFOLIO_DELETE = "portfolio:delete"
+    BIB_CREATE = "bib:create"
+    # Activating from the Community Zone (ER-23); the catalogue itself is the operator's.
+    CZ_ACTIVATE = "cz:activate"
+    CZ_MANAGE = "cz:manage"

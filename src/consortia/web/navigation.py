@@ -50,6 +50,7 @@ NAVIGATION: list[NavItem] = [
     NavItem("Users", "/admin/users", P.USER_READ, group=ADMINISTRATION),
     NavItem("Parameters", "/admin/parameters", P.PARAMETER_EDIT, group=ADMINISTRATION),
     NavItem("Monitor Jobs", "/jobs", P.JOB_READ, group=ADMINISTRATION),
+    NavItem("Electronic resources", "/eresources/portfolios", P.ERESOURCE_READ),
     NavItem("Support cases", "/support/cases", P.CASE_READ, group=SUPPORT),
     # The operator and an institution's General System Administrator, whatever their own Support
     # Center level (the case list, which also links here, needs one).

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 16:01:39.416939
+Create Date: 2026-12-07 15:19:54.089897
 """
 
 from collections.abc import Sequence
@@ -28,6 +28,17 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_consortium")),
         sa.UniqueConstraint("code", name=op.f("uq_consortium_code")),
+    )
+    op.create_table(
+        "cz_collection",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("public_name", sa.String(length=300), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("type", sa.String(length=10), nullable=False),
+        sa.Column("interface_name", sa.String(length=200), nullable=False),
+        sa.Column("vendor", sa.String(length=200), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_cz_collection")),
     )
     op.create_table(
         "fulfillment_network",
@@ -76,6 +87,25 @@ def upgrade() -> None:
         batch_op.create_index("ix_support_registration_attempt_key", ["key_hash", "at"], unique=False)
 
     op.create_table(
+        "cz_portfolio",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("collection_id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=500), nullable=False),
+        sa.Column("issn", sa.String(length=40), nullable=False),
+        sa.Column("isbn", sa.String(length=40), nullable=False),
+        sa.Column("coverage", sa.String(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["collection_id"],
+            ["cz_collection.id"],
+            name=op.f("fk_cz_portfolio_collection_id_cz_collection"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_cz_portfolio")),
+    )
+    with op.batch_alter_table("cz_portfolio", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_cz_portfolio_collection_id"), ["collection_id"], unique=False)
+
+    op.create_table(
         "institution",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("code", sa.String(length=40), nullable=False),
@@ -91,6 +121,26 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("institution", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_institution_consortium_id"), ["consortium_id"], unique=False)
+
+    op.create_table(
+        "bib_record",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=500), nullable=False),
+        sa.Column("author", sa.String(length=300), nullable=False),
+        sa.Column("issn", sa.String(length=40), nullable=False),
+        sa.Column("isbn", sa.String(length=40), nullable=False),
+        sa.Column("marcxml", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_bib_record_institution_id_institution")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_bib_record")),
+    )
+    with op.batch_alter_table("bib_record", schema=None) as batch_op:
+        batch_op.create_index("ix_bib_record_institution", ["institution_id", "id"], unique=False)
 
     op.create_table(
         "code_table_row",
@@ -316,6 +366,48 @@ def upgrade() -> None:
             sqlite_where=sa.text("removed_at IS NULL"),
             postgresql_where=sa.text("removed_at IS NULL"),
         )
+
+    op.create_table(
+        "electronic_collection",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("public_name", sa.String(length=300), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("type", sa.String(length=10), nullable=False),
+        sa.Column("library_id", sa.Integer(), nullable=True),
+        sa.Column("is_local", sa.Boolean(), nullable=False),
+        sa.Column("activation_status", sa.String(length=10), nullable=False),
+        sa.Column("activation_date", sa.Date(), nullable=True),
+        sa.Column("interface_name", sa.String(length=200), nullable=False),
+        sa.Column("vendor", sa.String(length=200), nullable=False),
+        sa.Column("bib_id", sa.Integer(), nullable=True),
+        sa.Column("cz_collection_id", sa.Integer(), nullable=True),
+        sa.Column("po_line", sa.String(length=60), nullable=False),
+        sa.Column("license", sa.String(length=60), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["bib_id"], ["bib_record.id"], name=op.f("fk_electronic_collection_bib_id_bib_record"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["cz_collection_id"],
+            ["cz_collection.id"],
+            name=op.f("fk_electronic_collection_cz_collection_id_cz_collection"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_electronic_collection_institution_id_institution")
+        ),
+        sa.ForeignKeyConstraint(
+            ["library_id"], ["library.id"], name=op.f("fk_electronic_collection_library_id_library")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_electronic_collection")),
+    )
+    with op.batch_alter_table("electronic_collection", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_electronic_collection_bib_id"), ["bib_id"], unique=False)
+        batch_op.create_index("ix_electronic_collection_institution", ["institution_id", "id"], unique=False)
+        batch_op.create_index("ix_electronic_collection_library", ["library_id"], unique=False)
 
     op.create_table(
         "history_event",
@@ -601,6 +693,30 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_case_sharing_request_consortium_id"), ["consortium_id"], unique=False)
 
     op.create_table(
+        "electronic_service",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("collection_id", sa.Integer(), nullable=False),
+        sa.Column("type", sa.String(length=40), nullable=False),
+        sa.Column("public_description", sa.String(length=300), nullable=False),
+        sa.Column("activation_status", sa.String(length=10), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["collection_id"],
+            ["electronic_collection.id"],
+            name=op.f("fk_electronic_service_collection_id_electronic_collection"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_electronic_service_institution_id_institution")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_electronic_service")),
+    )
+    with op.batch_alter_table("electronic_service", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_electronic_service_collection_id"), ["collection_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_electronic_service_institution_id"), ["institution_id"], unique=False)
+
+    op.create_table(
         "job_event",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("job_instance_id", sa.Integer(), nullable=False),
@@ -632,16 +748,80 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_partner_case_view")),
     )
+    op.create_table(
+        "portfolio",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("bib_id", sa.Integer(), nullable=False),
+        sa.Column("collection_id", sa.Integer(), nullable=True),
+        sa.Column("service_id", sa.Integer(), nullable=True),
+        sa.Column("library_id", sa.Integer(), nullable=True),
+        sa.Column("title", sa.String(length=500), nullable=False),
+        sa.Column("issn", sa.String(length=40), nullable=False),
+        sa.Column("isbn", sa.String(length=40), nullable=False),
+        sa.Column("availability", sa.String(length=10), nullable=False),
+        sa.Column("coverage", sa.String(length=200), nullable=False),
+        sa.Column("is_local", sa.Boolean(), nullable=False),
+        sa.Column("cz_portfolio_id", sa.Integer(), nullable=True),
+        sa.Column("po_line", sa.String(length=60), nullable=False),
+        sa.Column("license", sa.String(length=60), nullable=False),
+        sa.Column("activation_date", sa.Date(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["bib_id"], ["bib_record.id"], name=op.f("fk_portfolio_bib_id_bib_record")),
+        sa.ForeignKeyConstraint(
+            ["collection_id"],
+            ["electronic_collection.id"],
+            name=op.f("fk_portfolio_collection_id_electronic_collection"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["cz_portfolio_id"],
+            ["cz_portfolio.id"],
+            name=op.f("fk_portfolio_cz_portfolio_id_cz_portfolio"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_portfolio_institution_id_institution")
+        ),
+        sa.ForeignKeyConstraint(["library_id"], ["library.id"], name=op.f("fk_portfolio_library_id_library")),
+        sa.ForeignKeyConstraint(
+            ["service_id"], ["electronic_service.id"], name=op.f("fk_portfolio_service_id_electronic_service")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_portfolio")),
+    )
+    with op.batch_alter_table("portfolio", schema=None) as batch_op:
+        batch_op.create_index("ix_portfolio_bib", ["bib_id", "id"], unique=False)
+        batch_op.create_index("ix_portfolio_collection", ["collection_id", "id"], unique=False)
+        batch_op.create_index(
+            "ix_portfolio_institution", ["institution_id", "id", "collection_id", "library_id"], unique=False
+        )
+        batch_op.create_index("ix_portfolio_library", ["library_id"], unique=False)
+        batch_op.create_index("ix_portfolio_service", ["service_id", "id"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("portfolio", schema=None) as batch_op:
+        batch_op.drop_index("ix_portfolio_service")
+        batch_op.drop_index("ix_portfolio_library")
+        batch_op.drop_index("ix_portfolio_institution")
+        batch_op.drop_index("ix_portfolio_collection")
+        batch_op.drop_index("ix_portfolio_bib")
+
+    op.drop_table("portfolio")
     op.drop_table("partner_case_view")
     with op.batch_alter_table("job_event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_job_event_job_instance_id"))
 
     op.drop_table("job_event")
+    with op.batch_alter_table("electronic_service", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_electronic_service_institution_id"))
+        batch_op.drop_index(batch_op.f("ix_electronic_service_collection_id"))
+
+    op.drop_table("electronic_service")
     with op.batch_alter_table("case_sharing_request", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_case_sharing_request_consortium_id"))
 
@@ -696,6 +876,12 @@ def downgrade() -> None:
         batch_op.drop_index("ix_history_event_entity")
 
     op.drop_table("history_event")
+    with op.batch_alter_table("electronic_collection", schema=None) as batch_op:
+        batch_op.drop_index("ix_electronic_collection_library")
+        batch_op.drop_index("ix_electronic_collection_institution")
+        batch_op.drop_index(batch_op.f("ix_electronic_collection_bib_id"))
+
+    op.drop_table("electronic_collection")
     with op.batch_alter_table("consortia_licence", schema=None) as batch_op:
         batch_op.drop_index(
             "ux_consortia_licence_active_user",
@@ -736,10 +922,18 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_code_table_row_institution_id"))
 
     op.drop_table("code_table_row")
+    with op.batch_alter_table("bib_record", schema=None) as batch_op:
+        batch_op.drop_index("ix_bib_record_institution")
+
+    op.drop_table("bib_record")
     with op.batch_alter_table("institution", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_institution_consortium_id"))
 
     op.drop_table("institution")
+    with op.batch_alter_table("cz_portfolio", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_cz_portfolio_collection_id"))
+
+    op.drop_table("cz_portfolio")
     with op.batch_alter_table("support_registration_attempt", schema=None) as batch_op:
         batch_op.drop_index("ix_support_registration_attempt_key")
         batch_op.drop_index(batch_op.f("ix_support_registration_attempt_at"))
@@ -752,5 +946,6 @@ def downgrade() -> None:
 
     op.drop_table("mail_outbox")
     op.drop_table("fulfillment_network")
+    op.drop_table("cz_collection")
     op.drop_table("consortium")
     # ### end Alembic commands ###

@@ -1,0 +1,63 @@
+"""The electronic resources demo: built through the verbs, once; EAST's switch on; a user per role and scope;
+collections with and without a library, standalone portfolios, a Community Zone catalogue; the scope holds."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from consortia.audit.service import SYSTEM
+from consortia.demo import build_demo
+from consortia.eresources.models import CzCollection, ElectronicCollection, Portfolio
+from consortia.platform.auth import create_api_key
+from consortia.platform.models import Institution, InstitutionParameter, User
+from consortia.platform.roles import RoleSpec, role_set_problems
+
+
+def _headers(db: Session, primary_id: str) -> dict[str, str]:
+    user = db.scalars(select(User).where(User.primary_id_key == primary_id)).one()
+    _row, secret = create_api_key(db, user, actor=SYSTEM)
+    db.commit()
+    return {"Authorization": f"apikey {secret}"}
+
+
+def test_the_demo_inventory(client: TestClient, db: Session) -> None:
+    build_demo(db)
+    build_demo(db)
+    db.commit()
+    east = db.scalars(select(Institution).where(Institution.code == "EAST")).one()
+    switch = db.get(InstitutionParameter, (east.id, "temp_user_scope_limits_electronic_resources"))
+    assert switch is not None
+    assert switch.value is True
+    collections = list(db.scalars(select(ElectronicCollection).where(ElectronicCollection.institution_id == east.id)))
+    assert len(collections) == 3
+    assert {c.library_id is None for c in collections} == {True, False}
+    standalone = db.scalar(
+        select(func.count())
+        .select_from(Portfolio)
+        .where(Portfolio.institution_id == east.id, Portfolio.collection_id.is_(None))
+    )
+    assert standalone == 3
+    assert db.scalar(select(func.count()).select_from(CzCollection)) == 2
+    for primary_id in ("east-eio-ext", "east-eio-main", "east-limited", "east-cdi-inst", "east-po-inst"):
+        user = db.scalars(select(User).where(User.primary_id_key == primary_id)).one()
+        codes = {lib.id: lib.code for lib in east.libraries}
+        specs = [RoleSpec(r.role_type, codes.get(r.library_id) if r.library_id else None) for r in user.roles]
+        assert specs
+        assert role_set_problems(specs, set(codes.values())) == []
+    law = next(c for c in collections if c.public_name == "Law Journals Package")
+    sci = next(c for c in collections if c.public_name == "Science Select")
+    headers = _headers(db, "east-eio-law")
+    assert (
+        client.put(
+            f"/almaws/v1/electronic/e-collections/{law.id}", json={"description": "x"}, headers=headers
+        ).status_code
+        == 200
+    )
+    assert (
+        client.put(
+            f"/almaws/v1/electronic/e-collections/{sci.id}", json={"description": "x"}, headers=headers
+        ).status_code
+        == 403
+    )
