@@ -18,7 +18,8 @@ and, as things to aim at: west-ua and west-pat (WEST), south-gsa and south-pat (
 job instance of EAST and one of SOUTH (M1001, with an event each), a Support Center case of EAST and one of
 SOUTH (east-gsa and south-gsa are STANDARD Support Center users, east-ua and east-staff BASIC), and the
 list views the Support Center answers; electronic inventory in EAST and SOUTH (a collection of EAST_L1 with a
-service and a portfolio, a standalone portfolio, their records) and a Community Zone collection.
+service and a portfolio, a standalone portfolio, their records, an item of each task list) and a Community Zone
+collection.
 
 Random text almost never names a thing that exists, so the fuzzer draws path values from `vocabulary(...)`
 most of the time and query and body values half of the time: the world's codes and ids, ids of other
@@ -46,6 +47,15 @@ from consortia.eresources.models import (
     ElectronicCollection,
     ElectronicService,
     Portfolio,
+)
+from consortia.eresources.policy import ACTIVATION_TASK_ACTIONS
+from consortia.eresources.task_models import (
+    ACTIVATION,
+    CREATED_LOCALLY,
+    CZ_UPDATES,
+    PORTFOLIO_UPDATED,
+    STATUSES,
+    EresourceTask,
 )
 from consortia.jobs.models import COMPLETED_SUCCESS, JobEvent, JobInstance
 from consortia.jobs.registry import job_kinds
@@ -177,7 +187,14 @@ def build_fuzz_world(factory: Factory, client: TestClient) -> FuzzWorld:
 def _inventory(session: Session, east: Institution, south: Institution) -> dict[str, tuple[str, ...]]:
     """A collection of the first library with a service and a portfolio, and a standalone portfolio, in EAST
     and in SOUTH; a Community Zone collection."""
-    found: dict[str, list[str]] = {"collections": [], "services": [], "portfolios": [], "mms_ids": [], "cz": []}
+    found: dict[str, list[str]] = {
+        "collections": [],
+        "services": [],
+        "portfolios": [],
+        "mms_ids": [],
+        "cz": [],
+        "tasks": [],
+    }
     for institution in (east, south):
         record = BibRecord(institution_id=institution.id, title="Fuzz Journal", marcxml=minimal_marcxml("Fuzz Journal"))
         collection = ElectronicCollection(
@@ -204,6 +221,19 @@ def _inventory(session: Session, east: Institution, south: Institution) -> dict[
         found["services"].append(str(service.id))
         found["portfolios"] += [str(inside.id), str(alone.id)]
         found["mms_ids"].append(str(record.id))
+        # ER-14, ER-15: an item of each task list (the CZ update names the portfolio, the activation the collection)
+        cz_item = EresourceTask(
+            institution_id=institution.id, task_list=CZ_UPDATES, report_type=PORTFOLIO_UPDATED, portfolio_id=alone.id
+        )
+        activation_item = EresourceTask(
+            institution_id=institution.id,
+            task_list=ACTIVATION,
+            report_type=CREATED_LOCALLY,
+            collection_id=collection.id,
+        )
+        session.add_all([cz_item, activation_item])
+        session.flush()
+        found["tasks"] += [str(cz_item.id), str(activation_item.id)]
     cz = CzCollection(public_name="Fuzz CZ", portfolios=[CzPortfolio(title="Fuzz CZ title")])
     session.add(cz)
     session.flush()
@@ -281,6 +311,9 @@ def vocabulary(world: FuzzWorld) -> dict[str, list[str | int]]:
         "portfolio_ids": [*world.electronic.get("portfolios", ()), "999999", "2147483648"],
         "mms_ids": [*world.electronic.get("mms_ids", ()), "999999"],
         "cz_ids": [*world.electronic.get("cz", ()), "999999"],
+        "task_ids": [*world.electronic.get("tasks", ()), "999999", "0"],
+        "task_actions": [*ACTIVATION_TASK_ACTIONS, "dismiss", "nothing"],
+        "task_statuses": [*STATUSES, "nothing"],
     }
 
 

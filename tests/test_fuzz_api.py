@@ -120,6 +120,10 @@ BINDINGS: dict[str, str] = {
     "path.portfolio_id": "portfolio_ids",
     "path.mms_id": "mms_ids",
     "path.cz_id": "cz_ids",
+    "path.task_id": "task_ids",
+    "path.action": "task_actions",
+    "query.status": "task_statuses",
+    "body.ids[*]": "task_ids",
     "query.library": "libraries",
     "query.mms_id": "mms_ids",
     "body.library": "libraries",
@@ -293,6 +297,8 @@ def concrete_path(template: str, world: FuzzWorld) -> str:
         "portfolio_id": world.electronic["portfolios"][0],
         "mms_id": world.electronic["mms_ids"][0],
         "cz_id": world.electronic["cz"][0],
+        "task_id": world.electronic["tasks"][1],
+        "action": "done",
     }
     if "/fulfillment-networks/" in template:
         values["code"] = "NLC_FN"

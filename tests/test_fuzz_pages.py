@@ -154,6 +154,9 @@ BINDINGS = {
     "pid": "portfolio_ids",
     "mms_id": "mms_ids",
     "cz_id": "cz_ids",
+    "tid": "task_ids",
+    "action": "task_actions",
+    "ids": "task_ids",
 }
 
 

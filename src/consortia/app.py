@@ -22,6 +22,8 @@ from consortia.config import Settings, configure, get_settings
 from consortia.db import get_database, init_database
 from consortia.eresources import api as eresources_api
 from consortia.eresources import pages as eresources_pages
+from consortia.eresources import task_api as eresources_task_api
+from consortia.eresources import task_pages as eresources_task_pages
 from consortia.headers import SecurityHeadersMiddleware
 from consortia.jobs import pages as job_pages
 from consortia.logs import install_redaction
@@ -97,6 +99,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         platform_apikey_api.router,
         support_api.router,
         eresources_api.router,
+        eresources_task_api.router,
         web_pages.router,
         platform_pages.router,
         platform_user_pages.router,
@@ -105,6 +108,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         support_pages.router,
         support_view_pages.router,
         eresources_pages.router,
+        eresources_task_pages.router,
         web_mail_pages.router,
     ):
         app.include_router(router)

@@ -6,6 +6,7 @@ from __future__ import annotations
 def load_all_models() -> None:
     import consortia.audit.models
     import consortia.eresources.models
+    import consortia.eresources.task_models
     import consortia.jobs.models
     import consortia.mail
     import consortia.platform.models

@@ -84,3 +84,9 @@ class Permission(StrEnum):
     # Activating from the Community Zone (ER-23); the catalogue itself is the operator's.
     CZ_ACTIVATE = "cz:activate"
     CZ_MANAGE = "cz:manage"
+    # Items of the Community Zone Updates and Activation Task Lists (ER-14, ER-15), and electronic items
+    # ordered on a PO line (ER-18): acting on one is editing its resource (the scope rule, ER-5); deleting
+    # an activation item needs the delete rule (ER-6).
+    TASK_EDIT = "eresource-task:edit"
+    TASK_DELETE = "eresource-task:delete"
+    PO_LINE_ITEM_EDIT = "po-line-item:edit"

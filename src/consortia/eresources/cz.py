@@ -29,6 +29,14 @@ from consortia.eresources.models import (
 from consortia.eresources.policy import COLLECTION, PORTFOLIO
 from consortia.eresources.schemas import CzCollectionIn
 from consortia.eresources.service import bib_for_title
+from consortia.eresources.task_models import (
+    ACTIVATED_FROM_CZ,
+    COLLECTION_DELETED,
+    COLLECTION_UPDATED,
+    PORTFOLIO_DELETED,
+    PORTFOLIO_UPDATED,
+)
+from consortia.eresources.tasks import add_activation_item, add_cz_update_items
 from consortia.errors import BadRequest, Conflict, NotFound
 from consortia.platform.models import Institution
 
@@ -186,6 +194,7 @@ def activate_collection(
     collection, service = _activate_collection(session, identity, institution, cz)
     for cz_portfolio in cz.portfolios:
         _activate_portfolio(session, identity, institution, cz_portfolio, collection, service)
+    add_activation_item(session, ACTIVATED_FROM_CZ, collection, identity.actor)  # ER-15
     session.flush()
     return collection
 
@@ -211,4 +220,78 @@ def activate_portfolio(session: Session, identity: Identity, institution: Instit
         ).first() or ElectronicService(institution_id=institution.id, collection_id=collection.id, type="getFullTxt")
         session.add(service)
         session.flush()
-    return _activate_portfolio(session, identity, institution, cz, collection, service)
+    portfolio = _activate_portfolio(session, identity, institution, cz, collection, service)
+    add_activation_item(session, ACTIVATED_FROM_CZ, portfolio, identity.actor)  # ER-15
+    return portfolio
+
+
+# --- the operator changes the catalogue: items in the CZ Updates Task Lists (ER-14) -------------
+
+
+def _copies_of_portfolio(session: Session, cz: CzPortfolio) -> list[Portfolio]:
+    return list(session.scalars(select(Portfolio).where(Portfolio.cz_portfolio_id == cz.id).order_by(Portfolio.id)))
+
+
+def _copies_of_collection(session: Session, cz: CzCollection) -> list[ElectronicCollection]:
+    return list(
+        session.scalars(
+            select(ElectronicCollection)
+            .where(ElectronicCollection.cz_collection_id == cz.id)
+            .order_by(ElectronicCollection.id)
+        )
+    )
+
+
+def access_cz_portfolio(session: Session, identity: Identity, pid: str | int) -> CzPortfolio:
+    demand(identity, P.ERESOURCE_READ, InInstitution(identity.acting_institution_id))
+    number = _id(pid)
+    found = session.get(CzPortfolio, number) if number is not None else None
+    if found is None:
+        raise cz_portfolio_not_found(pid)
+    return found
+
+
+def update_cz_portfolio(session: Session, identity: Identity, cz: CzPortfolio, changes: dict[str, str]) -> CzPortfolio:
+    """Change a Community Zone portfolio; every institution's copy gets a "Portfolio updated in CZ" item."""
+    demand(identity, P.CZ_MANAGE)
+    changed = False
+    for field_name, value in changes.items():
+        if value is not None and getattr(cz, field_name) != value:
+            setattr(cz, field_name, value)
+            changed = True
+    if changed:
+        add_cz_update_items(session, PORTFOLIO_UPDATED, _copies_of_portfolio(session, cz), identity.actor)
+    session.flush()
+    return cz
+
+
+def delete_cz_portfolio(session: Session, identity: Identity, cz: CzPortfolio) -> None:
+    """Remove a Community Zone portfolio; copies stay (unlinked) with a "Portfolio deleted in CZ" item."""
+    demand(identity, P.CZ_MANAGE)
+    add_cz_update_items(session, PORTFOLIO_DELETED, _copies_of_portfolio(session, cz), identity.actor)
+    session.delete(cz)
+    session.flush()
+
+
+def update_cz_collection(
+    session: Session, identity: Identity, cz: CzCollection, changes: dict[str, str]
+) -> CzCollection:
+    demand(identity, P.CZ_MANAGE)
+    changed = False
+    for field_name, value in changes.items():
+        if value is not None and getattr(cz, field_name) != value:
+            setattr(cz, field_name, value)
+            changed = True
+    if changed:
+        add_cz_update_items(session, COLLECTION_UPDATED, _copies_of_collection(session, cz), identity.actor)
+    session.flush()
+    return cz
+
+
+def delete_cz_collection(session: Session, identity: Identity, cz: CzCollection) -> None:
+    """Remove a Community Zone collection with its portfolios; each institution's copy stays (unlinked) with
+    a "Collection deleted in CZ" item."""
+    demand(identity, P.CZ_MANAGE)
+    add_cz_update_items(session, COLLECTION_DELETED, _copies_of_collection(session, cz), identity.actor)
+    session.delete(cz)
+    session.flush()

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, false, func
+from sqlalchemy import and_, false, func, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from consortia.access import policy
@@ -311,6 +311,30 @@ policy.register(
     denial="Adding bibliographic records needs the Repository Manager role or an electronic inventory editing role.",
 )
 policy.register(P.CZ_MANAGE, operator, denial="Only the operator manages the Community Zone catalogue.")
+# ER-14, ER-15, ER-18: an item of a task list or of a PO line is judged by the scope rule of its resource
+# (a portfolio or an electronic collection): acting on it is editing that resource; deleting an activation
+# item is deleting it (Extended, ER-6). The rule of the other kind never matches, so each registration is
+# the one rule, with both faces, for whichever kind the item names.
+for _permission, _rules, _why in (
+    (
+        P.TASK_EDIT,
+        editor,
+        f"Acting on a task item needs {_role_names(EDITING_ROLES)} with its resource's library in scope.",
+    ),
+    (
+        P.PO_LINE_ITEM_EDIT,
+        editor,
+        f"Editing an ordered item needs {_role_names(EDITING_ROLES)} with its resource's library in scope.",
+    ),
+    (
+        P.TASK_DELETE,
+        deleter,
+        f"Deleting a task item needs {_role_names(DELETING_ROLES)} with its resource's library in scope.",
+    ),
+):
+    policy.register(
+        _permission, operator, _rules[COLLECTION], _rules[PORTFOLIO], see_first=P.ERESOURCE_READ, denial=_why
+    )
 
 
 EDIT_PERMISSION = {COLLECTION: P.COLLECTION_EDIT, SERVICE: P.SERVICE_EDIT, PORTFOLIO: P.PORTFOLIO_EDIT}
@@ -355,3 +379,46 @@ def library_choices(identity: Identity, library_ids: Iterable[int], limits: bool
     if found is None:
         return []
     return ids if found.everywhere else [i for i in ids if i in found.libraries]
+
+
+# --- task lists, PO lines, licences (ER-14, ER-15, ER-18, ER-19) --------------------------------
+
+CZ_TASK_ACTIONS = ("edit", "dismiss")
+ACTIVATION_TASK_ACTIONS = ("edit", "edit_resource", "activate", "done", "delete", "unsuppress", "change_status")
+
+
+def cz_task_actions(identity: Identity, obj: Scoped) -> list[str]:
+    """ER-14: Edit and Dismiss only for items whose resource is in scope."""
+    return list(CZ_TASK_ACTIONS) if policy.allows(identity, P.TASK_EDIT, obj) else []
+
+
+def activation_task_actions(identity: Identity, obj: Scoped) -> list[str]:
+    """ER-15: every action only in scope; Delete by the delete rule (Extended)."""
+    editing = policy.allows(identity, P.TASK_EDIT, obj)
+    deleting = policy.allows(identity, P.TASK_DELETE, obj)
+    return [a for a in ACTIVATION_TASK_ACTIONS if (deleting if a == "delete" else editing)]
+
+
+def task_permission(action: str) -> P:
+    return P.TASK_DELETE if action == "delete" else P.TASK_EDIT
+
+
+def item_rows(
+    identity: Identity,
+    permission: P,
+    *,
+    is_portfolio: ColumnElement[bool],
+    portfolios: ScopedRows,
+    collections: ScopedRows,
+) -> ColumnElement[bool]:
+    """The SQL face of `permission` over rows that name a portfolio (`is_portfolio`) or a collection: the
+    same rule, per kind, as `policy.allows` on the `Scoped` of each row's resource."""
+    return or_(
+        and_(is_portfolio, policy.where(identity, permission, portfolios)),
+        and_(~is_portfolio, policy.where(identity, permission, collections)),
+    )
+
+
+def editor_mode(identity: Identity, obj: Scoped) -> str:
+    """ER-19 (and ER-13): the mode a resource's editor opens in for this identity."""
+    return "EDIT" if can_edit(identity, obj) else "VIEW"

@@ -276,6 +276,15 @@ def _checked_availability(value: str | None, field: str) -> str | None:
     return value
 
 
+def _add_activation_item(session: Session, resource: Any, actor: Actor) -> None:
+    """ER-15: a local resource goes into its institution's Activation Task List (`eresources.tasks`
+    imports this module, hence the late import)."""
+    from consortia.eresources.task_models import CREATED_LOCALLY
+    from consortia.eresources.tasks import add_activation_item
+
+    add_activation_item(session, CREATED_LOCALLY, resource, actor)
+
+
 # --- collections ------------------------------------------------------------------------------
 
 
@@ -322,6 +331,7 @@ def create_collection(
     collection.library = library
     _record(session, COLLECTION, collection, "created", None, collection.public_name, identity.actor)
     _record(session, COLLECTION, collection, "library", None, _code_of(library), identity.actor)
+    _add_activation_item(session, collection, identity.actor)
     return collection
 
 
@@ -642,6 +652,7 @@ def create_portfolio(
     session.refresh(portfolio)
     _record(session, PORTFOLIO, portfolio, "created", None, portfolio.title, identity.actor)
     _record(session, PORTFOLIO, portfolio, "library", None, _code_of(library), identity.actor)
+    _add_activation_item(session, portfolio, identity.actor)
     return portfolio
 
 

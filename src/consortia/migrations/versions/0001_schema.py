@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-07 15:19:54.089897
+Create Date: 2026-12-07 16:12:21.174673
 """
 
 from collections.abc import Sequence
@@ -228,6 +228,33 @@ def upgrade() -> None:
     with op.batch_alter_table("library", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_library_institution_id"), ["institution_id"], unique=False)
 
+    op.create_table(
+        "license",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=60), nullable=False),
+        sa.Column("name", sa.String(length=300), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_license_institution_id_institution")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_license")),
+        sa.UniqueConstraint("institution_id", "code", name="uq_license_code"),
+    )
+    op.create_table(
+        "po_line",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.String(length=60), nullable=False),
+        sa.Column("vendor", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_po_line_institution_id_institution")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_po_line")),
+        sa.UniqueConstraint("institution_id", "number", name="uq_po_line_number"),
+    )
     op.create_table(
         "user_account",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -799,11 +826,99 @@ def upgrade() -> None:
         batch_op.create_index("ix_portfolio_library", ["library_id"], unique=False)
         batch_op.create_index("ix_portfolio_service", ["service_id", "id"], unique=False)
 
+    op.create_table(
+        "eresource_task",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("task_list", sa.String(length=20), nullable=False),
+        sa.Column("report_type", sa.String(length=80), nullable=False),
+        sa.Column("portfolio_id", sa.Integer(), nullable=True),
+        sa.Column("collection_id", sa.Integer(), nullable=True),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("note", sa.String(length=1000), nullable=False),
+        sa.Column("suppressed", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("closed_by", sa.String(length=200), nullable=False),
+        sa.Column("closed_at", sa.DateTime(), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "(portfolio_id IS NULL) <> (collection_id IS NULL)", name=op.f("ck_eresource_task_one_resource")
+        ),
+        sa.ForeignKeyConstraint(
+            ["collection_id"],
+            ["electronic_collection.id"],
+            name=op.f("fk_eresource_task_collection_id_electronic_collection"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_eresource_task_institution_id_institution")
+        ),
+        sa.ForeignKeyConstraint(
+            ["portfolio_id"],
+            ["portfolio.id"],
+            name=op.f("fk_eresource_task_portfolio_id_portfolio"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_eresource_task")),
+    )
+    with op.batch_alter_table("eresource_task", schema=None) as batch_op:
+        batch_op.create_index("ix_eresource_task_collection", ["collection_id"], unique=False)
+        batch_op.create_index("ix_eresource_task_list", ["institution_id", "task_list", "status", "id"], unique=False)
+        batch_op.create_index("ix_eresource_task_portfolio", ["portfolio_id"], unique=False)
+
+    op.create_table(
+        "po_line_item",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("po_line_id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("portfolio_id", sa.Integer(), nullable=True),
+        sa.Column("collection_id", sa.Integer(), nullable=True),
+        sa.Column("coverage", sa.String(length=200), nullable=False),
+        sa.Column("note", sa.String(length=1000), nullable=False),
+        sa.Column("activation_note", sa.String(length=1000), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "(portfolio_id IS NULL) <> (collection_id IS NULL)", name=op.f("ck_po_line_item_one_resource")
+        ),
+        sa.ForeignKeyConstraint(
+            ["collection_id"],
+            ["electronic_collection.id"],
+            name=op.f("fk_po_line_item_collection_id_electronic_collection"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_po_line_item_institution_id_institution")
+        ),
+        sa.ForeignKeyConstraint(
+            ["po_line_id"], ["po_line.id"], name=op.f("fk_po_line_item_po_line_id_po_line"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["portfolio_id"], ["portfolio.id"], name=op.f("fk_po_line_item_portfolio_id_portfolio"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_po_line_item")),
+    )
+    with op.batch_alter_table("po_line_item", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_po_line_item_collection_id"), ["collection_id"], unique=False)
+        batch_op.create_index("ix_po_line_item_line", ["po_line_id", "id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_po_line_item_portfolio_id"), ["portfolio_id"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("po_line_item", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_po_line_item_portfolio_id"))
+        batch_op.drop_index("ix_po_line_item_line")
+        batch_op.drop_index(batch_op.f("ix_po_line_item_collection_id"))
+
+    op.drop_table("po_line_item")
+    with op.batch_alter_table("eresource_task", schema=None) as batch_op:
+        batch_op.drop_index("ix_eresource_task_portfolio")
+        batch_op.drop_index("ix_eresource_task_list")
+        batch_op.drop_index("ix_eresource_task_collection")
+
+    op.drop_table("eresource_task")
     with op.batch_alter_table("portfolio", schema=None) as batch_op:
         batch_op.drop_index("ix_portfolio_service")
         batch_op.drop_index("ix_portfolio_library")
@@ -905,6 +1020,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_user_account_inst_name")
 
     op.drop_table("user_account")
+    op.drop_table("po_line")
+    op.drop_table("license")
     with op.batch_alter_table("library", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_library_institution_id"))
 
