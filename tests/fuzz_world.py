@@ -18,7 +18,8 @@ and, as things to aim at: west-ua and west-pat (WEST), south-gsa and south-pat (
 job instance of EAST and one of SOUTH (M1001, with an event each), a Support Center case of EAST and one of
 SOUTH (east-gsa and south-gsa are STANDARD Support Center users, east-ua and east-staff BASIC), and the
 list views the Support Center answers; electronic inventory in EAST and SOUTH (a collection of EAST_L1 with a
-service and a portfolio, a standalone portfolio, their records, an item of each task list) and a Community Zone
+service and a portfolio, a standalone portfolio, their records, an item of each task list, a PO line ordering the
+portfolios, a licence covering the collection) and a Community Zone
 collection.
 
 Random text almost never names a thing that exists, so the fuzzer draws path values from `vocabulary(...)`
@@ -56,6 +57,9 @@ from consortia.eresources.task_models import (
     PORTFOLIO_UPDATED,
     STATUSES,
     EresourceTask,
+    License,
+    PoLine,
+    PoLineItem,
 )
 from consortia.jobs.models import COMPLETED_SUCCESS, JobEvent, JobInstance
 from consortia.jobs.registry import job_kinds
@@ -194,6 +198,9 @@ def _inventory(session: Session, east: Institution, south: Institution) -> dict[
         "mms_ids": [],
         "cz": [],
         "tasks": [],
+        "po_lines": [],
+        "po_line_items": [],
+        "licenses": [],
     }
     for institution in (east, south):
         record = BibRecord(institution_id=institution.id, title="Fuzz Journal", marcxml=minimal_marcxml("Fuzz Journal"))
@@ -234,6 +241,18 @@ def _inventory(session: Session, east: Institution, south: Institution) -> dict[
         session.add_all([cz_item, activation_item])
         session.flush()
         found["tasks"] += [str(cz_item.id), str(activation_item.id)]
+        # ER-18, ER-19: a PO line ordering both portfolios, and a licence covering the collection
+        line = PoLine(institution_id=institution.id, number=f"POL-{institution.code}")
+        line.items = [
+            PoLineItem(institution_id=institution.id, portfolio_id=inside.id),
+            PoLineItem(institution_id=institution.id, portfolio_id=alone.id),
+        ]
+        session.add_all([line, License(institution_id=institution.id, code=f"LIC-{institution.code}", name="Fuzz")])
+        collection.license = f"LIC-{institution.code}"
+        session.flush()
+        found["po_lines"].append(str(line.id))
+        found["po_line_items"] += [str(item.id) for item in line.items]
+        found["licenses"].append(f"LIC-{institution.code}")
     cz = CzCollection(public_name="Fuzz CZ", portfolios=[CzPortfolio(title="Fuzz CZ title")])
     session.add(cz)
     session.flush()
@@ -312,6 +331,9 @@ def vocabulary(world: FuzzWorld) -> dict[str, list[str | int]]:
         "mms_ids": [*world.electronic.get("mms_ids", ()), "999999"],
         "cz_ids": [*world.electronic.get("cz", ()), "999999"],
         "task_ids": [*world.electronic.get("tasks", ()), "999999", "0"],
+        "po_line_ids": [*world.electronic.get("po_lines", ()), "999999", "0"],
+        "po_line_item_ids": [*world.electronic.get("po_line_items", ()), "999999"],
+        "license_codes": [*world.electronic.get("licenses", ()), "lic-east", "NOLIC"],
         "task_actions": [*ACTIVATION_TASK_ACTIONS, "dismiss", "nothing"],
         "task_statuses": [*STATUSES, "nothing"],
     }

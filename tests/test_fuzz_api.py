@@ -124,6 +124,8 @@ BINDINGS: dict[str, str] = {
     "path.action": "task_actions",
     "query.status": "task_statuses",
     "body.ids[*]": "task_ids",
+    "path.po_line_id": "po_line_ids",
+    "path.item_id": "po_line_item_ids",
     "query.library": "libraries",
     "query.mms_id": "mms_ids",
     "body.library": "libraries",
@@ -136,6 +138,7 @@ OPERATION_BINDINGS: dict[str, dict[str, str]] = {
     "/almaws/v1/conf/code-tables/{name}": {"path.name": "table_names"},
     "/api/v1/institutions/{code}/libraries": {"path.code": "institutions", "body.code": "libraries"},
     "/api/v1/institutions/{code}/parameters": {"path.code": "institutions"},
+    "/api/v1/acq/licenses/{code}/inventory": {"path.code": "license_codes"},
     "/api/v1/institutions/{code}/parameters/{name}": {"path.code": "institutions", "path.name": "parameter_names"},
 }
 
@@ -299,11 +302,15 @@ def concrete_path(template: str, world: FuzzWorld) -> str:
         "cz_id": world.electronic["cz"][0],
         "task_id": world.electronic["tasks"][1],
         "action": "done",
+        "po_line_id": world.electronic["po_lines"][0],
+        "item_id": world.electronic["po_line_items"][0],
     }
     if "/fulfillment-networks/" in template:
         values["code"] = "NLC_FN"
     elif "/consortia/" in template:
         values["code"] = "NLC"
+    elif "/acq/licenses/" in template:
+        values["code"] = world.electronic["licenses"][0]
     elif "/conf/libraries/" in template:
         values["code"] = "EAST_L1"
     else:

@@ -157,6 +157,8 @@ BINDINGS = {
     "tid": "task_ids",
     "action": "task_actions",
     "ids": "task_ids",
+    "po_line_id": "po_line_ids",
+    "item_id": "po_line_item_ids",
 }
 
 

@@ -20,6 +20,8 @@ from consortia.almaws.conventions import TrailingSlashMiddleware, document_error
 from consortia.almaws.error_codes import markdown_table
 from consortia.config import Settings, configure, get_settings
 from consortia.db import get_database, init_database
+from consortia.eresources import acq_api as eresources_acq_api
+from consortia.eresources import acq_pages as eresources_acq_pages
 from consortia.eresources import api as eresources_api
 from consortia.eresources import pages as eresources_pages
 from consortia.eresources import task_api as eresources_task_api
@@ -100,6 +102,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         support_api.router,
         eresources_api.router,
         eresources_task_api.router,
+        eresources_acq_api.router,
         web_pages.router,
         platform_pages.router,
         platform_user_pages.router,
@@ -109,6 +112,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         support_view_pages.router,
         eresources_pages.router,
         eresources_task_pages.router,
+        eresources_acq_pages.router,
         web_mail_pages.router,
     ):
         app.include_router(router)

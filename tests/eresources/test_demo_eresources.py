@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from consortia.audit.service import SYSTEM
 from consortia.demo import build_demo
 from consortia.eresources.models import CzCollection, ElectronicCollection, Portfolio
+from consortia.eresources.task_models import PoLine
 from consortia.platform.auth import create_api_key
 from consortia.platform.models import Institution, InstitutionParameter, User
 from consortia.platform.roles import RoleSpec, role_set_problems
@@ -31,7 +32,8 @@ def test_the_demo_inventory(client: TestClient, db: Session) -> None:
     assert switch is not None
     assert switch.value is True
     collections = list(db.scalars(select(ElectronicCollection).where(ElectronicCollection.institution_id == east.id)))
-    assert len(collections) == 3
+    # three local collections and "CZ Public Domain Books", activated for the CZ Updates Task List
+    assert len(collections) == 4
     assert {c.library_id is None for c in collections} == {True, False}
     standalone = db.scalar(
         select(func.count())
@@ -61,3 +63,20 @@ def test_the_demo_inventory(client: TestClient, db: Session) -> None:
         ).status_code
         == 403
     )
+
+
+def test_the_demo_task_lists_po_line_and_licence(client: TestClient, db: Session) -> None:
+    """ER-14, ER-15, ER-18, ER-19 in the demo: items in and out of east-eio-law's scope."""
+    build_demo(db)
+    db.commit()
+    headers = _headers(db, "east-eio-law")
+    cz = client.get("/api/v1/eresources/task-lists/cz-updates?limit=100", headers=headers).json()["task"]
+    assert {t["selectable"] for t in cz} == {True, False}
+    activation = client.get("/api/v1/eresources/task-lists/activation?limit=100", headers=headers).json()
+    assert activation["total_record_count"] > 10
+    assert {t["selectable"] for t in activation["task"]} == {True, False}
+    line = db.scalars(select(PoLine)).one()
+    items = client.get(f"/api/v1/acq/po-lines/{line.id}", headers=headers).json()["item"]
+    assert {bool(i["actions"]) for i in items} == {True, False}
+    inventory = client.get("/api/v1/acq/licenses/DEMO-LIC/inventory", headers=headers).json()["item"]
+    assert {i["mode"] for i in inventory} == {"EDIT", "VIEW"}

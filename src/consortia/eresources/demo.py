@@ -11,6 +11,9 @@
   Open Access Aggregator: none, its portfolios with libraries of their own), standalone portfolios, and
   in WEST one collection; a small Community Zone catalogue to activate from.
 
+- Task lists, a PO line and a licence with items in and out of east-eio-law's scope (ER-14, ER-15, ER-18,
+  ER-19), see `_tasks_and_acquisitions`.
+
 Everything is made through the domain's verbs as those people, so history is what the verbs write.
 """
 
@@ -21,11 +24,13 @@ from sqlalchemy.orm import Session
 
 from consortia.access.identity import Identity, identity_of
 from consortia.demo import DEMO_EXTENSIONS, DemoContext
-from consortia.eresources import cz, service
+from consortia.eresources import acquisitions as acq
+from consortia.eresources import cz, service, tasks
 from consortia.eresources.marc import minimal_marcxml, parse_marcxml
-from consortia.eresources.models import CzCollection, ElectronicCollection
+from consortia.eresources.models import CzCollection, ElectronicCollection, Portfolio
 from consortia.eresources.policy import SWITCH
 from consortia.eresources.schemas import CzCollectionIn, CzPortfolioIn
+from consortia.eresources.task_models import COLLECTION_UPDATED, PORTFOLIO_UPDATED
 from consortia.platform import roles as R
 from consortia.platform.models import Institution, User, UserRole
 from consortia.platform.parameters import set_parameter
@@ -173,11 +178,63 @@ def build_eresources_demo(session: Session, context: DemoContext) -> None:
             )
     _add_staff(session, context, east)
     _inventory(session, identity_of(context.user("east-eio")), east)
+    _tasks_and_acquisitions(session, operator, identity_of(context.user("east-eio")), east)
     west_eio = identity_of(context.user("west-eio"))
     west_collection = service.create_collection(
         session, west_eio, west, service.CollectionChange(public_name="West Engineering Package", library="WEST_SCI")
     )
     service.create_service(session, west_eio, west_collection, type=None, public_description="", activation_status=None)
+    session.flush()
+
+
+def _portfolio(session: Session, institution: Institution, title: str) -> Portfolio:
+    found = session.scalars(
+        select(Portfolio).where(Portfolio.institution_id == institution.id, Portfolio.title == title)
+    ).first()
+    assert found is not None, title
+    return found
+
+
+def _collection(session: Session, institution: Institution, name: str) -> ElectronicCollection:
+    found = session.scalars(
+        select(ElectronicCollection).where(
+            ElectronicCollection.institution_id == institution.id, ElectronicCollection.public_name == name
+        )
+    ).first()
+    assert found is not None, name
+    return found
+
+
+def _tasks_and_acquisitions(session: Session, operator: Identity, eio: Identity, east: Institution) -> None:
+    """ER-14, ER-15, ER-18, ER-19 in the demo. The CZ Updates Task List: EAST activates "CZ Public Domain
+    Books" and the operator then changes one of its portfolios (an item at institution level, out of
+    east-eio-law's scope), plus items for portfolios of LAW (in scope), SCI and institution level. The
+    Activation Task List holds everything the demo created. A PO line orders items in and out of LAW; the
+    licence DEMO-LIC covers resources of LAW, SCI and institution level."""
+    books = session.scalars(select(CzCollection).where(CzCollection.public_name == "CZ Public Domain Books")).first()
+    if books is not None:
+        cz.activate_collection(session, eio, east, books)
+        cz.update_cz_portfolio(session, operator, books.portfolios[0], {"coverage": "1813 - present"})
+    law = _portfolio(session, east, "Harvard Law Review")
+    sci = _portfolio(session, east, "Journal of Chemical Physics")
+    everyone = _portfolio(session, east, "Open Everything")
+    tasks.add_cz_update_items(session, PORTFOLIO_UPDATED, [law, sci, everyone], operator.actor)
+    tasks.add_cz_update_items(
+        session, COLLECTION_UPDATED, [_collection(session, east, "Law Journals Package")], operator.actor
+    )
+    own_law = _portfolio(session, east, "Local Law Digest")
+    acq.create_po_line(
+        session,
+        eio,
+        east,
+        number="POL-2026-0001",
+        vendor="Demo Publisher",
+        description="Electronic journals for the law and science libraries",
+        resources=[law, own_law, sci, _collection(session, east, "Science Select"), everyone],
+    )
+    acq.create_license(session, eio, east, "DEMO-LIC", "Demo Publisher licence")
+    for resource in (_collection(session, east, "Law Journals Package"), sci, everyone, own_law):
+        resource.license = "DEMO-LIC"
     session.flush()
 
 

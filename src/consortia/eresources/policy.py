@@ -422,3 +422,8 @@ def item_rows(
 def editor_mode(identity: Identity, obj: Scoped) -> str:
     """ER-19 (and ER-13): the mode a resource's editor opens in for this identity."""
     return "EDIT" if can_edit(identity, obj) else "VIEW"
+
+
+def po_line_item_actions(identity: Identity, obj: Scoped) -> list[str]:
+    """ER-18: an ordered item of a PO line is editable only when its resource is in scope."""
+    return ["edit"] if policy.allows(identity, P.PO_LINE_ITEM_EDIT, obj) else []

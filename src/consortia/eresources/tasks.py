@@ -59,7 +59,7 @@ MAX_ID = 2**31 - 1
 
 
 def task_not_found(tid: Any) -> NotFound:
-    return NotFound(f"The task item was not found: {tid}.", "402880")
+    return NotFound(f"The task item was not found: {tid}.")
 
 
 def _id(value: Any) -> int | None:
@@ -265,7 +265,7 @@ def dismiss_tasks(session: Session, identity: Identity, institution: Institution
     }
     unknown = [text for text, n in numbers.items() if n is None or n not in found]
     if unknown:
-        raise BadRequest(f"ids: these task items were not found: {', '.join(unknown)}.", "402880")
+        raise BadRequest(f"ids: these task items were not found: {', '.join(unknown)}.")
     tasks = [found[n] for n in dict.fromkeys(n for n in numbers.values() if n is not None)]
     refused = [t for t in tasks if "dismiss" not in scope.cz_task_actions(identity, task_scoped(session, t))]
     if refused:
@@ -401,9 +401,7 @@ def act_on_activation_task(
             raise BadRequest(f"status: {change.status!r} is not valid; use one of: {', '.join(ACTIVATION_STATUSES)}.")
         _set_status(session, task, wanted, actor)
     else:
-        raise BadRequest(
-            f"action: {action!r} is not valid; use one of: {', '.join(scope.ACTIVATION_TASK_ACTIONS)}.", "402880"
-        )
+        raise BadRequest(f"action: {action!r} is not valid; use one of: {', '.join(scope.ACTIVATION_TASK_ACTIONS)}.")
     session.flush()
 
 
