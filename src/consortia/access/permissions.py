@@ -84,3 +84,13 @@ class Permission(StrEnum):
     # Activating from the Community Zone (ER-23); the catalogue itself is the operator's.
     CZ_ACTIVATE = "cz:activate"
     CZ_MANAGE = "cz:manage"
+    # Changing the information of a set of portfolios in bulk ("Change Electronic Portfolio Information",
+    # ER-21): the Repository Manager's, never the electronic inventory roles' alone.
+    PORTFOLIO_BULK_CHANGE = "portfolio:bulk-change"
+    # Itemized sets of portfolios (the input of ER-21).
+    SET_READ = "set:read"
+    SET_MANAGE = "set:manage"
+    # Metadata import profiles and running an import (ER-22).
+    IMPORT_PROFILE_READ = "import-profile:read"
+    IMPORT_PROFILE_MANAGE = "import-profile:manage"
+    IMPORT_RUN = "import:run"
