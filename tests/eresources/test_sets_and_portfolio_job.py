@@ -41,7 +41,8 @@ def test_a_set_is_created_read_and_lists_its_members(client: TestClient, db: Ses
     answer = client.post(SETS, json=_set_body([second.id, first.id, first.id]), headers=headers)
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    assert body["type"]["value"] == "ITEMIZED" and body["content"]["value"] == "IEP"
+    assert body["type"]["value"] == "ITEMIZED"
+    assert body["content"]["value"] == "IEP"
     assert body["number_of_members"]["value"] == 2
     assert client.get(f"{SETS}/{body['id']}", headers=headers).json()["name"] == "Portfolios to move"
     members = client.get(f"{SETS}/{body['id']}/members", headers=headers).json()
@@ -59,7 +60,9 @@ def test_members_must_be_portfolios_of_the_institution(client: TestClient, db: S
     answer = client.post(SETS, json=_set_body([mine.id, theirs.id, 99999999, "x"]), headers=headers)
     assert answer.status_code == 400
     message = answer.json()["errorList"]["error"][0]["errorMessage"]
-    assert str(theirs.id) in message and "99999999" in message and "x" in message
+    assert str(theirs.id) in message
+    assert "99999999" in message
+    assert "x" in message
     assert client.get(SETS, headers=headers).json() == {"total_record_count": 0}
 
 
@@ -173,4 +176,5 @@ def test_run_parameters_are_checked(client: TestClient, db: Session, world: Worl
         content=xml,
         headers={**headers, "Content-Type": "application/xml", "Accept": "application/xml"},
     )
-    assert answer.status_code == 200 and b"additional_info" in answer.content
+    assert answer.status_code == 200
+    assert b"additional_info" in answer.content
