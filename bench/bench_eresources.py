@@ -138,7 +138,7 @@ def search_page(database: Database, context: GenerationContext) -> list[Result]:
 # --- N-2 ----------------------------------------------------------------------------------------
 
 
-def _restore(database: Database, cid: int, libraries: list[int], instance_id: int | None) -> None:
+def restore_collection(database: Database, cid: int, libraries: list[int], instance_id: int | None) -> None:
     """Give the collection's portfolios their own libraries back (by id, rotating) and remove the job's rows."""
     with database.session() as session:
         session.execute(update(ElectronicCollection).where(ElectronicCollection.id == cid).values(library_id=None))
@@ -205,7 +205,7 @@ class _NoQueue:
 def collection_library(database: Database, context: GenerationContext, cid: int) -> list[Result]:
     code = institution_code(context.size, 1)
     libraries = [library_id for library_id, _code in context.libraries[code]]
-    _restore(database, cid, libraries, None)
+    restore_collection(database, cid, libraries, None)
     floor, rows = _floor(database, cid)
     set_queue(_NoQueue())
     try:
@@ -240,7 +240,7 @@ def collection_library(database: Database, context: GenerationContext, cid: int)
             )
             or 0
         )
-    _restore(database, cid, libraries, instance_id)
+    restore_collection(database, cid, libraries, instance_id)
     dialect = database.engine.dialect.name
     seconds = float(figures["seconds"])
     memory = float(figures["maxrss_kb"]) / 1024

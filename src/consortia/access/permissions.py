@@ -90,3 +90,13 @@ class Permission(StrEnum):
     TASK_EDIT = "eresource-task:edit"
     TASK_DELETE = "eresource-task:delete"
     PO_LINE_ITEM_EDIT = "po-line-item:edit"
+    # Changing the information of a set of portfolios in bulk ("Change Electronic Portfolio Information",
+    # ER-21): the Repository Manager's, never the electronic inventory roles' alone.
+    PORTFOLIO_BULK_CHANGE = "portfolio:bulk-change"
+    # Itemized sets of portfolios (the input of ER-21).
+    SET_READ = "set:read"
+    SET_MANAGE = "set:manage"
+    # Metadata import profiles and running an import (ER-22).
+    IMPORT_PROFILE_READ = "import-profile:read"
+    IMPORT_PROFILE_MANAGE = "import-profile:manage"
+    IMPORT_RUN = "import:run"

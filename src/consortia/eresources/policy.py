@@ -337,6 +337,49 @@ for _permission, _rules, _why in (
     )
 
 
+def _holds_repository_role(identity: Identity, obj: Any) -> bool:
+    return (
+        identity.institution_id is not None
+        and institution_of(obj) == identity.institution_id
+        and identity.has_role(R.REPOSITORY_MANAGER)
+    )
+
+
+repository_manager = Rule(
+    "repository_manager",
+    "Repository Managers of the institution change portfolios of a set in bulk (ER-21); the electronic inventory "
+    "roles (Electronic Inventory Operator, Extended, CDI Inventory Operator) alone do not.",
+    _holds_repository_role,
+)
+
+policy.register(
+    P.PORTFOLIO_BULK_CHANGE,
+    operator,
+    repository_manager,
+    see_first=P.ERESOURCE_READ,
+    denial="Running Change Electronic Portfolio Information needs the Repository Manager role; Electronic Inventory "
+    "Operator, Electronic Inventory Operator Extended and CDI Inventory Operator roles do not have permission to run "
+    "the job.",
+)
+policy.register(P.SET_READ, operator, reader, denial="Sets of the institution are for its staff.")
+policy.register(
+    P.SET_MANAGE,
+    operator,
+    cataloguer,
+    see_first=P.SET_READ,
+    denial="Creating sets of portfolios needs the Repository Manager role or an electronic inventory editing role.",
+)
+policy.register(P.IMPORT_PROFILE_READ, operator, reader, denial="Import profiles of the institution are for its staff.")
+for _import_permission in (P.IMPORT_PROFILE_MANAGE, P.IMPORT_RUN):
+    policy.register(
+        _import_permission,
+        operator,
+        cataloguer,
+        see_first=P.IMPORT_PROFILE_READ,
+        denial="Import profiles and imports need the Repository Manager role or an electronic inventory editing role.",
+    )
+
+
 EDIT_PERMISSION = {COLLECTION: P.COLLECTION_EDIT, SERVICE: P.SERVICE_EDIT, PORTFOLIO: P.PORTFOLIO_EDIT}
 DELETE_PERMISSION = {COLLECTION: P.COLLECTION_DELETE, SERVICE: P.SERVICE_DELETE, PORTFOLIO: P.PORTFOLIO_DELETE}
 

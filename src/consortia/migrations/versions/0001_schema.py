@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-07 16:12:21.174673
+Create Date: 2026-12-07 16:45:19.485592
 """
 
 from collections.abc import Sequence
@@ -518,6 +518,29 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_list_view_owner_id"), ["owner_id"], unique=False)
 
     op.create_table(
+        "portfolio_set",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_by", sa.String(length=200), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"],
+            ["user_account.id"],
+            name=op.f("fk_portfolio_set_created_by_id_user_account"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_portfolio_set_institution_id_institution")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_portfolio_set")),
+    )
+    with op.batch_alter_table("portfolio_set", schema=None) as batch_op:
+        batch_op.create_index("ix_portfolio_set_institution", ["institution_id", "id"], unique=False)
+
+    op.create_table(
         "support_case",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("number", sa.String(length=8), nullable=False),
@@ -776,6 +799,45 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_partner_case_view")),
     )
     op.create_table(
+        "import_profile",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("type", sa.String(length=30), nullable=False),
+        sa.Column("portfolio_type", sa.String(length=40), nullable=False),
+        sa.Column("collection_id", sa.Integer(), nullable=True),
+        sa.Column("service_id", sa.Integer(), nullable=True),
+        sa.Column("library_tag", sa.String(length=3), nullable=False),
+        sa.Column("library_subfield", sa.String(length=1), nullable=False),
+        sa.Column("default_library_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["collection_id"],
+            ["electronic_collection.id"],
+            name=op.f("fk_import_profile_collection_id_electronic_collection"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["default_library_id"], ["library.id"], name=op.f("fk_import_profile_default_library_id_library")
+        ),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_import_profile_institution_id_institution")
+        ),
+        sa.ForeignKeyConstraint(
+            ["service_id"],
+            ["electronic_service.id"],
+            name=op.f("fk_import_profile_service_id_electronic_service"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_import_profile")),
+    )
+    with op.batch_alter_table("import_profile", schema=None) as batch_op:
+        batch_op.create_index("ix_import_profile_institution", ["institution_id", "id"], unique=False)
+
+    op.create_table(
         "portfolio",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("institution_id", sa.Integer(), nullable=False),
@@ -867,6 +929,56 @@ def upgrade() -> None:
         batch_op.create_index("ix_eresource_task_portfolio", ["portfolio_id"], unique=False)
 
     op.create_table(
+        "import_file",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("profile_id", sa.Integer(), nullable=False),
+        sa.Column("filename", sa.String(length=300), nullable=False),
+        sa.Column("format", sa.String(length=20), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_import_file_institution_id_institution")
+        ),
+        sa.ForeignKeyConstraint(
+            ["profile_id"], ["import_profile.id"], name=op.f("fk_import_file_profile_id_import_profile")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_import_file")),
+    )
+    with op.batch_alter_table("import_file", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_import_file_institution_id"), ["institution_id"], unique=False)
+
+    op.create_table(
+        "imported_record",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("record_key", sa.String(length=80), nullable=False),
+        sa.Column("bib_id", sa.Integer(), nullable=False),
+        sa.Column("portfolio_id", sa.Integer(), nullable=True),
+        sa.Column("job_instance_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["bib_id"], ["bib_record.id"], name=op.f("fk_imported_record_bib_id_bib_record"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_imported_record_institution_id_institution")
+        ),
+        sa.ForeignKeyConstraint(
+            ["job_instance_id"],
+            ["job_instance.id"],
+            name=op.f("fk_imported_record_job_instance_id_job_instance"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["portfolio_id"],
+            ["portfolio.id"],
+            name=op.f("fk_imported_record_portfolio_id_portfolio"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_imported_record")),
+        sa.UniqueConstraint("institution_id", "record_key", name="uq_imported_record_key"),
+    )
+    op.create_table(
         "po_line_item",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("po_line_id", sa.Integer(), nullable=False),
@@ -902,17 +1014,52 @@ def upgrade() -> None:
         batch_op.create_index("ix_po_line_item_line", ["po_line_id", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_po_line_item_portfolio_id"), ["portfolio_id"], unique=False)
 
+    op.create_table(
+        "portfolio_set_member",
+        sa.Column("set_id", sa.Integer(), nullable=False),
+        sa.Column("portfolio_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["portfolio_id"],
+            ["portfolio.id"],
+            name=op.f("fk_portfolio_set_member_portfolio_id_portfolio"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["set_id"],
+            ["portfolio_set.id"],
+            name=op.f("fk_portfolio_set_member_set_id_portfolio_set"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("set_id", "portfolio_id", name=op.f("pk_portfolio_set_member")),
+    )
+    op.create_table(
+        "import_file_part",
+        sa.Column("file_id", sa.Integer(), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["file_id"], ["import_file.id"], name=op.f("fk_import_file_part_file_id_import_file"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("file_id", "seq", name=op.f("pk_import_file_part")),
+    )
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_table("import_file_part")
+    op.drop_table("portfolio_set_member")
     with op.batch_alter_table("po_line_item", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_po_line_item_portfolio_id"))
         batch_op.drop_index("ix_po_line_item_line")
         batch_op.drop_index(batch_op.f("ix_po_line_item_collection_id"))
 
     op.drop_table("po_line_item")
+    op.drop_table("imported_record")
+    with op.batch_alter_table("import_file", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_import_file_institution_id"))
+
+    op.drop_table("import_file")
     with op.batch_alter_table("eresource_task", schema=None) as batch_op:
         batch_op.drop_index("ix_eresource_task_portfolio")
         batch_op.drop_index("ix_eresource_task_list")
@@ -927,6 +1074,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_portfolio_bib")
 
     op.drop_table("portfolio")
+    with op.batch_alter_table("import_profile", schema=None) as batch_op:
+        batch_op.drop_index("ix_import_profile_institution")
+
+    op.drop_table("import_profile")
     op.drop_table("partner_case_view")
     with op.batch_alter_table("job_event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_job_event_job_instance_id"))
@@ -976,6 +1127,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_support_case_institution")
 
     op.drop_table("support_case")
+    with op.batch_alter_table("portfolio_set", schema=None) as batch_op:
+        batch_op.drop_index("ix_portfolio_set_institution")
+
+    op.drop_table("portfolio_set")
     with op.batch_alter_table("list_view", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_list_view_owner_id"))
 
