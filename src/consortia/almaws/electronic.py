@@ -24,6 +24,7 @@ from consortia.eresources.models import ElectronicCollection, ElectronicService,
 from consortia.eresources.schemas import (
     CollectionIn,
     PortfolioIn,
+    PortfolioRecord,
     ServiceIn,
     collection_json,
     portfolio_json,
@@ -251,7 +252,7 @@ def delete_service(
 # --- portfolios of a service ------------------------------------------------------------------
 
 
-def portfolio_answer(request: Request, portfolio: Portfolio) -> Response:
+def portfolio_answer(request: Request, portfolio: Portfolio | PortfolioRecord) -> Response:
     return respond(request, portfolio_json(portfolio, base_url(request)), root="portfolio", headers=_etag(portfolio))
 
 

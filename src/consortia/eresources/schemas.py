@@ -7,7 +7,9 @@ body leaves out are left as they are (a PUT that omits `library` keeps the libra
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -158,7 +160,7 @@ def bib_link(base: str, bib_id: int) -> str:
     return f"{base}{ALMAWS}/bibs/{bib_id}"
 
 
-def portfolio_link(base: str, portfolio: Portfolio) -> str:
+def portfolio_link(base: str, portfolio: Portfolio | PortfolioRecord) -> str:
     # Alma links portfolios through their record, inside a collection too.
     return f"{bib_link(base, portfolio.bib_id)}/portfolios/{portfolio.id}"
 
@@ -211,34 +213,104 @@ def service_json(service: ElectronicService, base: str, *, portfolios: int) -> d
     }
 
 
-def portfolio_json(portfolio: Portfolio, base: str) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class PortfolioRecord:
+    """A portfolio as answers show it: the row's fields, its own library and its collection's, read-only.
+
+    `GET /bibs/{mms_id}/portfolios/{portfolio_id}` runs on every portfolio look-up of an Alma client (N-6),
+    so it reads this with one Core statement (`eresources.reads`); answers after a change build it from the
+    loaded entity (`portfolio_record`), so that one JSON builder serves both."""
+
+    id: int
+    institution_id: int
+    bib_id: int
+    collection_id: int | None
+    service_id: int | None
+    title: str
+    issn: str
+    isbn: str
+    availability: str
+    coverage: str
+    is_local: bool
+    cz_portfolio_id: int | None
+    po_line: str
+    license: str
+    activation_date: dt.date | None
+    version: int
+    library_code: str | None  # the portfolio's own library
+    library_name: str | None
+    collection_library_code: str | None  # its electronic collection's library
+    collection_library_name: str | None
+
+    @property
+    def is_standalone(self) -> bool:
+        return self.collection_id is None
+
+
+def _library_parts(library: Library | None) -> tuple[str | None, str | None]:
+    return (library.code, library.name) if library is not None else (None, None)
+
+
+def portfolio_record(portfolio: Portfolio) -> PortfolioRecord:
     collection = portfolio.collection
+    library_code, library_name = _library_parts(portfolio.library)
+    collection_code, collection_name = _library_parts(collection.library if collection is not None else None)
+    return PortfolioRecord(
+        id=portfolio.id,
+        institution_id=portfolio.institution_id,
+        bib_id=portfolio.bib_id,
+        collection_id=portfolio.collection_id,
+        service_id=portfolio.service_id,
+        title=portfolio.title,
+        issn=portfolio.issn,
+        isbn=portfolio.isbn,
+        availability=portfolio.availability,
+        coverage=portfolio.coverage,
+        is_local=portfolio.is_local,
+        cz_portfolio_id=portfolio.cz_portfolio_id,
+        po_line=portfolio.po_line,
+        license=portfolio.license,
+        activation_date=portfolio.activation_date,
+        version=portfolio.version,
+        library_code=library_code,
+        library_name=library_name,
+        collection_library_code=collection_code,
+        collection_library_name=collection_name,
+    )
+
+
+def portfolio_json(portfolio: Portfolio | PortfolioRecord, base: str) -> dict[str, Any]:
+    record = portfolio if isinstance(portfolio, PortfolioRecord) else portfolio_record(portfolio)
     in_collection = None
-    if collection is not None and portfolio.service_id is not None:
+    if record.collection_id is not None and record.service_id is not None:
         in_collection = {
-            "id": reference(collection.id, collection_link(base, collection.id)),
-            "service": reference(portfolio.service_id, service_link(base, collection.id, portfolio.service_id)),
+            "id": reference(record.collection_id, collection_link(base, record.collection_id)),
+            "service": reference(record.service_id, service_link(base, record.collection_id, record.service_id)),
         }
     return {
-        "id": str(portfolio.id),
-        "link": portfolio_link(base, portfolio),
-        "is_local": portfolio.is_local,
-        "is_standalone": portfolio.is_standalone,
+        "id": str(record.id),
+        "link": portfolio_link(base, record),
+        "is_local": record.is_local,
+        "is_standalone": record.is_standalone,
         "resource_metadata": {
-            "mms_id": reference(portfolio.bib_id, bib_link(base, portfolio.bib_id)),
-            "title": portfolio.title,
-            "issn": portfolio.issn,
-            "isbn": portfolio.isbn,
+            "mms_id": reference(record.bib_id, bib_link(base, record.bib_id)),
+            "title": record.title,
+            "issn": record.issn,
+            "isbn": record.isbn,
         },
         "electronic_collection": in_collection,
-        "availability": coded(portfolio.availability, AVAILABILITY.get(portfolio.availability)),
-        "library": library_value(portfolio.library),
-        "electronic_collection_library": library_or_null(collection.library if collection else None),
-        "activation_date": alma_date(portfolio.activation_date),
-        "coverage_details": portfolio.coverage,
-        "po_line": reference(portfolio.po_line or None, None),
-        "license": reference(portfolio.license or None, None),
-        "community_zone_portfolio": None if portfolio.cz_portfolio_id is None else str(portfolio.cz_portfolio_id),
+        "availability": coded(record.availability, AVAILABILITY.get(record.availability)),
+        "library": coded(record.library_code or "", record.library_name),
+        "electronic_collection_library": (
+            None
+            if record.collection_library_code is None
+            else coded(record.collection_library_code, record.collection_library_name)
+        ),
+        "activation_date": alma_date(record.activation_date),
+        "coverage_details": record.coverage,
+        "po_line": reference(record.po_line or None, None),
+        "license": reference(record.license or None, None),
+        "community_zone_portfolio": None if record.cz_portfolio_id is None else str(record.cz_portfolio_id),
     }
 
 

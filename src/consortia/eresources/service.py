@@ -133,14 +133,14 @@ def bib_not_found(mms_id: Any) -> NotFound:
     return NotFound(f"The MMS ID is not valid: {mms_id}.", "402203")
 
 
-def _id(value: str | int) -> int | None:
+def resource_id(value: str | int) -> int | None:
     text = str(value).strip()
     if not text.isdigit() or len(text) > 10 or int(text) > MAX_ID or int(text) < 1:
         return None
     return int(text)
 
 
-def _in_acting(identity: Identity, institution_id: int) -> bool:
+def in_acting_institution(identity: Identity, institution_id: int) -> bool:
     """The operator working in an institution sees that institution's resources only."""
     return not (
         identity.is_operator
@@ -155,9 +155,9 @@ def _in_acting(identity: Identity, institution_id: int) -> bool:
 def access_collection(
     session: Session, identity: Identity, cid: str | int, permission: P = P.ERESOURCE_READ
 ) -> ElectronicCollection:
-    number = _id(cid)
+    number = resource_id(cid)
     collection = session.get(ElectronicCollection, number) if number is not None else None
-    if collection is None or not _in_acting(identity, collection.institution_id):
+    if collection is None or not in_acting_institution(identity, collection.institution_id):
         raise collection_not_found(cid)
     authorize(identity, permission, scoped(session, collection), not_found=collection_not_found(cid))
     return collection
@@ -167,7 +167,7 @@ def access_service(
     session: Session, identity: Identity, cid: str | int, sid: str | int, permission: P = P.ERESOURCE_READ
 ) -> ElectronicService:
     collection = access_collection(session, identity, cid)
-    number = _id(sid)
+    number = resource_id(sid)
     service = session.get(ElectronicService, number) if number is not None else None
     if service is None or service.collection_id != collection.id:
         raise service_not_found(sid)
@@ -185,11 +185,11 @@ def access_portfolio(
     service_id: int | None = None,
 ) -> Portfolio:
     """A portfolio (of that record or that service when given), checked for `permission`."""
-    number = _id(pid)
+    number = resource_id(pid)
     portfolio = session.get(Portfolio, number) if number is not None else None
     if (
         portfolio is None
-        or not _in_acting(identity, portfolio.institution_id)
+        or not in_acting_institution(identity, portfolio.institution_id)
         or (bib_id is not None and portfolio.bib_id != bib_id)
         or (service_id is not None and portfolio.service_id != service_id)
     ):
@@ -199,9 +199,9 @@ def access_portfolio(
 
 
 def access_bib(session: Session, identity: Identity, mms_id: str | int) -> BibRecord:
-    number = _id(mms_id)
+    number = resource_id(mms_id)
     bib = session.get(BibRecord, number) if number is not None else None
-    if bib is None or not _in_acting(identity, bib.institution_id):
+    if bib is None or not in_acting_institution(identity, bib.institution_id):
         raise bib_not_found(mms_id)
     authorize(identity, P.ERESOURCE_READ, bib, not_found=bib_not_found(mms_id))
     return bib
@@ -586,7 +586,7 @@ def collection_in_scope(
 ) -> tuple[ElectronicCollection, ElectronicService]:
     """A collection and service a portfolio may be put in (ER-9, ER-17): of the institution (400 naming
     the field otherwise, another institution's alike), within the caller's scope, with the service its own."""
-    number = _id(cid or "")
+    number = resource_id(cid or "")
     collection = session.get(ElectronicCollection, number) if number is not None else None
     if collection is None or collection.institution_id != institution_id:
         raise BadRequest(f"electronic_collection: The collection ID is not valid: {cid}.", "60151")
