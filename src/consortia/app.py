@@ -27,6 +27,8 @@ from consortia.eresources import acq_pages as eresources_acq_pages
 from consortia.eresources import api as eresources_api
 from consortia.eresources import import_api as eresources_import_api
 from consortia.eresources import import_pages as eresources_import_pages
+from consortia.eresources import exchange_api as eresources_exchange_api
+from consortia.eresources import exchange_pages as eresources_exchange_pages
 from consortia.eresources import pages as eresources_pages
 from consortia.eresources import task_api as eresources_task_api
 from consortia.eresources import task_pages as eresources_task_pages
@@ -110,6 +112,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         eresources_task_api.router,
         eresources_acq_api.router,
         eresources_import_api.router,
+        eresources_exchange_api.router,
         web_pages.router,
         platform_pages.router,
         platform_user_pages.router,
@@ -121,6 +124,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         eresources_task_pages.router,
         eresources_acq_pages.router,
         eresources_import_pages.router,
+        eresources_exchange_pages.router,
         web_mail_pages.router,
     ):
         app.include_router(router)

@@ -292,3 +292,31 @@ def test_task_list_pages(client: TestClient, db: Session, world: World) -> None:
     assert acted.status_code == 200
     db.expire_all()
     assert db.get(EresourceTask, inside.id).status == "IN_REVIEW"  # type: ignore[union-attr]
+
+
+def test_activation_actions_and_selection_only_in_scope(client: TestClient, db: Session, world: World) -> None:
+    """Seed (ER-15): "the below actions are disabled for resources whose library does not match the user scope
+    of your role: Edit, Edit Resource, Activate, Done, Delete (enabled only for the Electronic Inventory
+    Operator Extended role), Unsuppress, Change Status" and "the selection checkbox does not appear by
+    resources whose library (set either explicitly or by inheritance) does not match"."""
+    _c, sci_service = collection(db, world.east, world.sci, name="Sci")
+    law = tasks.add_activation_item(db, ACTIVATED_FROM_CZ, portfolio(db, world.east, library=world.law), SYSTEM)
+    sci = tasks.add_activation_item(
+        db, ACTIVATED_FROM_CZ, portfolio(db, world.east, library=world.law, service=sci_service), SYSTEM
+    )
+    db.commit()
+    editing = ["edit", "edit_resource", "activate", "done", "unsuppress", "change_status"]
+    found = listed(client, world.key("eio_law"), "activation")
+    assert (found[str(law.id)]["actions"], found[str(law.id)]["selectable"]) == (editing, True)
+    assert (found[str(sci.id)]["actions"], found[str(sci.id)]["selectable"]) == ([], False)
+    extended = listed(client, world.key("ext_law"), "activation")
+    assert extended[str(law.id)]["actions"] == [*editing[:4], "delete", *editing[4:]]
+    # EIO for LAW, Extended for SCI: Delete alone on the SCI item (delete needs no editing role)
+    mixed = listed(client, world.key("ext_sci"), "activation")
+    assert mixed[str(sci.id)]["actions"] == ["delete"]
+    assert mixed[str(law.id)]["actions"] == editing
+    refused = client.post(f"{API}/activation/{sci.id}/activate", headers=world.key("eio_law"))
+    assert refused.status_code == 403
+    assert "EAST_SCI" in message(refused)
+    activated = client.post(f"{API}/activation/{law.id}/activate", headers=world.key("eio_law"))
+    assert activated.json()["status"]["value"] == "DONE"

@@ -58,6 +58,12 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
         "Too many failed sign-ins for the account (the sign-in page); wait and try again.",
     ),
     ErrorCode(
+        "PAYLOAD_TOO_LARGE",
+        "413",
+        "An uploaded file larger than the endpoint takes (the portfolio load: its size or row limit); nothing "
+        "was loaded.",
+    ),
+    ErrorCode(
         "SERVICE_UNAVAILABLE",
         "503",
         "The database cannot be reached; nothing was changed. Try again shortly.",

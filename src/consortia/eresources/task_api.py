@@ -99,11 +99,8 @@ def activation_action(
     tasks.act_on_activation_task(
         session, identity, task, action, tasks.ActivationChange(**given.model_dump(exclude_none=True))
     )
-    row = tasks.TaskRow(
-        task,
-        tasks.task_scoped(session, task),
-        scope.activation_task_actions(identity, tasks.task_scoped(session, task)),
-    )
+    target = tasks.task_scoped(session, task)
+    row = tasks.TaskRow(task, target, scope.activation_task_actions(identity, target))
     return respond(request, task_json(row), root="task")
 
 
