@@ -215,7 +215,8 @@ def vocabulary(world: FuzzWorld) -> dict[str, list[str | int]]:
         "user_id_types": ["all_unique", "primary_id", "linking_id", "BARCODE", "UNIV_ID", "NOTYPE"],
         "emails": ["new@east.example.edu", "mary@east.example.edu", "not-an-email", "a@b"],
         "dates": list(DATES),
-        "job_parameters": ["user_group", "set_id", "library", "nothing"],
+        "job_parameters": ["user_group", "set_id", "library", "source_institution", "nothing"],
+        "rule_ids": ["default", "order", "1", "2", "999999", "x"],
     }
 
 

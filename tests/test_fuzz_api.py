@@ -80,6 +80,9 @@ BINDINGS: dict[str, str] = {
     "path.view_id": "view_ids",
     "path.institution": "institutions",
     "path.consortium": "consortia",
+    "path.rule_id": "rule_ids",
+    "query.source_institution": "institutions",
+    "query.identifier": "people",
     "query.consortium": "consortia",
     "query.entity": "history_kinds",
     "query.id": "history_ids",
@@ -277,6 +280,7 @@ def concrete_path(template: str, world: FuzzWorld) -> str:
         "token": "no-such-token",
         "attachment_id": "1",
         "name": "UserGroups" if "/code-tables/" in template else "consortial_id_type",
+        "rule_id": "1",
     }
     if "/fulfillment-networks/" in template:
         values["code"] = "NLC_FN"

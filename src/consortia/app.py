@@ -21,6 +21,8 @@ from consortia.db import get_database, init_database
 from consortia.headers import SecurityHeadersMiddleware
 from consortia.jobs import pages as job_pages
 from consortia.logs import install_redaction
+from consortia.network import api as network_api
+from consortia.network import pages as network_pages
 from consortia.platform import account_pages as platform_account_pages
 from consortia.platform import api as platform_api
 from consortia.platform import apikey_api as platform_apikey_api
@@ -90,6 +92,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         platform_api.router,
         platform_apikey_api.router,
         support_api.router,
+        network_api.router,
         web_pages.router,
         platform_pages.router,
         platform_user_pages.router,
@@ -97,6 +100,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         job_pages.router,
         support_pages.router,
         support_view_pages.router,
+        network_pages.router,
         web_mail_pages.router,
     ):
         app.include_router(router)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 16:01:39.416939
+Create Date: 2026-12-07 15:19:23.362861
 """
 
 from collections.abc import Sequence
@@ -179,6 +179,76 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_library_institution_id"), ["institution_id"], unique=False)
 
     op.create_table(
+        "linked_account_rule",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.String(length=2000), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("inputs", sa.JSON(), nullable=False),
+        sa.Column("output", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_linked_account_rule_institution_id_institution")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_linked_account_rule")),
+    )
+    with op.batch_alter_table("linked_account_rule", schema=None) as batch_op:
+        batch_op.create_index("ix_linked_account_rule_order", ["institution_id", "position"], unique=False)
+
+    op.create_table(
+        "linked_account_rule_list",
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("default_output", sa.JSON(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_linked_account_rule_list_institution_id_institution")
+        ),
+        sa.PrimaryKeyConstraint("institution_id", name=op.f("pk_linked_account_rule_list")),
+    )
+    op.create_table(
+        "linked_account_shared_field",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("field", sa.String(length=60), nullable=False),
+        sa.Column("shared", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_id"],
+            ["institution.id"],
+            name=op.f("fk_linked_account_shared_field_institution_id_institution"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_linked_account_shared_field")),
+        sa.UniqueConstraint(
+            "institution_id", "field", name=op.f("uq_linked_account_shared_field_institution_id_field")
+        ),
+    )
+    op.create_table(
+        "restricted_user_group",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=60), nullable=False),
+        sa.Column("description", sa.String(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_restricted_user_group_institution_id_institution")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_restricted_user_group")),
+        sa.UniqueConstraint("institution_id", "code", name=op.f("uq_restricted_user_group_institution_id_code")),
+    )
+    op.create_table(
+        "searchable_identifier",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=60), nullable=False),
+        sa.Column("description", sa.String(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_searchable_identifier_institution_id_institution")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_searchable_identifier")),
+        sa.UniqueConstraint("institution_id", "code", name=op.f("uq_searchable_identifier_institution_id_code")),
+    )
+    op.create_table(
         "user_account",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("institution_id", sa.Integer(), nullable=True),
@@ -208,6 +278,7 @@ def upgrade() -> None:
         sa.Column("source_user_id", sa.Integer(), nullable=True),
         sa.Column("linking_id", sa.String(length=100), nullable=True),
         sa.Column("linked_rule", sa.String(length=100), nullable=True),
+        sa.Column("rs_library_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
@@ -215,6 +286,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["institution_id"], ["institution.id"], name=op.f("fk_user_account_institution_id_institution")
         ),
+        sa.ForeignKeyConstraint(["rs_library_id"], ["library.id"], name=op.f("fk_user_account_rs_library_id_library")),
         sa.ForeignKeyConstraint(
             ["source_institution_id"],
             ["institution.id"],
@@ -397,6 +469,28 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("list_view", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_list_view_owner_id"), ["owner_id"], unique=False)
+
+    op.create_table(
+        "loan",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("library_id", sa.Integer(), nullable=False),
+        sa.Column("item_barcode", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("loan_date", sa.DateTime(), nullable=False),
+        sa.Column("due_date", sa.Date(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_loan_institution_id_institution")
+        ),
+        sa.ForeignKeyConstraint(["library_id"], ["library.id"], name=op.f("fk_loan_library_id_library")),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["user_account.id"], name=op.f("fk_loan_user_id_user_account"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_loan")),
+    )
+    with op.batch_alter_table("loan", schema=None) as batch_op:
+        batch_op.create_index("ix_loan_user_status", ["user_id", "status"], unique=False)
 
     op.create_table(
         "support_case",
@@ -681,6 +775,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_support_case_institution")
 
     op.drop_table("support_case")
+    with op.batch_alter_table("loan", schema=None) as batch_op:
+        batch_op.drop_index("ix_loan_user_status")
+
+    op.drop_table("loan")
     with op.batch_alter_table("list_view", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_list_view_owner_id"))
 
@@ -719,6 +817,14 @@ def downgrade() -> None:
         batch_op.drop_index("ix_user_account_inst_name")
 
     op.drop_table("user_account")
+    op.drop_table("searchable_identifier")
+    op.drop_table("restricted_user_group")
+    op.drop_table("linked_account_shared_field")
+    op.drop_table("linked_account_rule_list")
+    with op.batch_alter_table("linked_account_rule", schema=None) as batch_op:
+        batch_op.drop_index("ix_linked_account_rule_order")
+
+    op.drop_table("linked_account_rule")
     with op.batch_alter_table("library", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_library_institution_id"))
 
