@@ -324,7 +324,7 @@ def vocabulary(world: FuzzWorld) -> dict[str, list[str | int]]:
         "user_id_types": ["all_unique", "primary_id", "linking_id", "BARCODE", "UNIV_ID", "NOTYPE"],
         "emails": ["new@east.example.edu", "mary@east.example.edu", "not-an-email", "a@b"],
         "dates": list(DATES),
-        "job_parameters": ["user_group", "set_id", "library", "collection_id", "nothing"],
+        "job_parameters": ["user_group", "set_id", "library", "collection_id", "source_institution", "nothing"],
         "collection_ids": [*world.electronic.get("collections", ()), "999999", "0", "abc"],
         "service_ids": [*world.electronic.get("services", ()), "999999"],
         "portfolio_ids": [*world.electronic.get("portfolios", ()), "999999", "2147483648"],
@@ -336,6 +336,7 @@ def vocabulary(world: FuzzWorld) -> dict[str, list[str | int]]:
         "license_codes": [*world.electronic.get("licenses", ()), "lic-east", "NOLIC"],
         "task_actions": [*ACTIVATION_TASK_ACTIONS, "dismiss", "nothing"],
         "task_statuses": [*STATUSES, "nothing"],
+        "rule_ids": ["default", "order", "1", "2", "999999", "x"],
     }
 
 

@@ -124,7 +124,7 @@ def test_every_demo_role_set_obeys_the_role_rules(db: Session) -> None:
 def test_demo_patrons_have_identifiers_groups_and_some_blocks(db: Session) -> None:
     build_demo(db)
     users = _demo_users(db)
-    patrons = [u for u in users if u.record_type == "PUBLIC"]
+    patrons = [u for u in users if u.record_type == "PUBLIC" and u.account_type == "INTERNAL"]
     per_institution = Counter(u.institution.code for u in patrons if u.institution)
     assert per_institution == {"EAST": 20, "WEST": 20, "NORTH": 20, "SOUTH": 20}
     assert any(u.status == "INACTIVE" for u in patrons)

@@ -81,6 +81,9 @@ BINDINGS: dict[str, str] = {
     "path.view_id": "view_ids",
     "path.institution": "institutions",
     "path.consortium": "consortia",
+    "path.rule_id": "rule_ids",
+    "query.source_institution": "institutions",
+    "query.identifier": "people",
     "query.consortium": "consortia",
     "query.entity": "history_kinds",
     "query.id": "history_ids",
@@ -304,6 +307,7 @@ def concrete_path(template: str, world: FuzzWorld) -> str:
         "action": "done",
         "po_line_id": world.electronic["po_lines"][0],
         "item_id": world.electronic["po_line_items"][0],
+        "rule_id": "1",
     }
     if "/fulfillment-networks/" in template:
         values["code"] = "NLC_FN"

@@ -25,16 +25,18 @@ from consortia.db import get_database, init_database
 from consortia.eresources import acq_api as eresources_acq_api
 from consortia.eresources import acq_pages as eresources_acq_pages
 from consortia.eresources import api as eresources_api
-from consortia.eresources import import_api as eresources_import_api
-from consortia.eresources import import_pages as eresources_import_pages
 from consortia.eresources import exchange_api as eresources_exchange_api
 from consortia.eresources import exchange_pages as eresources_exchange_pages
+from consortia.eresources import import_api as eresources_import_api
+from consortia.eresources import import_pages as eresources_import_pages
 from consortia.eresources import pages as eresources_pages
 from consortia.eresources import task_api as eresources_task_api
 from consortia.eresources import task_pages as eresources_task_pages
 from consortia.headers import SecurityHeadersMiddleware
 from consortia.jobs import pages as job_pages
 from consortia.logs import install_redaction
+from consortia.network import api as network_api
+from consortia.network import pages as network_pages
 from consortia.platform import account_pages as platform_account_pages
 from consortia.platform import api as platform_api
 from consortia.platform import apikey_api as platform_apikey_api
@@ -113,6 +115,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         eresources_acq_api.router,
         eresources_import_api.router,
         eresources_exchange_api.router,
+        network_api.router,
         web_pages.router,
         platform_pages.router,
         platform_user_pages.router,
@@ -125,6 +128,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         eresources_acq_pages.router,
         eresources_import_pages.router,
         eresources_exchange_pages.router,
+        network_pages.router,
         web_mail_pages.router,
     ):
         app.include_router(router)

@@ -10,5 +10,6 @@ def load_all_models() -> None:
     import consortia.eresources.task_models
     import consortia.jobs.models
     import consortia.mail
+    import consortia.network.models
     import consortia.platform.models
     import consortia.support.models  # noqa: F401

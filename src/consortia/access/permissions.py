@@ -100,3 +100,11 @@ class Permission(StrEnum):
     IMPORT_PROFILE_READ = "import-profile:read"
     IMPORT_PROFILE_MANAGE = "import-profile:manage"
     IMPORT_RUN = "import:run"
+    # Collaborative network (CN): the rules and tables of an institution, the walk-in desk.
+    NETWORK_CONFIG_READ = "network-config:read"
+    NETWORK_CONFIG_EDIT = "network-config:edit"
+    # Searching the fulfillment network for walk-in patrons, previewing and linking one (CN-8, CN-9, CN-13);
+    # the object is a walk-in candidate: who may be found is part of the rule.
+    WALK_IN_FIND = "walk-in:find"
+    # Refreshing a linked account from its source (CN-10) and lending to walk-in patrons (CN-11).
+    LINKED_ACCOUNT_REFRESH = "linked-account:refresh"

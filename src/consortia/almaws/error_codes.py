@@ -100,7 +100,29 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
         'Alma\'s "Organization institution not found.": an unknown institution (404; 400 when named in a '
         "query filter), or no institution to work in (400: the operator names one with `?institution=`).",
     ),
-    ErrorCode("60228", "400", 'Alma\'s "Failed to create linked user account." (linking is not available yet)'),
+    # collaborative network: linked accounts and the walk-in desk
+    ErrorCode(
+        "401651",
+        "400",
+        'Alma\'s "Source institution not valid or not part of fulfillment network.": a linked account rule whose '
+        "Source Institution names an institution that shares no fulfillment network with the caller's.",
+    ),
+    ErrorCode(
+        "60226",
+        "404",
+        'Alma\'s "Fulfillment network copied user not found.": a walk-in patron who does not exist or whom this '
+        "desk may not serve (restricted group, inactive, no searchable identifier, outside the networks).",
+    ),
+    ErrorCode("60227", "400", 'Alma\'s "Linked account for user already exists." (refresh it with `op=refresh`)'),
+    ErrorCode("60229", "400", 'Alma\'s "Failed to find linked account for user.": the user is not a linked account.'),
+    ErrorCode(
+        "60230",
+        "400",
+        'Alma\'s "Failed to refresh linked user.": the source patron can no longer be served through the network, '
+        "or the account is a peer joined by consortial id (never refreshed).",
+    ),
+    ErrorCode("60232", "400", 'Alma\'s "Failed to link user due to user group empty." (the applied rule names none)'),
+    ErrorCode("401153", "400", "Lending an item that is already on loan in the institution."),
     # configuration
     ErrorCode(
         "402469",

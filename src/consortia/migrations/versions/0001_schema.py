@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-07 16:45:19.485592
+Create Date: 2026-12-07 17:05:27.439467
 """
 
 from collections.abc import Sequence
@@ -242,6 +242,52 @@ def upgrade() -> None:
         sa.UniqueConstraint("institution_id", "code", name="uq_license_code"),
     )
     op.create_table(
+        "linked_account_rule",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.String(length=2000), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("inputs", sa.JSON(), nullable=False),
+        sa.Column("output", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_linked_account_rule_institution_id_institution")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_linked_account_rule")),
+    )
+    with op.batch_alter_table("linked_account_rule", schema=None) as batch_op:
+        batch_op.create_index("ix_linked_account_rule_order", ["institution_id", "position"], unique=False)
+
+    op.create_table(
+        "linked_account_rule_list",
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("default_output", sa.JSON(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_linked_account_rule_list_institution_id_institution")
+        ),
+        sa.PrimaryKeyConstraint("institution_id", name=op.f("pk_linked_account_rule_list")),
+    )
+    op.create_table(
+        "linked_account_shared_field",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("field", sa.String(length=60), nullable=False),
+        sa.Column("shared", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_id"],
+            ["institution.id"],
+            name=op.f("fk_linked_account_shared_field_institution_id_institution"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_linked_account_shared_field")),
+        sa.UniqueConstraint(
+            "institution_id", "field", name=op.f("uq_linked_account_shared_field_institution_id_field")
+        ),
+    )
+    op.create_table(
         "po_line",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("institution_id", sa.Integer(), nullable=False),
@@ -255,6 +301,72 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_po_line")),
         sa.UniqueConstraint("institution_id", "number", name="uq_po_line_number"),
     )
+    op.create_table(
+        "restricted_user_group",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=60), nullable=False),
+        sa.Column("description", sa.String(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_restricted_user_group_institution_id_institution")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_restricted_user_group")),
+        sa.UniqueConstraint("institution_id", "code", name=op.f("uq_restricted_user_group_institution_id_code")),
+    )
+    op.create_table(
+        "searchable_identifier",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=60), nullable=False),
+        sa.Column("description", sa.String(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_searchable_identifier_institution_id_institution")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_searchable_identifier")),
+        sa.UniqueConstraint("institution_id", "code", name=op.f("uq_searchable_identifier_institution_id_code")),
+    )
+    op.create_table(
+        "electronic_collection",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("public_name", sa.String(length=300), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("type", sa.String(length=10), nullable=False),
+        sa.Column("library_id", sa.Integer(), nullable=True),
+        sa.Column("is_local", sa.Boolean(), nullable=False),
+        sa.Column("activation_status", sa.String(length=10), nullable=False),
+        sa.Column("activation_date", sa.Date(), nullable=True),
+        sa.Column("interface_name", sa.String(length=200), nullable=False),
+        sa.Column("vendor", sa.String(length=200), nullable=False),
+        sa.Column("bib_id", sa.Integer(), nullable=True),
+        sa.Column("cz_collection_id", sa.Integer(), nullable=True),
+        sa.Column("po_line", sa.String(length=60), nullable=False),
+        sa.Column("license", sa.String(length=60), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["bib_id"], ["bib_record.id"], name=op.f("fk_electronic_collection_bib_id_bib_record"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["cz_collection_id"],
+            ["cz_collection.id"],
+            name=op.f("fk_electronic_collection_cz_collection_id_cz_collection"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_electronic_collection_institution_id_institution")
+        ),
+        sa.ForeignKeyConstraint(
+            ["library_id"], ["library.id"], name=op.f("fk_electronic_collection_library_id_library")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_electronic_collection")),
+    )
+    with op.batch_alter_table("electronic_collection", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_electronic_collection_bib_id"), ["bib_id"], unique=False)
+        batch_op.create_index("ix_electronic_collection_institution", ["institution_id", "id"], unique=False)
+        batch_op.create_index("ix_electronic_collection_library", ["library_id"], unique=False)
+
     op.create_table(
         "user_account",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -285,6 +397,7 @@ def upgrade() -> None:
         sa.Column("source_user_id", sa.Integer(), nullable=True),
         sa.Column("linking_id", sa.String(length=100), nullable=True),
         sa.Column("linked_rule", sa.String(length=100), nullable=True),
+        sa.Column("rs_library_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
@@ -292,6 +405,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["institution_id"], ["institution.id"], name=op.f("fk_user_account_institution_id_institution")
         ),
+        sa.ForeignKeyConstraint(["rs_library_id"], ["library.id"], name=op.f("fk_user_account_rs_library_id_library")),
         sa.ForeignKeyConstraint(
             ["source_institution_id"],
             ["institution.id"],
@@ -395,46 +509,28 @@ def upgrade() -> None:
         )
 
     op.create_table(
-        "electronic_collection",
+        "electronic_service",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("institution_id", sa.Integer(), nullable=False),
-        sa.Column("public_name", sa.String(length=300), nullable=False),
-        sa.Column("description", sa.Text(), nullable=False),
-        sa.Column("type", sa.String(length=10), nullable=False),
-        sa.Column("library_id", sa.Integer(), nullable=True),
-        sa.Column("is_local", sa.Boolean(), nullable=False),
+        sa.Column("collection_id", sa.Integer(), nullable=False),
+        sa.Column("type", sa.String(length=40), nullable=False),
+        sa.Column("public_description", sa.String(length=300), nullable=False),
         sa.Column("activation_status", sa.String(length=10), nullable=False),
-        sa.Column("activation_date", sa.Date(), nullable=True),
-        sa.Column("interface_name", sa.String(length=200), nullable=False),
-        sa.Column("vendor", sa.String(length=200), nullable=False),
-        sa.Column("bib_id", sa.Integer(), nullable=True),
-        sa.Column("cz_collection_id", sa.Integer(), nullable=True),
-        sa.Column("po_line", sa.String(length=60), nullable=False),
-        sa.Column("license", sa.String(length=60), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["bib_id"], ["bib_record.id"], name=op.f("fk_electronic_collection_bib_id_bib_record"), ondelete="SET NULL"
+            ["collection_id"],
+            ["electronic_collection.id"],
+            name=op.f("fk_electronic_service_collection_id_electronic_collection"),
         ),
         sa.ForeignKeyConstraint(
-            ["cz_collection_id"],
-            ["cz_collection.id"],
-            name=op.f("fk_electronic_collection_cz_collection_id_cz_collection"),
-            ondelete="SET NULL",
+            ["institution_id"], ["institution.id"], name=op.f("fk_electronic_service_institution_id_institution")
         ),
-        sa.ForeignKeyConstraint(
-            ["institution_id"], ["institution.id"], name=op.f("fk_electronic_collection_institution_id_institution")
-        ),
-        sa.ForeignKeyConstraint(
-            ["library_id"], ["library.id"], name=op.f("fk_electronic_collection_library_id_library")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_electronic_collection")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_electronic_service")),
     )
-    with op.batch_alter_table("electronic_collection", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_electronic_collection_bib_id"), ["bib_id"], unique=False)
-        batch_op.create_index("ix_electronic_collection_institution", ["institution_id", "id"], unique=False)
-        batch_op.create_index("ix_electronic_collection_library", ["library_id"], unique=False)
+    with op.batch_alter_table("electronic_service", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_electronic_service_collection_id"), ["collection_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_electronic_service_institution_id"), ["institution_id"], unique=False)
 
     op.create_table(
         "history_event",
@@ -516,6 +612,28 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("list_view", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_list_view_owner_id"), ["owner_id"], unique=False)
+
+    op.create_table(
+        "loan",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("library_id", sa.Integer(), nullable=False),
+        sa.Column("item_barcode", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("loan_date", sa.DateTime(), nullable=False),
+        sa.Column("due_date", sa.Date(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_loan_institution_id_institution")
+        ),
+        sa.ForeignKeyConstraint(["library_id"], ["library.id"], name=op.f("fk_loan_library_id_library")),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["user_account.id"], name=op.f("fk_loan_user_id_user_account"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_loan")),
+    )
+    with op.batch_alter_table("loan", schema=None) as batch_op:
+        batch_op.create_index("ix_loan_user_status", ["user_id", "status"], unique=False)
 
     op.create_table(
         "portfolio_set",
@@ -743,62 +861,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_case_sharing_request_consortium_id"), ["consortium_id"], unique=False)
 
     op.create_table(
-        "electronic_service",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("institution_id", sa.Integer(), nullable=False),
-        sa.Column("collection_id", sa.Integer(), nullable=False),
-        sa.Column("type", sa.String(length=40), nullable=False),
-        sa.Column("public_description", sa.String(length=300), nullable=False),
-        sa.Column("activation_status", sa.String(length=10), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["collection_id"],
-            ["electronic_collection.id"],
-            name=op.f("fk_electronic_service_collection_id_electronic_collection"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["institution_id"], ["institution.id"], name=op.f("fk_electronic_service_institution_id_institution")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_electronic_service")),
-    )
-    with op.batch_alter_table("electronic_service", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_electronic_service_collection_id"), ["collection_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_electronic_service_institution_id"), ["institution_id"], unique=False)
-
-    op.create_table(
-        "job_event",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("job_instance_id", sa.Integer(), nullable=False),
-        sa.Column("type", sa.String(length=40), nullable=False),
-        sa.Column("description", sa.Text(), nullable=False),
-        sa.Column("record", sa.Integer(), nullable=True),
-        sa.Column("at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["job_instance_id"],
-            ["job_instance.id"],
-            name=op.f("fk_job_event_job_instance_id_job_instance"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_job_event")),
-    )
-    with op.batch_alter_table("job_event", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_job_event_job_instance_id"), ["job_instance_id"], unique=False)
-
-    op.create_table(
-        "partner_case_view",
-        sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("case_id", sa.Integer(), nullable=False),
-        sa.Column("viewed_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["case_id"], ["support_case.id"], name=op.f("fk_partner_case_view_case_id_support_case"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["user_account.id"], name=op.f("fk_partner_case_view_user_id_user_account"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_partner_case_view")),
-    )
-    op.create_table(
         "import_profile",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("institution_id", sa.Integer(), nullable=False),
@@ -837,6 +899,38 @@ def upgrade() -> None:
     with op.batch_alter_table("import_profile", schema=None) as batch_op:
         batch_op.create_index("ix_import_profile_institution", ["institution_id", "id"], unique=False)
 
+    op.create_table(
+        "job_event",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("job_instance_id", sa.Integer(), nullable=False),
+        sa.Column("type", sa.String(length=40), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("record", sa.Integer(), nullable=True),
+        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["job_instance_id"],
+            ["job_instance.id"],
+            name=op.f("fk_job_event_job_instance_id_job_instance"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_job_event")),
+    )
+    with op.batch_alter_table("job_event", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_job_event_job_instance_id"), ["job_instance_id"], unique=False)
+
+    op.create_table(
+        "partner_case_view",
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("viewed_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["support_case.id"], name=op.f("fk_partner_case_view_case_id_support_case"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["user_account.id"], name=op.f("fk_partner_case_view_user_id_user_account"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_partner_case_view")),
+    )
     op.create_table(
         "portfolio",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -1074,20 +1168,15 @@ def downgrade() -> None:
         batch_op.drop_index("ix_portfolio_bib")
 
     op.drop_table("portfolio")
-    with op.batch_alter_table("import_profile", schema=None) as batch_op:
-        batch_op.drop_index("ix_import_profile_institution")
-
-    op.drop_table("import_profile")
     op.drop_table("partner_case_view")
     with op.batch_alter_table("job_event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_job_event_job_instance_id"))
 
     op.drop_table("job_event")
-    with op.batch_alter_table("electronic_service", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_electronic_service_institution_id"))
-        batch_op.drop_index(batch_op.f("ix_electronic_service_collection_id"))
+    with op.batch_alter_table("import_profile", schema=None) as batch_op:
+        batch_op.drop_index("ix_import_profile_institution")
 
-    op.drop_table("electronic_service")
+    op.drop_table("import_profile")
     with op.batch_alter_table("case_sharing_request", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_case_sharing_request_consortium_id"))
 
@@ -1131,6 +1220,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_portfolio_set_institution")
 
     op.drop_table("portfolio_set")
+    with op.batch_alter_table("loan", schema=None) as batch_op:
+        batch_op.drop_index("ix_loan_user_status")
+
+    op.drop_table("loan")
     with op.batch_alter_table("list_view", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_list_view_owner_id"))
 
@@ -1146,12 +1239,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_history_event_entity")
 
     op.drop_table("history_event")
-    with op.batch_alter_table("electronic_collection", schema=None) as batch_op:
-        batch_op.drop_index("ix_electronic_collection_library")
-        batch_op.drop_index("ix_electronic_collection_institution")
-        batch_op.drop_index(batch_op.f("ix_electronic_collection_bib_id"))
+    with op.batch_alter_table("electronic_service", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_electronic_service_institution_id"))
+        batch_op.drop_index(batch_op.f("ix_electronic_service_collection_id"))
 
-    op.drop_table("electronic_collection")
+    op.drop_table("electronic_service")
     with op.batch_alter_table("consortia_licence", schema=None) as batch_op:
         batch_op.drop_index(
             "ux_consortia_licence_active_user",
@@ -1175,7 +1267,21 @@ def downgrade() -> None:
         batch_op.drop_index("ix_user_account_inst_name")
 
     op.drop_table("user_account")
+    with op.batch_alter_table("electronic_collection", schema=None) as batch_op:
+        batch_op.drop_index("ix_electronic_collection_library")
+        batch_op.drop_index("ix_electronic_collection_institution")
+        batch_op.drop_index(batch_op.f("ix_electronic_collection_bib_id"))
+
+    op.drop_table("electronic_collection")
+    op.drop_table("searchable_identifier")
+    op.drop_table("restricted_user_group")
     op.drop_table("po_line")
+    op.drop_table("linked_account_shared_field")
+    op.drop_table("linked_account_rule_list")
+    with op.batch_alter_table("linked_account_rule", schema=None) as batch_op:
+        batch_op.drop_index("ix_linked_account_rule_order")
+
+    op.drop_table("linked_account_rule")
     op.drop_table("license")
     with op.batch_alter_table("library", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_library_institution_id"))
