@@ -154,6 +154,16 @@ BINDINGS = {
     "pid": "portfolio_ids",
     "mms_id": "mms_ids",
     "cz_id": "cz_ids",
+    "set_id": "set_ids",
+    "profile_id": "profile_ids",
+    "ids": "portfolio_ids",
+    "library": "libraries",
+    "collection": "collection_ids",
+    "default_library": "libraries",
+    "type": "profile_types",
+    "portfolio_type": "portfolio_types",
+    "tag": "marc_tags",
+    "subfield": "marc_subfields",
 }
 
 
