@@ -19,8 +19,10 @@ job instance of EAST and one of SOUTH (M1001, with an event each), a Support Cen
 SOUTH (east-gsa and south-gsa are STANDARD Support Center users, east-ua and east-staff BASIC), and the
 list views the Support Center answers; electronic inventory in EAST and SOUTH (a collection of EAST_L1 with a
 service and a portfolio, a standalone portfolio, their records, an item of each task list, a PO line ordering the
-portfolios, a licence covering the collection) and a Community Zone
-collection.
+portfolios, a licence covering the collection) and a Community Zone collection; in EAST and
+SOUTH an itemized set of those portfolios and a Repository import profile (part of the collection, library
+from 910 $a, a default library), and in EAST a finished Change Electronic Portfolio Information (M2101) and
+Repository Import (M2102).
 
 Random text almost never names a thing that exists, so the fuzzer draws path values from `vocabulary(...)`
 most of the time and query and body values half of the time: the world's codes and ids, ids of other
@@ -40,6 +42,13 @@ from sqlalchemy.orm import Session
 from consortia.access.permissions import Permission
 from consortia.audit.registry import history_kinds
 from consortia.db import utcnow
+from consortia.eresources.import_models import (
+    PART_OF_COLLECTION,
+    REPOSITORY,
+    ImportProfile,
+    PortfolioSet,
+    PortfolioSetMember,
+)
 from consortia.eresources.marc import minimal_marcxml
 from consortia.eresources.models import (
     BibRecord,
@@ -104,7 +113,7 @@ class FuzzWorld:
     instance_ids: tuple[int, ...]
     case_numbers: tuple[str, ...] = ()
     view_ids: tuple[str, ...] = ()
-    # collections, services, portfolios, mms_ids, cz: EAST's first, then SOUTH's
+    # collections, services, portfolios, mms_ids, sets, profiles, cz: EAST's first, then SOUTH's
     electronic: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
@@ -158,10 +167,11 @@ def build_fuzz_world(factory: Factory, client: TestClient) -> FuzzWorld:
     actors["anonymous"] = Actor("anonymous", None)
     south_actor = Actor("south", south_gsa.primary_id, factory.key(south_gsa))
     instances = []
-    for institution, submitter in ((east, people["gsa"]), (south, south_gsa)):
+    runs = ((east, people["gsa"], "M1001"), (south, south_gsa, "M1001"), (east, people["gsa"], "M2101"))
+    for institution, submitter, job_code in (*runs, (east, people["gsa"], "M2102")):
         now = utcnow()
         instance = JobInstance(
-            job_code="M1001",
+            job_code=job_code,
             institution_id=institution.id,
             submitted_by_id=submitter.id,
             submitted_by=submitter.primary_id,
@@ -201,6 +211,8 @@ def _inventory(session: Session, east: Institution, south: Institution) -> dict[
         "po_lines": [],
         "po_line_items": [],
         "licenses": [],
+        "sets": [],
+        "profiles": [],
     }
     for institution in (east, south):
         record = BibRecord(institution_id=institution.id, title="Fuzz Journal", marcxml=minimal_marcxml("Fuzz Journal"))
@@ -253,6 +265,23 @@ def _inventory(session: Session, east: Institution, south: Institution) -> dict[
         found["po_lines"].append(str(line.id))
         found["po_line_items"] += [str(item.id) for item in line.items]
         found["licenses"].append(f"LIC-{institution.code}")
+        portfolio_set = PortfolioSet(institution_id=institution.id, name="Fuzz set", created_by="fuzz")
+        profile = ImportProfile(
+            institution_id=institution.id,
+            name="Fuzz profile",
+            type=REPOSITORY,
+            portfolio_type=PART_OF_COLLECTION,
+            collection_id=collection.id,
+            service_id=service.id,
+            library_tag="910",
+            library_subfield="a",
+            default_library_id=institution.libraries[1].id,
+        )
+        session.add_all([portfolio_set, profile])
+        session.flush()
+        session.add_all([PortfolioSetMember(set_id=portfolio_set.id, portfolio_id=p.id) for p in (inside, alone)])
+        found["sets"].append(str(portfolio_set.id))
+        found["profiles"].append(str(profile.id))
     cz = CzCollection(public_name="Fuzz CZ", portfolios=[CzPortfolio(title="Fuzz CZ title")])
     session.add(cz)
     session.flush()
@@ -324,7 +353,22 @@ def vocabulary(world: FuzzWorld) -> dict[str, list[str | int]]:
         "user_id_types": ["all_unique", "primary_id", "linking_id", "BARCODE", "UNIV_ID", "NOTYPE"],
         "emails": ["new@east.example.edu", "mary@east.example.edu", "not-an-email", "a@b"],
         "dates": list(DATES),
-        "job_parameters": ["user_group", "set_id", "library", "collection_id", "source_institution", "nothing"],
+        "job_parameters": ["user_group", "set_id", "library", "collection_id", "profile_id", "file_id", "source_institution", "nothing"],
+        "job_parameter_values": [
+            "UNDERGRAD",
+            *world.electronic.get("sets", ()),
+            *world.electronic.get("profiles", ()),
+            *LIBRARIES,
+            "999999",
+            "",
+            *NASTY_TEXTS,
+        ],
+        "set_ids": [*world.electronic.get("sets", ()), "999999", "0", "2147483648", "abc"],
+        "profile_ids": [*world.electronic.get("profiles", ()), "999999", "0", "2147483648", "abc"],
+        "profile_types": ["REPOSITORY", "INVENTORY_UPDATE", "NEW_ORDER", "NOTYPE", ""],
+        "portfolio_types": ["STANDALONE", "PART_OF_ELECTRONIC_COLLECTION", "NOTYPE", ""],
+        "marc_tags": ["910", "245", "001", "99", "ABC", ""],
+        "marc_subfields": ["a", "9", "", "ab"],
         "collection_ids": [*world.electronic.get("collections", ()), "999999", "0", "abc"],
         "service_ids": [*world.electronic.get("services", ()), "999999"],
         "portfolio_ids": [*world.electronic.get("portfolios", ()), "999999", "2147483648"],

@@ -156,9 +156,18 @@ BINDINGS = {
     "cz_id": "cz_ids",
     "tid": "task_ids",
     "action": "task_actions",
-    "ids": "task_ids",
     "po_line_id": "po_line_ids",
     "item_id": "po_line_item_ids",
+    "set_id": "set_ids",
+    "profile_id": "profile_ids",
+    "ids": "portfolio_ids",
+    "library": "libraries",
+    "collection": "collection_ids",
+    "default_library": "libraries",
+    "type": "profile_types",
+    "portfolio_type": "portfolio_types",
+    "tag": "marc_tags",
+    "subfield": "marc_subfields",
 }
 
 

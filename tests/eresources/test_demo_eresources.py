@@ -9,6 +9,15 @@ from sqlalchemy.orm import Session
 
 from consortia.audit.service import SYSTEM
 from consortia.demo import build_demo
+from consortia.eresources.import_models import (
+    INVENTORY_UPDATE,
+    PART_OF_COLLECTION,
+    REPOSITORY,
+    STANDALONE,
+    ImportProfile,
+    PortfolioSet,
+    PortfolioSetMember,
+)
 from consortia.eresources.models import CzCollection, ElectronicCollection, Portfolio
 from consortia.eresources.task_models import PoLine
 from consortia.platform.auth import create_api_key
@@ -80,3 +89,25 @@ def test_the_demo_task_lists_po_line_and_licence(client: TestClient, db: Session
     assert {bool(i["actions"]) for i in items} == {True, False}
     inventory = client.get("/api/v1/acq/licenses/DEMO-LIC/inventory", headers=headers).json()["item"]
     assert {i["mode"] for i in inventory} == {"EDIT", "VIEW"}
+
+
+def test_the_demo_set_and_import_profiles(db: Session) -> None:
+    build_demo(db)
+    db.commit()
+    east = db.scalars(select(Institution).where(Institution.code == "EAST")).one()
+    demo_set = db.scalars(select(PortfolioSet).where(PortfolioSet.institution_id == east.id)).one()
+    members = db.scalar(
+        select(func.count()).select_from(PortfolioSetMember).where(PortfolioSetMember.set_id == demo_set.id)
+    )
+    assert members == 10  # Law Journals Package 3, Open Access Aggregator 4, standalone 3
+    profiles = {p.name: p for p in db.scalars(select(ImportProfile).where(ImportProfile.institution_id == east.id))}
+    kinds = {(p.type, p.portfolio_type if p.type == REPOSITORY else None) for p in profiles.values()}
+    assert kinds == {(REPOSITORY, STANDALONE), (REPOSITORY, PART_OF_COLLECTION), (INVENTORY_UPDATE, None)}
+    for profile in profiles.values():
+        if profile.type == REPOSITORY:
+            assert (profile.library_tag, profile.library_subfield) == ("910", "a")
+            assert profile.default_library_id is not None
+    in_law = next(p for p in profiles.values() if p.portfolio_type == PART_OF_COLLECTION)
+    law = db.get(ElectronicCollection, in_law.collection_id)
+    assert law is not None
+    assert law.public_name == "Law Journals Package"

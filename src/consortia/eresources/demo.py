@@ -10,6 +10,12 @@
 - Collections with and without a library (Law Journals Package: EAST_LAW; Science Select: EAST_SCI;
   Open Access Aggregator: none, its portfolios with libraries of their own), standalone portfolios, and
   in WEST one collection; a small Community Zone catalogue to activate from.
+- For the Change Electronic Portfolio Information job (ER-21) and imports (ER-22), made by east-repo
+  (Repository Manager; the profile into the Law Journals Package by east-eio-law, in whose scope it
+  is): the set "Demo portfolios" (portfolios of the Law Journals Package, of the Open Access Aggregator
+  and standalone ones, so that every counter of the job can be seen); Repository import profiles of
+  each portfolio type, both taking the library from 910 $a with a Default library (standalone:
+  EAST_MAIN; part of the Law Journals Package: EAST_LAW); an Inventory Update profile.
 
 - Task lists, a PO line and a licence with items in and out of east-eio-law's scope (ER-14, ER-15, ER-18,
   ER-19), see `_tasks_and_acquisitions`.
@@ -25,9 +31,11 @@ from sqlalchemy.orm import Session
 from consortia.access.identity import Identity, identity_of
 from consortia.demo import DEMO_EXTENSIONS, DemoContext
 from consortia.eresources import acquisitions as acq
-from consortia.eresources import cz, service, tasks
+from consortia.eresources import cz, import_profiles, service, sets, tasks
+from consortia.eresources.import_models import INVENTORY_UPDATE, PART_OF_COLLECTION, REPOSITORY
+from consortia.eresources.import_models import STANDALONE as STANDALONE_PORTFOLIO
 from consortia.eresources.marc import minimal_marcxml, parse_marcxml
-from consortia.eresources.models import CzCollection, ElectronicCollection, Portfolio
+from consortia.eresources.models import CzCollection, ElectronicCollection, ElectronicService, Portfolio
 from consortia.eresources.policy import SWITCH
 from consortia.eresources.schemas import CzCollectionIn, CzPortfolioIn
 from consortia.eresources.task_models import COLLECTION_UPDATED, PORTFOLIO_UPDATED
@@ -161,6 +169,67 @@ def _inventory(session: Session, identity: Identity, institution: Institution) -
         )
 
 
+def _sets_and_profiles(session: Session, identity: Identity, law_editor: Identity, institution: Institution) -> None:
+    """The demo set and import profiles: by `identity` (a Repository Manager), except the profile into the
+    Law Journals Package, whose collection must be in the scope of whoever makes it (ER-22): `law_editor`."""
+    code = institution.code
+    collections = {
+        c.public_name: c
+        for c in session.scalars(
+            select(ElectronicCollection).where(ElectronicCollection.institution_id == institution.id)
+        )
+    }
+    law, aggregator = collections["Law Journals Package"], collections["Open Access Aggregator"]
+    members = session.scalars(
+        select(Portfolio.id)
+        .where(
+            Portfolio.institution_id == institution.id,
+            (Portfolio.collection_id.in_([law.id, aggregator.id])) | Portfolio.collection_id.is_(None),
+        )
+        .order_by(Portfolio.id)
+    ).all()
+    sets.create_set(
+        session,
+        identity,
+        institution,
+        name="Demo portfolios",
+        description="Portfolios of the Law Journals Package and the Open Access Aggregator, and standalone ones: "
+        "run Change Electronic Portfolio Information on it to see each counter.",
+        member_ids=list(members),
+    )
+    law_service = session.scalar(select(ElectronicService.id).where(ElectronicService.collection_id == law.id))
+    for change in (
+        import_profiles.ProfileChange(
+            name="Repository: standalone portfolios",
+            description="Library from 910 $a; a value naming no library gives EAST_MAIN.",
+            type=REPOSITORY,
+            portfolio_type=STANDALONE_PORTFOLIO,
+            library_tag="910",
+            library_subfield="a",
+            default_library=f"{code}_MAIN",
+        ),
+        import_profiles.ProfileChange(
+            name="Repository: Law Journals Package",
+            description="Portfolios of the Law Journals Package (library EAST_LAW): a record naming another "
+            "library in 910 $a is skipped and counted as a library conflict.",
+            type=REPOSITORY,
+            portfolio_type=PART_OF_COLLECTION,
+            collection_id=str(law.id),
+            service_id=str(law_service) if law_service else None,
+            library_tag="910",
+            library_subfield="a",
+            default_library=f"{code}_LAW",
+        ),
+        import_profiles.ProfileChange(
+            name="Inventory Update: vendor records",
+            description="Inventory Update profiles take no portfolio library.",
+            type=INVENTORY_UPDATE,
+        ),
+    ):
+        maker = law_editor if change.collection_id else identity
+        import_profiles.create_profile(session, maker, institution, change)
+
+
 def build_eresources_demo(session: Session, context: DemoContext) -> None:
     """Add the electronic resources demo once: nothing when EAST already has collections."""
     east = context.institutions["EAST"]
@@ -179,6 +248,7 @@ def build_eresources_demo(session: Session, context: DemoContext) -> None:
     _add_staff(session, context, east)
     _inventory(session, identity_of(context.user("east-eio")), east)
     _tasks_and_acquisitions(session, operator, identity_of(context.user("east-eio")), east)
+    _sets_and_profiles(session, identity_of(context.user("east-repo")), identity_of(context.user("east-eio-law")), east)
     west_eio = identity_of(context.user("west-eio"))
     west_collection = service.create_collection(
         session, west_eio, west, service.CollectionChange(public_name="West Engineering Package", library="WEST_SCI")

@@ -25,6 +25,7 @@ from consortia.platform.models import Institution, User
 def _identity(database: Database, primary_id: str, institution_code: str | None) -> Identity:
     with database.session() as session:
         users = list(session.scalars(select(User).where(User.primary_id == primary_id)))
+        institution: Institution | None = None
         if institution_code:
             institution = session.scalars(
                 select(Institution).where(Institution.code == institution_code.upper())
