@@ -353,7 +353,16 @@ def vocabulary(world: FuzzWorld) -> dict[str, list[str | int]]:
         "user_id_types": ["all_unique", "primary_id", "linking_id", "BARCODE", "UNIV_ID", "NOTYPE"],
         "emails": ["new@east.example.edu", "mary@east.example.edu", "not-an-email", "a@b"],
         "dates": list(DATES),
-        "job_parameters": ["user_group", "set_id", "library", "collection_id", "profile_id", "file_id", "source_institution", "nothing"],
+        "job_parameters": [
+            "user_group",
+            "set_id",
+            "library",
+            "collection_id",
+            "profile_id",
+            "file_id",
+            "source_institution",
+            "nothing",
+        ],
         "job_parameter_values": [
             "UNDERGRAD",
             *world.electronic.get("sets", ()),
