@@ -37,7 +37,7 @@ from bench.n6_app import CEILING_PATH
 from consortia.access.identity import Identity, identity_for_user_id
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, allows
-from consortia.audit.service import SYSTEM
+from consortia.audit.models import SYSTEM
 from consortia.db import Database
 from consortia.generate import GenerationContext, load_context, patron_id, staff_id
 from consortia.platform.auth import create_api_key, revoke_api_key

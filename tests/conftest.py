@@ -17,10 +17,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from consortia.access.deps import get_session
 from consortia.app import create_app
 from consortia.config import load_settings, normalise_database_url
 from consortia.db import Database, set_database
+from consortia.http.deps import get_session
 from consortia.schema import upgrade
 from tests.factories import Factory
 

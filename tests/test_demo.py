@@ -14,10 +14,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from consortia.access import roles as R
 from consortia.access.identity import hash_secret
+from consortia.access.roles import RoleSpec, role_set_problems
 from consortia.app import create_app
-from consortia.audit.models import HistoryEvent
-from consortia.audit.service import SYSTEM
+from consortia.audit.models import SYSTEM, HistoryEvent
 from consortia.config import load_settings
 from consortia.demo import (
     DEMO_API_KEY,
@@ -31,7 +32,6 @@ from consortia.demo import (
     sign_ins,
 )
 from consortia.errors import Unauthorized
-from consortia.platform import roles as R
 from consortia.platform.auth import create_api_key, find_sign_in_user, revoke_api_key, sign_in
 from consortia.platform.models import (
     ApiKey,
@@ -44,7 +44,6 @@ from consortia.platform.models import (
     UserBlock,
     UserIdentifier,
 )
-from consortia.platform.roles import RoleSpec, role_set_problems
 
 
 def _count(db: Session, model: type) -> int:

@@ -14,11 +14,11 @@ from consortia import __version__
 from consortia.almaws import conf as almaws_conf
 from consortia.almaws import jobs as almaws_jobs
 from consortia.almaws import users as almaws_users
-from consortia.almaws.conventions import TrailingSlashMiddleware, document_errors, install_error_handlers
 from consortia.almaws.error_codes import markdown_table
 from consortia.config import Settings, configure, get_settings
 from consortia.db import get_database, init_database
-from consortia.headers import SecurityHeadersMiddleware
+from consortia.http.errors import document_errors, install_error_handlers
+from consortia.http.middleware import SecurityHeadersMiddleware, TrailingSlashMiddleware
 from consortia.jobs import pages as job_pages
 from consortia.logs import install_redaction
 from consortia.platform import account_pages as platform_account_pages

@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from consortia.access import roles as R
 from consortia.access.identity import hash_secret
-from consortia.audit.service import SYSTEM
+from consortia.access.roles import RoleSpec, role_set_problems
+from consortia.audit.models import SYSTEM
 from consortia.db import today
-from consortia.platform import roles as R
 from consortia.platform.auth import create_api_key, hash_password
 from consortia.platform.codetables import starter_rows
 from consortia.platform.models import (
@@ -42,7 +43,6 @@ from consortia.platform.models import (
     UserIdentifier,
     UserRole,
 )
-from consortia.platform.roles import RoleSpec, role_set_problems
 from consortia.platform.setup import OPERATOR_ID
 
 DEMO_PASSWORD = "consortia-demo"  # noqa: S105 - the published password of the demo accounts

@@ -37,10 +37,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import func, insert, literal, select
 from sqlalchemy.orm import Session
 
+from consortia.access import roles as R
 from consortia.audit.models import HistoryEvent
 from consortia.db import Database, today, utcnow
 from consortia.errors import BadRequest
-from consortia.platform import roles as R
 from consortia.platform.codetables import starter_rows
 from consortia.platform.models import (
     CodeTableRow,

@@ -9,10 +9,10 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from consortia.access import roles as R
 from consortia.access.identity import Identity, RoleGrant, identity_of
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import PERMISSION_MAP, allows, decide, where
-from consortia.platform import roles as R
 from consortia.platform.models import Institution, User
 from tests.factories import Factory
 

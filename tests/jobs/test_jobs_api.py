@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from consortia.access.permissions import Permission as P
-from consortia.almaws.conventions import JSON_TYPE
 from consortia.audit.models import HistoryEvent
+from consortia.http.answers import JSON_TYPE
 from consortia.jobs import registry
 from consortia.jobs.models import JobInstance
 from consortia.platform.models import User

@@ -11,8 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from consortia.audit.models import HistoryEvent
-from consortia.audit.service import SYSTEM
+from consortia.audit.models import SYSTEM, HistoryEvent
 from consortia.db import utcnow
 from consortia.demo import DemoContext, build_demo
 from consortia.platform.auth import create_api_key

@@ -17,8 +17,9 @@ from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from consortia.access import auth_epoch as _auth_epoch  # noqa: F401  (listens for the changes an identity depends on)
-from consortia.audit.service import Actor
+from consortia.audit.models import Actor
 from consortia.db import keep_for_session, today, unless_locked, utcnow
+from consortia.errors import BadRequest, NotFound
 from consortia.platform.models import ApiKey, Institution, User, UserRole
 
 EMPTY_LIBRARIES: frozenset[int] = frozenset()
@@ -112,6 +113,25 @@ def identity_of(user: User, on: dt.date | None = None) -> Identity:
         roles=grants,
         acting_institution_id=user.institution_id,
     )
+
+
+def acting_institution(session: Session, identity: Identity) -> Institution:
+    """The institution an institution-bound request works in.
+
+    Staff work in their own institution; the operator names one with `?institution=CODE`
+    (API) or picks one on the start page (web).
+    """
+    if identity.acting_institution_id is None:
+        raise BadRequest(
+            "Name the institution to work in with ?institution=CODE."
+            if identity.is_operator
+            else "This account belongs to no institution.",
+            "60224",
+        )
+    institution = session.get(Institution, identity.acting_institution_id)
+    if institution is None:
+        raise NotFound("Institution not found.", "60224")
+    return institution
 
 
 def hash_secret(secret: str) -> str:

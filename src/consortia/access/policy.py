@@ -16,12 +16,11 @@ from typing import Any
 from sqlalchemy import and_, false, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
+from consortia.access import roles as R
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.errors import Forbidden, NotFound
-from consortia.platform import roles as R
-from consortia.platform.models import Consortium, FulfillmentNetwork, Institution, User, UserRole
-from consortia.platform.user_record import UserRecord
+from consortia.platform.models import Consortium, FulfillmentNetwork, Institution, User, UserRecord, UserRole
 
 # A user account as the rules see it: the entity, or the read-only record answers are built from.
 USER_ACCOUNT = (User, UserRecord)

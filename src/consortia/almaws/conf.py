@@ -12,16 +12,17 @@ from fastapi.responses import Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy import select
 
-from consortia.access.deps import DbSession, requires
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, authorize
-from consortia.almaws.conventions import coded, envelope, respond
 from consortia.errors import NotFound
+from consortia.formats import coded
+from consortia.http.answers import envelope, respond
+from consortia.http.deps import DbSession, declares
 from consortia.platform import codetables
 from consortia.platform.models import Institution, Library
-from consortia.platform.tenancy import acting_institution, libraries_of
-from consortia.platform.users import has_control_characters
+from consortia.platform.tenancy import libraries_of
+from consortia.text import has_control_characters
 
 router = APIRouter(prefix="/almaws/v1/conf", tags=["Configuration"])
 
@@ -51,7 +52,7 @@ def library_json(library: Library, institution: Institution, base_url: str) -> d
 
 @router.get("/libraries", summary="The libraries of the institution")
 def list_libraries(
-    request: Request, session: DbSession, identity: Annotated[Identity, Depends(requires(P.LIBRARY_READ))]
+    request: Request, session: DbSession, identity: Annotated[Identity, Depends(declares(P.LIBRARY_READ))]
 ) -> Response:
     institution = acting_institution(session, identity)
     authorize(identity, P.LIBRARY_READ, InInstitution(institution.id), not_found=NotFound("Institution not found."))
@@ -65,7 +66,7 @@ def list_libraries(
 def get_library(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.LIBRARY_READ))],
+    identity: Annotated[Identity, Depends(declares(P.LIBRARY_READ))],
     code: Annotated[str, Path(max_length=40)],
 ) -> Response:
     institution = acting_institution(session, identity)
@@ -130,7 +131,7 @@ class CodeTableIn(BaseModel):
 def get_code_table(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.CODE_TABLE_READ))],
+    identity: Annotated[Identity, Depends(declares(P.CODE_TABLE_READ))],
     name: TableName,
 ) -> Response:
     name = codetables.check_table_name(name)
@@ -144,7 +145,7 @@ def get_code_table(
 def put_code_table(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.CODE_TABLE_EDIT))],
+    identity: Annotated[Identity, Depends(declares(P.CODE_TABLE_EDIT))],
     name: TableName,
     body: Annotated[CodeTableIn, Body()],
 ) -> Response:

@@ -11,17 +11,15 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from consortia.access.deps import ApiCaller, DbSession, api_caller, in_one_hop, requires
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
-from consortia.almaws.conventions import Limit, Offset, envelope, respond
 from consortia.almaws.user_json import UserIn, brief_user_json, changes_from_json, user_json
 from consortia.errors import BadRequest
-from consortia.platform.models import User
-from consortia.platform.tenancy import acting_institution
+from consortia.http.answers import Limit, Offset, envelope, respond
+from consortia.http.deps import ApiCaller, DbSession, api_caller, declares, in_one_hop
+from consortia.platform.models import User, UserRecord, record_of
 from consortia.platform.user_labels import UserLabels, user_labels
 from consortia.platform.user_reads import access_user_record
-from consortia.platform.user_record import UserRecord, record_of
 from consortia.platform.user_service import create_user, delete_user, update_user
 from consortia.platform.users import (
     access_linked_user,
@@ -74,7 +72,7 @@ def _if_match(value: str | None) -> int | None:
 def list_users(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.USER_READ))],
+    identity: Annotated[Identity, Depends(declares(P.USER_READ))],
     q: Annotated[str | None, Query(max_length=2000, description="e.g. last_name~Smith AND user_group~STAFF")] = None,
     limit: Limit = 10,
     offset: Offset = 0,
@@ -101,7 +99,7 @@ def list_users(
 def post_user(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.USER_CREATE))],
+    identity: Annotated[Identity, Depends(declares(P.USER_CREATE))],
     body: Annotated[UserIn, Body()],
 ) -> Response:
     if "source_institution_code" in request.query_params or "source_user_id" in request.query_params:
@@ -138,7 +136,7 @@ async def get_user(
 def put_user(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.USER_EDIT))],
+    identity: Annotated[Identity, Depends(declares(P.USER_EDIT))],
     user_id: UserId,
     body: Annotated[UserIn, Body()],
     user_id_type: UserIdType = "all_unique",
@@ -156,7 +154,7 @@ def put_user(
 @router.delete("/users/{user_id}", status_code=204, summary="Delete a user")
 def remove_user(
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.USER_DELETE))],
+    identity: Annotated[Identity, Depends(declares(P.USER_DELETE))],
     user_id: UserId,
     user_id_type: UserIdType = "all_unique",
 ) -> Response:

@@ -9,30 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, event, insert, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from consortia.audit.models import HistoryEvent
+from consortia.audit.models import Actor, HistoryEvent
 from consortia.db import utcnow
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who did a change: a user (id + label), or the system; with the job instance when a job did it."""
-
-    user_id: int | None
-    label: str
-    job_instance_id: int | None = None
-
-    def in_job(self, job_instance_id: int) -> Actor:
-        return Actor(self.user_id, self.label, job_instance_id)
-
-
-SYSTEM = Actor(None, "System")
 
 
 def text_of(value: Any) -> str | None:

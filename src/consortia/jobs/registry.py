@@ -25,11 +25,11 @@ from sqlalchemy.orm import Session
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission
 from consortia.access.policy import Decision, InInstitution, decide
-from consortia.audit.service import Actor
+from consortia.audit.models import Actor
 from consortia.errors import BadRequest
 from consortia.jobs.models import JobInstance
 from consortia.platform.models import User
-from consortia.platform.users import has_control_characters
+from consortia.text import has_control_characters
 
 # The domains whose `jobs` module (when it exists) registers job kinds.
 JOB_DOMAINS = ("platform", "support", "network", "eresources")

@@ -10,10 +10,10 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from consortia.access.deps import DbSession, page_requires
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.errors import BadRequest, NotFound, Throttled, Unauthorized
+from consortia.http.deps import DbSession, page_declares
 from consortia.platform.models import User, UserRole
 from consortia.platform.user_keys import access_api_key, create_user_api_key, revoke_user_api_key, user_api_keys
 from consortia.platform.user_labels import user_labels
@@ -61,7 +61,7 @@ def _account(
 
 @router.get("/account", response_class=HTMLResponse)
 def account_page(
-    request: Request, session: DbSession, identity: Annotated[Identity, Depends(page_requires(P.SIGNED_IN))]
+    request: Request, session: DbSession, identity: Annotated[Identity, Depends(page_declares(P.SIGNED_IN))]
 ) -> Response:
     return _account(request, session, identity, _own_user(session, identity))
 
@@ -70,7 +70,7 @@ def account_page(
 def change_password_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.USER_CREDENTIALS))],
+    identity: Annotated[Identity, Depends(page_declares(P.USER_CREDENTIALS))],
     current_password: Annotated[str, Form(max_length=500)] = "",
     new_password: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
@@ -91,7 +91,7 @@ def change_password_page(
 def create_own_api_key(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.USER_CREDENTIALS))],
+    identity: Annotated[Identity, Depends(page_declares(P.USER_CREDENTIALS))],
     label: Text = "",
 ) -> Response:
     user = _own_user(session, identity)
@@ -106,7 +106,7 @@ KeyId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 @router.post("/account/api-keys/{key_id}/revoke")
 def revoke_own_api_key(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.USER_CREDENTIALS))],
+    identity: Annotated[Identity, Depends(page_declares(P.USER_CREDENTIALS))],
     key_id: KeyId,
 ) -> Response:
     key = access_api_key(session, identity, key_id)

@@ -11,15 +11,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from consortia.access.deps import DbSession, requires
-from consortia.access.explain import explain_access
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
-from consortia.almaws.conventions import Limit, Offset, alma_datetime, coded, envelope, respond
 from consortia.audit.models import HistoryEvent
 from consortia.audit.registry import history_page
+from consortia.formats import alma_datetime, coded
+from consortia.http.answers import Limit, Offset, envelope, respond
+from consortia.http.deps import DbSession, declares
 from consortia.platform import consortium_service, library_service
 from consortia.platform.common import UNCHANGED
+from consortia.platform.explain import explain_access
 from consortia.platform.models import Consortium, FulfillmentNetwork, Institution, Library
 from consortia.platform.schemas import (
     ConsortiumChange,
@@ -139,7 +140,7 @@ def _event_out(event: HistoryEvent) -> dict[str, Any]:
 def get_consortia(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.CONSORTIUM_READ))],
+    identity: Annotated[Identity, Depends(declares(P.CONSORTIUM_READ))],
     limit: Limit = 10,
     offset: Offset = 0,
 ) -> Response:
@@ -152,7 +153,7 @@ def get_consortia(
 def post_consortium(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.CONSORTIUM_MANAGE))],
+    identity: Annotated[Identity, Depends(declares(P.CONSORTIUM_MANAGE))],
     body: ConsortiumCreate,
 ) -> Response:
     consortium = consortium_service.create_consortium(
@@ -165,7 +166,7 @@ def post_consortium(
 def get_consortium(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.CONSORTIUM_READ))],
+    identity: Annotated[Identity, Depends(declares(P.CONSORTIUM_READ))],
     code: str,
 ) -> Response:
     consortium = consortium_service.access_consortium(session, identity, code)
@@ -176,7 +177,7 @@ def get_consortium(
 def patch_consortium(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.CONSORTIUM_MANAGE))],
+    identity: Annotated[Identity, Depends(declares(P.CONSORTIUM_MANAGE))],
     code: str,
     body: ConsortiumChange,
 ) -> Response:
@@ -193,7 +194,7 @@ def patch_consortium(
 def get_institutions(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.INSTITUTION_READ))],
+    identity: Annotated[Identity, Depends(declares(P.INSTITUTION_READ))],
     limit: Limit = 10,
     offset: Offset = 0,
     consortium: Annotated[str | None, Query(max_length=40, description="Only members of this consortium.")] = None,
@@ -209,7 +210,7 @@ def get_institutions(
 def post_institution(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.INSTITUTION_MANAGE))],
+    identity: Annotated[Identity, Depends(declares(P.INSTITUTION_MANAGE))],
     body: InstitutionCreate,
 ) -> Response:
     institution = consortium_service.create_institution(
@@ -227,7 +228,7 @@ def post_institution(
 def get_institution(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.INSTITUTION_READ))],
+    identity: Annotated[Identity, Depends(declares(P.INSTITUTION_READ))],
     code: str,
 ) -> Response:
     institution = consortium_service.access_institution(session, identity, code)
@@ -238,7 +239,7 @@ def get_institution(
 def patch_institution(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.INSTITUTION_MANAGE))],
+    identity: Annotated[Identity, Depends(declares(P.INSTITUTION_MANAGE))],
     code: str,
     body: InstitutionChange,
 ) -> Response:
@@ -259,7 +260,7 @@ def patch_institution(
 def get_libraries(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.LIBRARY_READ))],
+    identity: Annotated[Identity, Depends(declares(P.LIBRARY_READ))],
     code: str,
     limit: Limit = 10,
     offset: Offset = 0,
@@ -273,7 +274,7 @@ def get_libraries(
 def post_library(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.LIBRARY_MANAGE))],
+    identity: Annotated[Identity, Depends(declares(P.LIBRARY_MANAGE))],
     code: str,
     body: LibraryCreate,
 ) -> Response:
@@ -293,7 +294,7 @@ def post_library(
 def get_library(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.LIBRARY_READ))],
+    identity: Annotated[Identity, Depends(declares(P.LIBRARY_READ))],
     code: str,
     library: str,
 ) -> Response:
@@ -311,7 +312,7 @@ def get_library(
 def get_networks(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.NETWORK_READ))],
+    identity: Annotated[Identity, Depends(declares(P.NETWORK_READ))],
     limit: Limit = 10,
     offset: Offset = 0,
 ) -> Response:
@@ -324,7 +325,7 @@ def get_networks(
 def post_network(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.NETWORK_MANAGE))],
+    identity: Annotated[Identity, Depends(declares(P.NETWORK_MANAGE))],
     body: NetworkCreate,
 ) -> Response:
     network = library_service.create_network(
@@ -341,7 +342,7 @@ def post_network(
 def get_network(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.NETWORK_READ))],
+    identity: Annotated[Identity, Depends(declares(P.NETWORK_READ))],
     code: str,
 ) -> Response:
     network = library_service.access_network(session, identity, code)
@@ -352,7 +353,7 @@ def get_network(
 def patch_network(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.NETWORK_MANAGE))],
+    identity: Annotated[Identity, Depends(declares(P.NETWORK_MANAGE))],
     code: str,
     body: NetworkChange,
 ) -> Response:
@@ -364,7 +365,7 @@ def patch_network(
 def put_network_members(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.NETWORK_MANAGE))],
+    identity: Annotated[Identity, Depends(declares(P.NETWORK_MANAGE))],
     code: str,
     body: NetworkMembers,
 ) -> Response:
@@ -379,7 +380,7 @@ def put_network_members(
 def get_parameters(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.PARAMETER_READ))],
+    identity: Annotated[Identity, Depends(declares(P.PARAMETER_READ))],
     code: str,
     limit: Limit = 10,
     offset: Offset = 0,
@@ -393,7 +394,7 @@ def get_parameters(
 def put_parameter(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.PARAMETER_EDIT))],
+    identity: Annotated[Identity, Depends(declares(P.PARAMETER_EDIT))],
     code: str,
     name: str,
     body: ParameterChange,
@@ -409,7 +410,7 @@ def put_parameter(
 def get_history(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.HISTORY_READ))],
+    identity: Annotated[Identity, Depends(declares(P.HISTORY_READ))],
     entity: Annotated[str, Query(min_length=1, max_length=40, description="The kind: user, parameter, ...")],
     id: Annotated[str, Query(min_length=1, max_length=100, description="The thing's id or code.")],
     limit: Limit = 10,
@@ -423,7 +424,7 @@ def get_history(
 def get_access_check(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.ACCESS_EXPLAIN))],
+    identity: Annotated[Identity, Depends(declares(P.ACCESS_EXPLAIN))],
     action: Annotated[str, Query(min_length=1, max_length=60, description="A permission, e.g. user:edit.")],
     obj: Annotated[
         str | None, Query(alias="object", max_length=200, description="<type>:<id>, e.g. library:EAST_LAW.")

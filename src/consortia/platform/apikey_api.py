@@ -8,10 +8,11 @@ from fastapi import APIRouter, Body, Depends, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from consortia.access.deps import DbSession, requires
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
-from consortia.almaws.conventions import alma_datetime, envelope, respond
+from consortia.formats import alma_datetime
+from consortia.http.answers import envelope, respond
+from consortia.http.deps import DbSession, declares
 from consortia.platform.models import ApiKey
 from consortia.platform.user_keys import (
     access_api_key,
@@ -49,7 +50,7 @@ def api_key_json(request: Request, key: ApiKey) -> dict[str, Any]:
 def post_api_key(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.USER_CREDENTIALS))],
+    identity: Annotated[Identity, Depends(declares(P.USER_CREDENTIALS))],
     primary_id: PrimaryId,
     body: Annotated[ApiKeyIn | None, Body()] = None,
 ) -> Response:
@@ -63,7 +64,7 @@ def post_api_key(
 def list_api_keys(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.USER_CREDENTIALS))],
+    identity: Annotated[Identity, Depends(declares(P.USER_CREDENTIALS))],
     primary_id: PrimaryId,
 ) -> Response:
     user = access_user(session, identity, primary_id, P.USER_CREDENTIALS, id_type="primary_id")
@@ -74,7 +75,7 @@ def list_api_keys(
 @router.delete("/api-keys/{key_id}", status_code=204, summary="Revoke an API key")
 def delete_api_key(
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.USER_CREDENTIALS))],
+    identity: Annotated[Identity, Depends(declares(P.USER_CREDENTIALS))],
     key_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
 ) -> Response:
     key = access_api_key(session, identity, key_id)

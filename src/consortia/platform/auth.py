@@ -14,7 +14,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
 from consortia.access.identity import Identity, can_sign_in, hash_secret, identity_of
-from consortia.audit.service import Actor, record
+from consortia.audit.models import Actor
+from consortia.audit.service import record
 from consortia.db import utcnow
 from consortia.errors import BadRequest, NotFound, Throttled, Unauthorized
 from consortia.platform.models import ApiKey, Institution, SignInFailure, User, WebSession

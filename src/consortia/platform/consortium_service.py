@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, selectinload
 
-from consortia.access.explain import register_access_object
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import allows, authorize, where
@@ -35,6 +34,7 @@ from consortia.platform.common import (
     valid_name,
     valid_text,
 )
+from consortia.platform.explain import register_access_object
 from consortia.platform.models import Consortium, Institution, InstitutionEmailDomain
 
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"

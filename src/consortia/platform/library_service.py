@@ -11,8 +11,7 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, selectinload
 
-from consortia.access.explain import register_access_object
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import authorize, where
 from consortia.audit.registry import HistoryScope, register_history_kind
@@ -30,9 +29,9 @@ from consortia.platform.common import (
     valid_text,
 )
 from consortia.platform.consortium_service import access_institution
+from consortia.platform.explain import register_access_object
 from consortia.platform.models import FulfillmentNetwork, Institution, Library
 from consortia.platform.parameters import ParameterTarget, access_parameter, parameters_of, set_parameter
-from consortia.platform.tenancy import acting_institution
 
 # --- libraries ----------------------------------------------------------------------------------
 

@@ -17,16 +17,15 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from consortia.access.deps import DbSession, page_requires
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import allows, decide
 from consortia.audit.models import HistoryEvent
 from consortia.audit.registry import history_page
 from consortia.errors import BadRequest
+from consortia.http.deps import DbSession, page_declares
 from consortia.platform import consortium_service, library_service
 from consortia.platform.parameters import DEFINITIONS
-from consortia.platform.tenancy import acting_institution
 from consortia.support.registration import registration_link_for
 from consortia.web.templating import redirect, render
 
@@ -90,7 +89,7 @@ def _consortia_context(session: Session, identity: Identity) -> dict[str, Any]:
 def consortia_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CONSORTIUM_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.CONSORTIUM_READ))],
 ) -> Response:
     return render(request, "platform/consortia.html", _consortia_context(session, identity))
 
@@ -99,7 +98,7 @@ def consortia_page(
 def create_consortium(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CONSORTIUM_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.CONSORTIUM_MANAGE))],
     code: Text,
     name: Text,
     parent_account: Text = "",
@@ -134,7 +133,7 @@ def _consortium_context(session: Session, identity: Identity, code: str) -> dict
 def consortium_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CONSORTIUM_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.CONSORTIUM_READ))],
     code: str,
 ) -> Response:
     return render(request, "platform/consortium.html", _consortium_context(session, identity, code))
@@ -144,7 +143,7 @@ def consortium_page(
 def update_consortium(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CONSORTIUM_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.CONSORTIUM_MANAGE))],
     code: str,
     name: Text,
     parent_account: Text = "",
@@ -184,7 +183,7 @@ def _institutions_context(session: Session, identity: Identity) -> dict[str, Any
 def institutions_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.INSTITUTION_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.INSTITUTION_READ))],
 ) -> Response:
     return render(request, "platform/institutions.html", _institutions_context(session, identity))
 
@@ -193,7 +192,7 @@ def institutions_page(
 def create_institution(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.INSTITUTION_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.INSTITUTION_MANAGE))],
     code: Text,
     name: Text,
     consortium: Text = "",
@@ -268,7 +267,7 @@ def _institution_context(session: Session, identity: Identity, code: str) -> dic
 def institution_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.INSTITUTION_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.INSTITUTION_READ))],
     code: str,
 ) -> Response:
     return render(request, "platform/institution.html", _institution_context(session, identity, code))
@@ -278,7 +277,7 @@ def institution_page(
 def update_institution(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.INSTITUTION_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.INSTITUTION_MANAGE))],
     code: str,
     name: Text,
     consortium: Text = "",
@@ -300,7 +299,7 @@ def update_institution(
 def add_library(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.LIBRARY_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.LIBRARY_MANAGE))],
     code: str,
     library_code: Text,
     library_name: Text,
@@ -334,7 +333,7 @@ def add_library(
 def set_institution_parameter(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.PARAMETER_EDIT))],
+    identity: Annotated[Identity, Depends(page_declares(P.PARAMETER_EDIT))],
     code: str,
     name: str,
     value: Text = "",
@@ -366,7 +365,7 @@ def _networks_context(session: Session, identity: Identity) -> dict[str, Any]:
 def networks_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.NETWORK_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.NETWORK_READ))],
 ) -> Response:
     return render(request, "platform/networks.html", _networks_context(session, identity))
 
@@ -375,7 +374,7 @@ def networks_page(
 def create_network(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.NETWORK_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.NETWORK_MANAGE))],
     code: Text,
     name: Text,
     members: Codes = None,
@@ -408,7 +407,7 @@ def _network_context(session: Session, identity: Identity, code: str) -> dict[st
 def network_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.NETWORK_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.NETWORK_READ))],
     code: str,
 ) -> Response:
     return render(request, "platform/network.html", _network_context(session, identity, code))
@@ -418,7 +417,7 @@ def network_page(
 def update_network(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.NETWORK_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.NETWORK_MANAGE))],
     code: str,
     name: Text,
     members: Codes = None,
@@ -456,7 +455,7 @@ def _parameters_context(session: Session, identity: Identity) -> dict[str, Any]:
 def parameters_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.PARAMETER_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.PARAMETER_READ))],
 ) -> Response:
     return render(request, "platform/parameters.html", _parameters_context(session, identity))
 
@@ -465,7 +464,7 @@ def parameters_page(
 def set_parameter(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.PARAMETER_EDIT))],
+    identity: Annotated[Identity, Depends(page_declares(P.PARAMETER_EDIT))],
     name: str,
     value: Text = "",
 ) -> Response:

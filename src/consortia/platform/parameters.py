@@ -14,7 +14,7 @@ from consortia.access.policy import allows, authorize, can_see
 from consortia.audit.service import record
 from consortia.errors import BadRequest, Forbidden, NotFound
 from consortia.platform.models import Institution, InstitutionParameter
-from consortia.platform.users import has_control_characters
+from consortia.text import has_control_characters
 
 
 @dataclass(frozen=True)

@@ -18,18 +18,18 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import Field
 from sqlalchemy.orm import Session
 
-from consortia.access.deps import DbSession, page_requires
+from consortia.access import roles as R
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, allows, decide
-from consortia.almaws.conventions import parse_alma_date
+from consortia.access.roles import RoleSpec
 from consortia.audit.service import events_for
 from consortia.errors import BadRequest, DomainError, Forbidden, NotFound
+from consortia.formats import parse_alma_date
+from consortia.http.deps import DbSession, page_declares
 from consortia.platform import codetables
-from consortia.platform import roles as R
 from consortia.platform.account_pages import KeyId, key_created
 from consortia.platform.models import Institution, User
-from consortia.platform.roles import RoleSpec
 from consortia.platform.tenancy import libraries_of
 from consortia.platform.user_changes import IdentifierSpec, UserChanges
 from consortia.platform.user_keys import access_api_key, create_user_api_key, revoke_user_api_key, user_api_keys
@@ -126,7 +126,7 @@ def _new_form(
 
 @router.get("/admin/users/new", response_class=HTMLResponse)
 def new_user_page(
-    request: Request, session: DbSession, identity: Annotated[Identity, Depends(page_requires(P.USER_CREATE))]
+    request: Request, session: DbSession, identity: Annotated[Identity, Depends(page_declares(P.USER_CREATE))]
 ) -> Response:
     institution = page_institution(session, identity)
     decision = decide(identity, P.USER_CREATE, InInstitution(institution.id))
@@ -139,7 +139,7 @@ def new_user_page(
 def create_user_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.USER_CREATE))],
+    identity: Annotated[Identity, Depends(page_declares(P.USER_CREATE))],
     primary_id: Annotated[str, Form(max_length=100)] = "",
     first_name: Annotated[str, Form(max_length=100)] = "",
     middle_name: Annotated[str, Form(max_length=100)] = "",
@@ -219,7 +219,7 @@ def _detail(
 def user_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.USER_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.USER_READ))],
     primary_id: str,
 ) -> Response:
     user = _page_user(session, identity, primary_id, P.USER_READ)
@@ -230,7 +230,7 @@ def user_page(
 def edit_user_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.USER_EDIT))],
+    identity: Annotated[Identity, Depends(page_declares(P.USER_EDIT))],
     primary_id: str,
     version: Annotated[int, Form(ge=1, le=2**31 - 1)],
     first_name: Annotated[str, Form(max_length=100)] = "",
@@ -331,7 +331,7 @@ def _roles_page(
 def roles_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.USER_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.USER_READ))],
     primary_id: str,
 ) -> Response:
     user = _page_user(session, identity, primary_id, P.USER_READ)
@@ -342,7 +342,7 @@ def roles_page(
 def set_roles_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.ROLE_GRANT))],
+    identity: Annotated[Identity, Depends(page_declares(P.ROLE_GRANT))],
     primary_id: str,
     role_type: Annotated[list[str] | None, Form()] = None,
     scope: Annotated[list[str] | None, Form()] = None,
@@ -393,7 +393,7 @@ def _keys_page(request: Request, session: Session, identity: Identity, user: Use
 def api_keys_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.USER_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.USER_READ))],
     primary_id: str,
 ) -> Response:
     user = _page_user(session, identity, primary_id, P.USER_READ)
@@ -404,7 +404,7 @@ def api_keys_page(
 def create_api_key_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.USER_CREDENTIALS))],
+    identity: Annotated[Identity, Depends(page_declares(P.USER_CREDENTIALS))],
     primary_id: str,
     label: Text = "",
 ) -> Response:
@@ -416,7 +416,7 @@ def create_api_key_page(
 @router.post("/admin/users/{primary_id}/api-keys/{key_id}/revoke")
 def revoke_api_key_page(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.USER_CREDENTIALS))],
+    identity: Annotated[Identity, Depends(page_declares(P.USER_CREDENTIALS))],
     primary_id: str,
     key_id: KeyId,
 ) -> Response:
@@ -435,7 +435,7 @@ def revoke_api_key_page(
 def history_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.USER_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.USER_READ))],
     primary_id: str,
 ) -> Response:
     user = _page_user(session, identity, primary_id, P.USER_READ)

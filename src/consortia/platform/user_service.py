@@ -33,7 +33,6 @@ from typing import Any, Protocol
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from consortia.access.explain import register_access_object
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, authorize
@@ -42,6 +41,7 @@ from consortia.audit.service import record
 from consortia.db import utcnow
 from consortia.errors import BadRequest, Conflict, NotFound
 from consortia.platform.auth import check_own_password, end_sessions_of, hash_password
+from consortia.platform.explain import register_access_object
 from consortia.platform.models import ApiKey, Institution, User, UserBlock, UserIdentifier
 from consortia.platform.user_changes import (
     ADDRESS_KEYS,

@@ -13,11 +13,11 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consortia.access.deps import DbSession, page_requires
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, allows, authorize, demand, where
 from consortia.errors import BadRequest, NotFound
+from consortia.http.deps import DbSession, page_declares
 from consortia.platform.models import Consortium, Institution, User
 from consortia.platform.tenancy import institution_by_code
 from consortia.support import enablement, licences
@@ -42,7 +42,7 @@ def _consortia(session: Session) -> list[Consortium]:
 def admin_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CASE_SHARING_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.CASE_SHARING_MANAGE))],
 ) -> Response:
     demand(identity, P.CASE_SHARING_MANAGE)
     requests = []
@@ -64,7 +64,7 @@ def admin_page(
 @router.post("/support/admin/consortia/{code}/case-sharing")
 def switch_case_sharing(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CASE_SHARING_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.CASE_SHARING_MANAGE))],
     code: str,
     enabled: Annotated[str, Form(max_length=5)],
     request_case: Annotated[str, Form(max_length=20)] = "",
@@ -90,7 +90,7 @@ def switch_case_sharing(
 def licences_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.LICENCE_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.LICENCE_MANAGE))],
     consortium: Annotated[str, Query(max_length=40)] = "",
 ) -> Response:
     demand(identity, P.LICENCE_MANAGE)
@@ -111,7 +111,7 @@ def licences_page(
 @router.post("/support/admin/licences")
 def grant_licence(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.LICENCE_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.LICENCE_MANAGE))],
     institution: Annotated[str, Form(max_length=40)],
     primary_id: Annotated[str, Form(max_length=100)],
 ) -> Response:
@@ -125,7 +125,7 @@ def grant_licence(
 @router.post("/support/admin/licences/{institution}/{primary_id}/remove")
 def remove_licence(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.LICENCE_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.LICENCE_MANAGE))],
     institution: str,
     primary_id: str,
 ) -> Response:
@@ -141,7 +141,7 @@ def remove_licence(
 def access_review_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.ACCESS_REVIEW))],
+    identity: Annotated[Identity, Depends(page_declares(P.ACCESS_REVIEW))],
     consortium: Annotated[str, Query(max_length=40)] = "",
 ) -> Response:
     demand(identity, P.ACCESS_REVIEW)
@@ -159,7 +159,7 @@ def access_review_page(
 @router.post("/support/admin/access-review/{code}")
 def mark_reviewed(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.ACCESS_REVIEW))],
+    identity: Annotated[Identity, Depends(page_declares(P.ACCESS_REVIEW))],
     code: str,
 ) -> Response:
     found = licences.access_consortium(session, identity, code, P.ACCESS_REVIEW)
@@ -174,7 +174,7 @@ def mark_reviewed(
 def contacts_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CONTACT_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.CONTACT_MANAGE))],
     institution: Annotated[str, Query(max_length=40)] = "",
 ) -> Response:
     """The contacts of the institution named (or the caller's own); the choice offers every institution whose
@@ -210,7 +210,7 @@ def contacts_page(
 @router.post("/support/contacts/{institution}/{primary_id}")
 def change_contact(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CONTACT_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.CONTACT_MANAGE))],
     institution: str,
     primary_id: str,
     support_level: Annotated[str, Form(max_length=20)] = "",

@@ -15,12 +15,12 @@ from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from consortia.access.deps import DbSession, public, requires
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import demand
-from consortia.almaws.conventions import Limit, Offset, envelope, respond
 from consortia.errors import BadRequest
+from consortia.http.answers import Limit, Offset, envelope, respond
+from consortia.http.deps import DbSession, declares, public
 from consortia.mail import outbox
 from consortia.platform.tenancy import institution_by_code
 from consortia.support import enablement, licences, registration, service, views
@@ -50,7 +50,7 @@ from consortia.support.schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["support"])
 
-Reader = Annotated[Identity, Depends(requires(P.CASE_READ))]
+Reader = Annotated[Identity, Depends(declares(P.CASE_READ))]
 
 
 def _case_body(identity: Identity, case: Any) -> dict[str, Any]:
@@ -135,7 +135,7 @@ def list_cases(
 def create_case(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.CASE_CREATE))],
+    identity: Annotated[Identity, Depends(declares(P.CASE_CREATE))],
     body: CaseCreate,
 ) -> Response:
     case = service.create_case(session, identity, body)
@@ -153,7 +153,7 @@ def get_case(request: Request, session: DbSession, identity: Reader, number: str
 def patch_case(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.CASE_EDIT))],
+    identity: Annotated[Identity, Depends(declares(P.CASE_EDIT))],
     number: str,
     body: CaseUpdate,
     if_match: Annotated[str | None, Header(max_length=40)] = None,
@@ -176,7 +176,7 @@ def patch_case(
 def put_sharing(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.CASE_SHARE))],
+    identity: Annotated[Identity, Depends(declares(P.CASE_SHARE))],
     number: str,
     body: ShareWithChange,
 ) -> Response:
@@ -198,7 +198,7 @@ def list_comments(
 def post_comment(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.CASE_COMMENT))],
+    identity: Annotated[Identity, Depends(declares(P.CASE_COMMENT))],
     number: str,
     body: CommentCreate,
 ) -> Response:
@@ -227,7 +227,7 @@ def list_attachments(request: Request, session: DbSession, identity: Reader, num
 def post_attachment(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.CASE_COMMENT))],
+    identity: Annotated[Identity, Depends(declares(P.CASE_COMMENT))],
     number: str,
     file: Annotated[UploadFile, File()],
     name: Annotated[str, Form(max_length=255)] = "",
@@ -276,7 +276,7 @@ def content_disposition(name: str) -> str:
 
 # --- list views -------------------------------------------------------------------------------
 
-ViewKeeper = Annotated[Identity, Depends(requires(P.LIST_VIEW_MANAGE))]
+ViewKeeper = Annotated[Identity, Depends(declares(P.LIST_VIEW_MANAGE))]
 
 
 @router.get("/support/list-views")
@@ -343,7 +343,7 @@ def view_cases(
 def request_sharing(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.CASE_CREATE))],
+    identity: Annotated[Identity, Depends(declares(P.CASE_CREATE))],
     body: SharingRequestCreate,
 ) -> Response:
     case = enablement.create_sharing_request(session, identity, body.consortium, body.contacts)
@@ -354,7 +354,7 @@ def request_sharing(
 def put_case_sharing(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.CASE_SHARING_MANAGE))],
+    identity: Annotated[Identity, Depends(declares(P.CASE_SHARING_MANAGE))],
     code: str,
     body: CaseSharingSwitch,
 ) -> Response:
@@ -365,7 +365,7 @@ def put_case_sharing(
 
 # --- licences, contacts, access review (SC-11, SC-12) -----------------------------------------
 
-LicenceManager = Annotated[Identity, Depends(requires(P.LICENCE_MANAGE))]
+LicenceManager = Annotated[Identity, Depends(declares(P.LICENCE_MANAGE))]
 
 
 @router.get("/support/licences")
@@ -403,7 +403,7 @@ def remove_licence(session: DbSession, identity: LicenceManager, institution: st
     return Response(status_code=204)
 
 
-ContactManager = Annotated[Identity, Depends(requires(P.CONTACT_MANAGE))]
+ContactManager = Annotated[Identity, Depends(declares(P.CONTACT_MANAGE))]
 
 
 @router.get("/support/contacts/{institution}/{primary_id}")
@@ -432,7 +432,7 @@ def patch_contact(
     return respond(request, {**contact_json(user, found), "warnings": warnings}, root="contact")
 
 
-ReviewManager = Annotated[Identity, Depends(requires(P.ACCESS_REVIEW))]
+ReviewManager = Annotated[Identity, Depends(declares(P.ACCESS_REVIEW))]
 
 
 @router.get("/support/access-review")
@@ -465,7 +465,7 @@ def mark_reviewed(request: Request, session: DbSession, identity: ReviewManager,
 def mail_outbox(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.MAIL_OUTBOX_READ))],
+    identity: Annotated[Identity, Depends(declares(P.MAIL_OUTBOX_READ))],
     to: Annotated[str | None, Query(max_length=200)] = None,
     limit: Limit = 10,
     offset: Offset = 0,

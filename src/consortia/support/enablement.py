@@ -27,14 +27,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, demand
 from consortia.audit.service import record, text_of
 from consortia.db import utcnow
 from consortia.errors import BadRequest, Conflict, Forbidden, NotFound
 from consortia.platform.models import Consortium, Institution, User
-from consortia.platform.tenancy import acting_institution
 from consortia.platform.users import find_user
 from consortia.support.licences import access_consortium, active_licence, grant_licence, licence_json
 from consortia.support.models import (

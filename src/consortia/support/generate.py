@@ -27,8 +27,8 @@ from sqlalchemy import Select, insert, literal, select, update
 from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from consortia.audit.models import HistoryEvent
-from consortia.audit.service import Actor, record
+from consortia.audit.models import Actor, HistoryEvent
+from consortia.audit.service import record
 from consortia.db import utcnow
 from consortia.generate import (
     BATCH,

@@ -31,11 +31,11 @@ from sqlalchemy.orm import Session, selectinload
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import allows, authorize, demand
-from consortia.almaws.conventions import alma_date, alma_datetime, coded
 from consortia.audit.registry import HistoryScope, register_history_kind
 from consortia.audit.service import record
 from consortia.db import utcnow
 from consortia.errors import BadRequest, Conflict, NotFound
+from consortia.formats import alma_date, alma_datetime, coded
 from consortia.platform.auth import end_sessions_of
 from consortia.platform.models import Consortium, Institution, User
 from consortia.platform.tenancy import institution_by_code

@@ -19,14 +19,13 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from consortia.access.deps import DbSession, page_requires
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, allows, demand
 from consortia.audit.models import HistoryEvent
 from consortia.errors import BadRequest, Forbidden, NotFound
+from consortia.http.deps import DbSession, page_declares
 from consortia.platform.models import Institution
-from consortia.platform.tenancy import acting_institution
 from consortia.support import admin_pages, enablement, registration_pages, service, sharing_pages, views
 from consortia.support.api import AttachmentId, attachment_download
 from consortia.support.models import (
@@ -105,7 +104,7 @@ def case_url(number: str, state: Mapping[str, str], anchor: str = "") -> str:
 def case_list(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CASE_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.CASE_READ))],
     view: Annotated[str, Query(max_length=40)] = "",
     sort: Annotated[str, Query(max_length=20)] = "",
     dir: Annotated[str, Query(max_length=4)] = "",
@@ -209,7 +208,7 @@ def _new_case_context(session: Session, identity: Identity, values: dict[str, st
 
 @router.get("/support/cases/new", response_class=HTMLResponse)
 def new_case_page(
-    request: Request, session: DbSession, identity: Annotated[Identity, Depends(page_requires(P.CASE_CREATE))]
+    request: Request, session: DbSession, identity: Annotated[Identity, Depends(page_declares(P.CASE_CREATE))]
 ) -> Response:
     institution = acting_institution(session, identity)
     demand(identity, P.CASE_CREATE, InInstitution(institution.id))
@@ -221,7 +220,7 @@ def new_case_page(
 def create_case(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CASE_CREATE))],
+    identity: Annotated[Identity, Depends(page_declares(P.CASE_CREATE))],
     subject: Annotated[str, Form(max_length=255)] = "",
     description: Annotated[str, Form(max_length=20_000)] = "",
     issue_type: Annotated[str, Form(max_length=40)] = "Technical",
@@ -256,7 +255,7 @@ def create_case(
 def case_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CASE_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.CASE_READ))],
     number: str,
     share: bool = False,
 ) -> Response:
@@ -300,7 +299,7 @@ def _case_context(
 def share_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CASE_SHARE))],
+    identity: Annotated[Identity, Depends(page_declares(P.CASE_SHARE))],
     number: str,
 ) -> Response:
     """The Share Case pop-up as a page of its own (without JavaScript the button leads here)."""
@@ -347,7 +346,7 @@ def case_history_rows(case: SupportCase, events: Sequence[HistoryEvent]) -> list
 def change_sharing(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CASE_SHARE))],
+    identity: Annotated[Identity, Depends(page_declares(P.CASE_SHARE))],
     number: str,
     share_with: Annotated[str, Form(max_length=20)],
 ) -> Response:
@@ -365,7 +364,7 @@ def change_sharing(
 def update_case(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CASE_EDIT))],
+    identity: Annotated[Identity, Depends(page_declares(P.CASE_EDIT))],
     number: str,
     version: Annotated[int, Form(ge=1, le=2**31 - 1)],
     status: Annotated[str, Form(max_length=30)] = "",
@@ -397,7 +396,7 @@ def update_case(
 def add_comment(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CASE_COMMENT))],
+    identity: Annotated[Identity, Depends(page_declares(P.CASE_COMMENT))],
     number: str,
     text: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
@@ -411,7 +410,7 @@ def add_comment(
 def add_attachment(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CASE_COMMENT))],
+    identity: Annotated[Identity, Depends(page_declares(P.CASE_COMMENT))],
     number: str,
     file: Annotated[UploadFile, File()],
 ) -> Response:
@@ -433,7 +432,7 @@ def add_attachment(
 @router.get("/support/cases/{number}/attachments/{attachment_id}")
 def download_attachment(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CASE_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.CASE_READ))],
     number: str,
     attachment_id: AttachmentId,
 ) -> Response:

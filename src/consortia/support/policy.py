@@ -27,11 +27,11 @@ from sqlalchemy import Select, and_, false, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from consortia.access import policy
+from consortia.access import roles as R
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, Rule, institution_of, operator, staff_role
 from consortia.errors import Forbidden
-from consortia.platform import roles as R
 from consortia.platform.models import Consortium, Institution
 from consortia.support.models import CONSORTIA, CONTACT_LEVELS, INSTITUTION_LEVELS, SHARE_CONSORTIUM, SupportCase
 

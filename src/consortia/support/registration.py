@@ -35,7 +35,8 @@ from sqlalchemy.orm import Session
 from consortia.access.identity import Identity, hash_secret
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import allows
-from consortia.audit.service import Actor, record
+from consortia.audit.models import Actor
+from consortia.audit.service import record
 from consortia.config import get_settings
 from consortia.db import utcnow
 from consortia.errors import BadRequest, NotFound, Throttled

@@ -13,9 +13,9 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from consortia.access.deps import DbSession, public
 from consortia.config import get_settings
 from consortia.errors import BadRequest, Forbidden, Throttled
+from consortia.http.deps import DbSession, public
 from consortia.support import registration
 from consortia.support.schemas import Registration
 from consortia.web.templating import redirect, render

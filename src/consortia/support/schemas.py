@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from consortia.almaws.conventions import alma_datetime, coded
 from consortia.audit.models import HistoryEvent
+from consortia.formats import alma_datetime, coded
 from consortia.mail import MailMessage
 from consortia.platform.models import Consortium, Institution, User
 from consortia.support.models import (

@@ -24,8 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from consortia.access.explain import register_access_object
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, allows, demand
 from consortia.audit.models import HistoryEvent
@@ -33,8 +32,8 @@ from consortia.audit.registry import HistoryScope, register_history_kind
 from consortia.audit.service import events_for, record
 from consortia.db import unless_locked, utcnow
 from consortia.errors import BadRequest, Conflict, Forbidden, NotFound
+from consortia.platform.explain import register_access_object
 from consortia.platform.models import Institution, User
-from consortia.platform.tenancy import acting_institution
 from consortia.support.models import (
     CASE_NUMBER_DIGITS,
     CLOSED,

@@ -15,12 +15,11 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consortia.access.deps import DbSession, page_requires
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
 from consortia.errors import BadRequest
+from consortia.http.deps import DbSession, page_declares
 from consortia.platform.models import Institution, User
-from consortia.platform.tenancy import acting_institution
 from consortia.support import enablement
 from consortia.support.models import CONTACT_LEVELS
 from consortia.support.schemas import (
@@ -81,7 +80,7 @@ def _context(
 
 @router.get("/support/sharing-request", response_class=HTMLResponse)
 def sharing_request_page(
-    request: Request, session: DbSession, identity: Annotated[Identity, Depends(page_requires(P.CASE_CREATE))]
+    request: Request, session: DbSession, identity: Annotated[Identity, Depends(page_declares(P.CASE_CREATE))]
 ) -> Response:
     return render(request, "support/sharing_request.html", _context(session, identity))
 
@@ -105,7 +104,7 @@ def _form_problem(rows: list[tuple[str, str]]) -> str:
 def sharing_request(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CASE_CREATE))],
+    identity: Annotated[Identity, Depends(page_declares(P.CASE_CREATE))],
     contact_institution: Rows = None,
     contact_primary_id: Rows = None,
 ) -> Response:

@@ -34,9 +34,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import demand
-from consortia.almaws.conventions import alma_date
 from consortia.db import utcnow
 from consortia.errors import BadRequest, Forbidden, NotFound
+from consortia.formats import alma_date
 from consortia.platform.models import Institution, User
 from consortia.support.models import PRIORITIES, SHARE_CONSORTIUM, STATUSES, ListView, SupportCase
 from consortia.support.policy import (

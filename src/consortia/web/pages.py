@@ -13,12 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from consortia.access.deps import SESSION_COOKIE, DbSession, page_requires, public
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import allows, demand
 from consortia.config import get_settings
 from consortia.errors import NotFound, Throttled, Unauthorized
+from consortia.http.deps import SESSION_COOKIE, DbSession, page_declares, public
 from consortia.jobs.queue import HueyQueue, get_queue
 from consortia.platform.auth import create_web_session, end_web_session, sign_in
 from consortia.platform.models import Institution, WebSession
@@ -107,7 +107,7 @@ def login(
 
 @router.post("/logout")
 def logout(
-    request: Request, session: DbSession, _identity: Annotated[Identity, Depends(page_requires(P.SIGNED_IN))]
+    request: Request, session: DbSession, _identity: Annotated[Identity, Depends(page_declares(P.SIGNED_IN))]
 ) -> Response:
     end_web_session(session, request.cookies.get(SESSION_COOKIE))
     response = redirect("/login")
@@ -117,7 +117,7 @@ def logout(
 
 @router.get("/", response_class=HTMLResponse)
 def home(
-    request: Request, session: DbSession, identity: Annotated[Identity, Depends(page_requires(P.SIGNED_IN))]
+    request: Request, session: DbSession, identity: Annotated[Identity, Depends(page_declares(P.SIGNED_IN))]
 ) -> Response:
     institution = session.get(Institution, identity.institution_id) if identity.institution_id else None
     acting = session.get(Institution, identity.acting_institution_id) if identity.acting_institution_id else None
@@ -139,7 +139,7 @@ def home(
 def choose_acting_institution(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.INSTITUTION_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.INSTITUTION_MANAGE))],
     institution: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     """The operator picks the institution that institution-bound pages work in (`institution:manage`)."""
