@@ -39,8 +39,9 @@ from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, allows
 from consortia.audit.models import SYSTEM
 from consortia.db import Database
-from consortia.generate import GenerationContext, load_context, patron_id, staff_id
+from consortia.generate import load_context
 from consortia.platform.auth import create_api_key, revoke_api_key
+from consortia.platform.generate import GenerationContext, patron_id, staff_id
 from consortia.platform.models import ApiKey, Consortium, FulfillmentNetwork, Institution, Library, User
 
 ROOT = Path(__file__).resolve().parent.parent

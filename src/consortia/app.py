@@ -1,4 +1,5 @@
-"""The web application: routers of every domain, the API conventions, pages and the embedded worker."""
+"""The web application: the assembled domains and their routes, the HTTP kit's conventions, the kernel's
+pages and routes, and the embedded worker."""
 
 from __future__ import annotations
 
@@ -11,29 +12,24 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from consortia import __version__
-from consortia.almaws import conf as almaws_conf
 from consortia.almaws import jobs as almaws_jobs
-from consortia.almaws import users as almaws_users
 from consortia.almaws.error_codes import markdown_table
+from consortia.audit import api as audit_api
 from consortia.config import Settings, configure, get_settings
 from consortia.db import get_database, init_database
+from consortia.domains import DOMAINS, assemble
 from consortia.http.errors import document_errors, install_error_handlers
 from consortia.http.middleware import SecurityHeadersMiddleware, TrailingSlashMiddleware
 from consortia.jobs import pages as job_pages
 from consortia.logs import install_redaction
-from consortia.platform import account_pages as platform_account_pages
-from consortia.platform import api as platform_api
-from consortia.platform import apikey_api as platform_apikey_api
-from consortia.platform import pages as platform_pages
-from consortia.platform import user_pages as platform_user_pages
-from consortia.support import api as support_api
-from consortia.support import pages as support_pages
-from consortia.support import view_pages as support_view_pages
 from consortia.web import mail_pages as web_mail_pages
 from consortia.web import pages as web_pages
 from consortia.web.templating import html_error
 
 STATIC = Path(__file__).parent / "web" / "static"
+
+# The routes that belong to no domain: jobs, history, the mail outbox's pages, sign-in and the start page.
+KERNEL_ROUTERS = (almaws_jobs.router, audit_api.router, web_pages.router, job_pages.router, web_mail_pages.router)
 
 DESCRIPTION = """Consortia's HTTP API.
 
@@ -52,6 +48,7 @@ codes mean what they mean in Alma; 402119 is its general error):
 
 def create_app(settings: Settings | None = None, *, start_worker: bool | None = None) -> FastAPI:
     settings = configure(settings) if settings is not None else get_settings()
+    assemble()
     init_database(settings.database_url)
     run_worker = settings.run_embedded_worker if start_worker is None else start_worker
 
@@ -83,22 +80,10 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _wrap_outermost(app, lambda inner: SecurityHeadersMiddleware(inner, hsts=settings.secure_cookies))
 
-    for router in (
-        almaws_users.router,
-        almaws_conf.router,
-        almaws_jobs.router,
-        platform_api.router,
-        platform_apikey_api.router,
-        support_api.router,
-        web_pages.router,
-        platform_pages.router,
-        platform_user_pages.router,
-        platform_account_pages.router,
-        job_pages.router,
-        support_pages.router,
-        support_view_pages.router,
-        web_mail_pages.router,
-    ):
+    for domain in DOMAINS:
+        for router in domain.routers:
+            app.include_router(router)
+    for router in KERNEL_ROUTERS:
         app.include_router(router)
     return app
 

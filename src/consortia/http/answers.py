@@ -22,6 +22,11 @@ MAX_LIMIT = 100
 MAX_OFFSET = 2**62  # beyond any table; larger numbers overflow the databases' integers (a 500 otherwise)
 
 
+def base_url(request: Request) -> str:
+    """The site's address as this request reached it, without a trailing slash (links in answers)."""
+    return str(request.base_url).rstrip("/")
+
+
 def is_api_path(path: str) -> bool:
     """Whether a request is the API's (answered in the API's shapes) rather than a page's."""
     return path.startswith(API_PREFIXES) or path == "/openapi.json"

@@ -4,12 +4,12 @@ What a request may set, and the checks on it, are in `user_changes`; roles and t
 level in `user_roles`; API keys in `user_keys`. Every verb takes the acting `identity`, re-checks
 the permission it needs, changes the user and writes history (entity `user`, id the primary id, one
 row per changed field, identifier, block or role) in the caller's transaction. Entry points (API,
-pages, demo, tests) own the commit. The history kind and access-check object type `user` are
-registered at the end of this module.
+pages, demo, tests) own the commit. The history kind and access-check object type `user` are at the end
+of this module (handed over in `platform.domain`).
 
 Other domains keep things about users (the Support Center: cases opened, Consortia licences) and the
-platform imports none of them: they register a `DepartureHook` that runs when a user stops being staff
-or is deleted, to refuse it or to close their part with their own history.
+platform imports none of them: they hand over a `DepartureHook` (`Domain.departure_hooks`) that runs when
+a user stops being staff or is deleted, to refuse it or to close their part with their own history.
 
 Decisions where the specification is silent:
 - The primary id of an existing user cannot be changed (history and references are keyed on it).
@@ -36,12 +36,11 @@ from sqlalchemy.orm import Session
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, authorize
-from consortia.audit.registry import HistoryScope, register_history_kind
+from consortia.audit.registry import HistoryScope
 from consortia.audit.service import record
 from consortia.db import utcnow
 from consortia.errors import BadRequest, Conflict, NotFound
 from consortia.platform.auth import check_own_password, end_sessions_of, hash_password
-from consortia.platform.explain import register_access_object
 from consortia.platform.models import ApiKey, Institution, User, UserBlock, UserIdentifier
 from consortia.platform.user_changes import (
     ADDRESS_KEYS,
@@ -464,14 +463,11 @@ def delete_user(session: Session, identity: Identity, user: User) -> None:
 # --- history kind and access-check object -----------------------------------------------------
 
 
-def _user(session: Session, identity: Identity, primary_id: str) -> User:
+def access_user_named(session: Session, identity: Identity, primary_id: str) -> User:
+    """The user with this primary id in the institution the caller works in, checked for `user:read`."""
     return access_user(session, identity, primary_id, P.USER_READ, id_type="primary_id")
 
 
-def _user_history(session: Session, identity: Identity, primary_id: str) -> HistoryScope:
-    user = _user(session, identity, primary_id)
+def user_history(session: Session, identity: Identity, primary_id: str) -> HistoryScope:
+    user = access_user_named(session, identity, primary_id)
     return HistoryScope(user.primary_id, user.institution_id)
-
-
-register_history_kind("user", _user_history)
-register_access_object("user", _user)

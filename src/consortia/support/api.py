@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import demand
+from consortia.audit.schemas import event_json
 from consortia.errors import BadRequest
 from consortia.http.answers import Limit, Offset, envelope, respond
 from consortia.http.deps import DbSession, declares, public
@@ -26,27 +27,29 @@ from consortia.platform.tenancy import institution_by_code
 from consortia.support import enablement, licences, registration, service, views
 from consortia.support.models import CaseAttachment
 from consortia.support.policy import demand_support_center
+from consortia.support.registration import Registration
 from consortia.support.schemas import (
-    CaseCreate,
     CaseSharingSwitch,
     CaseUpdate,
     CommentCreate,
     ContactChange,
     LicenceGrant,
-    Registration,
     ShareWithChange,
     SharingRequestCreate,
     ViewClone,
-    ViewFilters,
-    ViewSort,
     ViewUpdate,
     attachment_json,
     case_json,
+    change_json,
     comment_json,
     contact_json,
-    event_json,
+    licence_json,
     message_json,
+    report_json,
+    view_json,
 )
+from consortia.support.service import CaseCreate
+from consortia.support.views import ViewFilters, ViewSort
 
 router = APIRouter(prefix="/api/v1", tags=["support"])
 
@@ -282,19 +285,19 @@ ViewKeeper = Annotated[Identity, Depends(declares(P.LIST_VIEW_MANAGE))]
 @router.get("/support/list-views")
 def list_views(request: Request, session: DbSession, identity: ViewKeeper) -> Response:
     found = views.views_for(session, identity)
-    return respond(request, envelope("list_view", [views.view_json(v) for v in found], len(found)), root="list_view")
+    return respond(request, envelope("list_view", [view_json(v) for v in found], len(found)), root="list_view")
 
 
 @router.get("/support/list-views/{view_id}")
 def get_view(request: Request, session: DbSession, identity: ViewKeeper, view_id: str) -> Response:
-    return respond(request, views.view_json(views.access_view(session, identity, view_id)), root="list_view")
+    return respond(request, view_json(views.access_view(session, identity, view_id)), root="list_view")
 
 
 @router.post("/support/list-views/{view_id}/clone", status_code=201)
 def clone_view(request: Request, session: DbSession, identity: ViewKeeper, view_id: str, body: ViewClone) -> Response:
     view = views.access_view(session, identity, view_id)
     clone = views.clone_view(session, identity, view, body.name)
-    return respond(request, views.view_json(clone), root="list_view", status=201)
+    return respond(request, view_json(clone), root="list_view", status=201)
 
 
 @router.patch("/support/list-views/{view_id}")
@@ -309,7 +312,7 @@ def patch_view(request: Request, session: DbSession, identity: ViewKeeper, view_
         columns=list(body.columns) if body.columns is not None else None,
         sort=body.sort,
     )
-    return respond(request, views.view_json(changed), root="list_view")
+    return respond(request, view_json(changed), root="list_view")
 
 
 @router.delete("/support/list-views/{view_id}", status_code=204)
@@ -360,7 +363,7 @@ def put_case_sharing(
 ) -> Response:
     change = enablement.set_case_sharing(session, identity, code, enabled=body.enabled, request_case=body.request_case)
     case = _case_body(identity, change.request_case) if change.request_case is not None else None
-    return respond(request, enablement.change_json(change, case), root="case_sharing")
+    return respond(request, change_json(change, case), root="case_sharing")
 
 
 # --- licences, contacts, access review (SC-11, SC-12) -----------------------------------------
@@ -386,14 +389,14 @@ def list_licences(
     rows, total = licences.licences(
         session, identity, consortium=in_consortium, institution=in_institution, limit=limit, offset=offset
     )
-    return respond(request, envelope("licence", [licences.licence_json(r) for r in rows], total), root="licence")
+    return respond(request, envelope("licence", [licence_json(r) for r in rows], total), root="licence")
 
 
 @router.post("/support/licences", status_code=201)
 def grant_licence(request: Request, session: DbSession, identity: LicenceManager, body: LicenceGrant) -> Response:
     user, institution = licences.licence_contact(session, identity, body.institution, body.primary_id)
     granted = licences.grant_licence(session, identity, user, institution)
-    return respond(request, licences.licence_json(granted.licence, granted.warnings), root="licence", status=201)
+    return respond(request, licence_json(granted.licence, granted.warnings), root="licence", status=201)
 
 
 @router.delete("/support/licences/{institution}/{primary_id}", status_code=204)
@@ -447,7 +450,7 @@ def access_review(
         raise BadRequest("Name the consortium with ?consortium=CODE.", "40166411")
     found = licences.access_consortium(session, identity, consortium, P.ACCESS_REVIEW)
     report = licences.access_report(session, identity, found)
-    return respond(request, licences.report_json(report), root="consortia_user")
+    return respond(request, report_json(report), root="consortia_user")
 
 
 @router.post("/support/access-review/{consortium}", status_code=201)
@@ -455,7 +458,7 @@ def mark_reviewed(request: Request, session: DbSession, identity: ReviewManager,
     found = licences.access_consortium(session, identity, consortium, P.ACCESS_REVIEW)
     licences.mark_reviewed(session, identity, found)
     report = licences.access_report(session, identity, found)
-    return respond(request, licences.report_json(report), root="consortia_user", status=201)
+    return respond(request, report_json(report), root="consortia_user", status=201)
 
 
 # --- mail outbox ------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The Support Center's part of the demo (`consortia demo`): cases, comments, sharing, licences and a
-pending case-sharing request, registered in `DEMO_EXTENSIONS`.
+pending case-sharing request; `build_support_demo` is handed over in `support.domain`.
 
 Everything is made through the Support Center's own verbs, acting as the demo people, so the
 history of every case, licence and share is the history those verbs write:
@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from consortia.access.identity import Identity, identity_of
 from consortia.audit.models import HistoryEvent
 from consortia.db import utcnow
-from consortia.demo import DEMO_EXTENSIONS, DemoContext
+from consortia.platform.demo import DemoContext
 from consortia.platform.models import User
 from consortia.platform.setup import OPERATOR_ID
 from consortia.support import enablement, licences, service
@@ -54,8 +54,9 @@ from consortia.support.demo_cases import (
     STATUS,
     demo_cases,
 )
+from consortia.support.enablement import ContactRef
 from consortia.support.models import CaseAttachment, CaseComment, ConsortiaLicence, PartnerCaseView, SupportCase
-from consortia.support.schemas import CaseCreate, ContactRef
+from consortia.support.service import CaseCreate
 
 # --- the demo's clock ----------------------------------------------------------------------------
 
@@ -225,6 +226,3 @@ def _operator(session: Session, context: DemoContext) -> User:
         session.add(operator)
         session.flush()
     return operator
-
-
-DEMO_EXTENSIONS.append(build_support_demo)

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -35,7 +35,7 @@ from consortia.db import utcnow
 from consortia.errors import BadRequest, Conflict, Forbidden, NotFound
 from consortia.platform.models import Consortium, Institution, User
 from consortia.platform.users import find_user
-from consortia.support.licences import access_consortium, active_licence, grant_licence, licence_json
+from consortia.support.licences import access_consortium, active_licence, grant_licence
 from consortia.support.models import (
     CLOSED,
     SHARE_INSTITUTION,
@@ -44,10 +44,21 @@ from consortia.support.models import (
     SharingRequest,
     SupportCase,
 )
-from consortia.support.schemas import ContactRef
 from consortia.support.service import add_comment, find_case, open_case, update_case
 
 REQUEST_PRODUCT = "Support Center"
+MAX_INSTITUTION_CODE = 40
+MAX_PRIMARY_ID = 100
+MAX_REQUEST_CONTACTS = 50
+
+
+class ContactRef(BaseModel):
+    """A contact named by institution code and user name (primary id), in any member institution."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    institution: str = Field(min_length=1, max_length=MAX_INSTITUTION_CODE)
+    primary_id: str = Field(min_length=1, max_length=MAX_PRIMARY_ID)
 
 
 def consortium_phrase(name: str) -> str:
@@ -243,13 +254,3 @@ def _resolve_request(
     update_case(session, identity, case, status=SOLVED)
     request.resolved_at = now
     change.request_case = case
-
-
-def change_json(change: SharingChange, case_body: dict[str, Any] | None) -> dict[str, Any]:
-    return {
-        "consortium": {"value": change.consortium.code, "desc": change.consortium.name},
-        "case_sharing_enabled": change.consortium.case_sharing_enabled,
-        "licences": [licence_json(licence) for licence in change.granted],
-        "warnings": change.warnings,
-        "request_case": case_body,
-    }

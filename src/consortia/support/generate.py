@@ -1,5 +1,5 @@
 """Support Center volumes for `consortia generate` (SPEC N, N-5): cases and Consortia licences of the
-generated institutions, registered in `GENERATORS`.
+generated institutions, as the steps of `generate_support` (handed over in `support.domain`).
 
 Size L has 1,000,000 cases (S 10,000, M 100,000, XS 1,000), spread evenly over the 20 generated
 institutions, one step per institution (`support cases:01`, …) so that an interrupted run resumes
@@ -30,14 +30,13 @@ from sqlalchemy.sql.elements import ColumnElement
 from consortia.audit.models import Actor, HistoryEvent
 from consortia.audit.service import record
 from consortia.db import utcnow
-from consortia.generate import (
+from consortia.platform.generate import (
     BATCH,
     CASES,
-    GENERATORS,
     INSTITUTIONS,
     MARKER_ACTOR,
     GenerationContext,
-    Generator,
+    Step,
     institution_code,
     staff_id,
 )
@@ -287,5 +286,8 @@ def generate_licences(session: Session, context: GenerationContext) -> None:
         )
 
 
-GENERATORS.extend(Generator(cases_step_name(number), _cases_of(number)) for number in range(1, INSTITUTIONS + 1))
-GENERATORS.append(Generator(LICENCE_STEP, generate_licences))
+def generate_support(context: GenerationContext, step: Step) -> None:
+    """The Support Center's steps: the cases of each generated institution, then the licences."""
+    for number in range(1, INSTITUTIONS + 1):
+        step(cases_step_name(number), _cases_of(number))
+    step(LICENCE_STEP, generate_licences)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -31,19 +30,16 @@ from sqlalchemy.orm import Session, selectinload
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import allows, authorize, demand
-from consortia.audit.registry import HistoryScope, register_history_kind
+from consortia.audit.registry import HistoryScope
 from consortia.audit.service import record
 from consortia.db import utcnow
 from consortia.errors import BadRequest, Conflict, NotFound
-from consortia.formats import alma_date, alma_datetime, coded
 from consortia.platform.auth import end_sessions_of
 from consortia.platform.models import Consortium, Institution, User
 from consortia.platform.tenancy import institution_by_code
 from consortia.platform.user_roles import check_support_level, record_support_level
-from consortia.platform.user_service import register_departure_hook
 from consortia.platform.users import find_user
 from consortia.support.models import CONSORTIA, STANDARD, AccessReview, ConsortiaLicence, SupportCase
-from consortia.support.schemas import institution_json
 from consortia.support.service import last_partner_views
 
 REVIEW_PERIOD_MONTHS = 6
@@ -84,16 +80,13 @@ def licence_key(institution: Institution, user: User) -> str:
     return f"{institution.code}/{user.primary_id}"
 
 
-def _licence_history_scope(session: Session, identity: Identity, key: str) -> HistoryScope:
+def licence_history_scope(session: Session, identity: Identity, key: str) -> HistoryScope:
     """The history API's view of a licence `INSTITUTION/primary_id` (the operator's only)."""
     institution_code, _, primary_id = key.partition("/")
     if not allows(identity, P.LICENCE_MANAGE) or not primary_id:
         raise contact_not_found(institution_code, primary_id)
     user, institution = access_contact(session, identity, institution_code, primary_id, P.LICENCE_MANAGE)
     return HistoryScope(licence_key(institution, user), institution.id)
-
-
-register_history_kind("licence", _licence_history_scope)
 
 
 def active_licence(session: Session, user: User) -> ConsortiaLicence | None:
@@ -214,20 +207,6 @@ def licences(
     return list(rows), total
 
 
-def licence_json(licence: ConsortiaLicence, warnings: list[str] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "institution": institution_json(licence.institution),
-        "primary_id": licence.user.primary_id,
-        "full_name": licence.user.full_name,
-        "granted": alma_datetime(licence.granted_at),
-        "granted_by": licence.granted_by,
-        "link": f"/api/v1/support/licences/{licence.institution.code}/{licence.user.primary_id}",
-    }
-    if warnings is not None:
-        body["warnings"] = warnings
-    return body
-
-
 # --- contacts ---------------------------------------------------------------------------------
 
 
@@ -292,7 +271,7 @@ def contacts_of(session: Session, institution: Institution) -> list[User]:
     )
 
 
-def _contact_leaving(session: Session, identity: Identity, user: User, *, deleting: bool) -> None:
+def contact_leaving(session: Session, identity: Identity, user: User, *, deleting: bool) -> None:
     """The platform's departure hook: a user who opened cases is not deleted (they stay named on them),
     and an active Consortia licence ends, with its history, before the user leaves the staff or goes."""
     if deleting:
@@ -309,9 +288,6 @@ def _contact_leaving(session: Session, identity: Identity, user: User, *, deleti
         institution = session.get(Institution, user.institution_id) if user.institution_id is not None else None
         if institution is not None:
             remove_licence(session, identity, user, institution)
-
-
-register_departure_hook(_contact_leaving)
 
 
 # --- access review ----------------------------------------------------------------------------
@@ -397,31 +373,3 @@ def mark_reviewed(session: Session, identity: Identity, consortium: Consortium) 
     )
     session.flush()
     return review
-
-
-def report_json(report: AccessReport) -> dict[str, Any]:
-    users = [
-        {
-            "institution": institution_json(row.institution),
-            "primary_id": row.user.primary_id,
-            "full_name": row.user.full_name,
-            "status": coded(row.user.status, row.user.status.title()),
-            "granted": alma_datetime(row.licence.granted_at),
-            "granted_by": row.licence.granted_by,
-            "last_sign_in": alma_datetime(row.user.last_sign_in),
-            "last_partner_view": alma_datetime(row.last_partner_view),
-        }
-        for row in report.rows
-    ]
-    body: dict[str, Any] = {}
-    if users:
-        body["consortia_user"] = users
-    body["total_record_count"] = len(users)
-    body["consortium"] = coded(report.consortium.code, report.consortium.name)
-    body["last_review"] = (
-        {"date": alma_datetime(report.last_review.reviewed_at), "reviewer": report.last_review.reviewer}
-        if report.last_review
-        else None
-    )
-    body["next_due"] = alma_date(report.next_due)
-    return body

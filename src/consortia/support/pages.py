@@ -38,7 +38,9 @@ from consortia.support.models import (
     SupportCase,
 )
 from consortia.support.policy import demand_support_center
-from consortia.support.schemas import CaseCreate, ViewSort, share_level_desc, share_with_desc
+from consortia.support.schemas import share_level_desc, share_with_desc
+from consortia.support.service import CaseCreate
+from consortia.support.views import ViewSort
 from consortia.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)

@@ -19,6 +19,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -28,11 +29,10 @@ from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, allows, demand
 from consortia.audit.models import HistoryEvent
-from consortia.audit.registry import HistoryScope, register_history_kind
+from consortia.audit.registry import HistoryScope
 from consortia.audit.service import events_for, record
 from consortia.db import unless_locked, utcnow
 from consortia.errors import BadRequest, Conflict, Forbidden, NotFound
-from consortia.platform.explain import register_access_object
 from consortia.platform.models import Institution, User
 from consortia.support.models import (
     CASE_NUMBER_DIGITS,
@@ -47,11 +47,27 @@ from consortia.support.models import (
     CaseAttachment,
     CaseComment,
     CaseNumberCounter,
+    IssueType,
     PartnerCaseView,
+    Priority,
+    ShareWith,
     SupportCase,
 )
 from consortia.support.policy import PARTNER_READ_ONLY, can_see_case, sharing_enabled_for
-from consortia.support.schemas import CaseCreate
+
+
+# A case as a person opens it (SC-4): the API's body, the new-case form, the demo. (No docstring: it
+# would become the body's description in the API document.)
+class CaseCreate(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    subject: str = Field(min_length=1, max_length=255)
+    description: str = Field(default="", max_length=20_000)
+    issue_type: IssueType = "Technical"
+    product: str = Field(default="", max_length=100)
+    priority: Priority = "Medium"
+    share_with: ShareWith = "INSTITUTION"
+
 
 COUNTER = "case"
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
@@ -458,19 +474,10 @@ def case_history(session: Session, case: SupportCase) -> Sequence[HistoryEvent]:
     return events_for(session, "case", case.number)
 
 
-def _case_history_scope(session: Session, identity: Identity, number: str) -> HistoryScope:
+def case_history_scope(session: Session, identity: Identity, number: str) -> HistoryScope:
     """The history API's view of a case: the rows of a case the caller may see (404 otherwise)."""
     case = access_case(session, identity, number)
     return HistoryScope(case.number, case.institution_id)
-
-
-def _case_for_access_check(session: Session, identity: Identity, number: str) -> SupportCase:
-    """A case named in an access check (P-9): `case:<number>`, loaded with the caller's own visibility."""
-    return access_case(session, identity, number)
-
-
-register_history_kind("case", _case_history_scope)
-register_access_object("case", _case_for_access_check)
 
 
 def note_partner_view(session: Session, identity: Identity, case: SupportCase) -> None:

@@ -21,13 +21,9 @@ from consortia.errors import BadRequest
 from consortia.http.deps import DbSession, page_declares
 from consortia.platform.models import Institution, User
 from consortia.support import enablement
+from consortia.support.enablement import MAX_INSTITUTION_CODE, MAX_PRIMARY_ID, MAX_REQUEST_CONTACTS
 from consortia.support.models import CONTACT_LEVELS
-from consortia.support.schemas import (
-    MAX_INSTITUTION_CODE,
-    MAX_PRIMARY_ID,
-    MAX_REQUEST_CONTACTS,
-    SharingRequestCreate,
-)
+from consortia.support.schemas import SharingRequestCreate
 from consortia.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)

@@ -18,7 +18,7 @@ from consortia.http.deps import DbSession, page_declares
 from consortia.support import views
 from consortia.support.models import ISSUE_TYPES, PRIORITIES, STATUSES
 from consortia.support.pages import form_error
-from consortia.support.schemas import ViewFilters, ViewSort
+from consortia.support.views import ViewFilters, ViewSort
 from consortia.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
