@@ -3,12 +3,17 @@ pages and routes, and the embedded worker."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 from starlette.types import ASGIApp
 
 from consortia import __version__
@@ -18,18 +23,69 @@ from consortia.audit import api as audit_api
 from consortia.config import Settings, configure, get_settings
 from consortia.db import get_database, init_database
 from consortia.domains import DOMAINS, assemble
+from consortia.http.deps import DbSession, public
 from consortia.http.errors import document_errors, install_error_handlers
 from consortia.http.middleware import SecurityHeadersMiddleware, TrailingSlashMiddleware
 from consortia.jobs import pages as job_pages
+from consortia.jobs.queue import HueyQueue, get_queue
 from consortia.logs import install_redaction
 from consortia.web import mail_pages as web_mail_pages
-from consortia.web import pages as web_pages
 from consortia.web.templating import html_error
 
 STATIC = Path(__file__).parent / "web" / "static"
 
-# The routes that belong to no domain: jobs, history, the mail outbox's pages, sign-in and the start page.
-KERNEL_ROUTERS = (almaws_jobs.router, audit_api.router, web_pages.router, job_pages.router, web_mail_pages.router)
+FAVICON = STATIC / "favicon.ico"
+log = logging.getLogger("consortia.web")
+
+# The application's own routes: the health check and the favicon.
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/healthz", dependencies=[Depends(public())])
+def health(session: DbSession) -> Response:
+    """For load balancers and monitors: 200 `{"status": "ok", "database": "ok", "queue": "ok"}` when the
+    database and the job queue answer; otherwise 503 with `status` "unavailable" and "down" for each
+    part that does not answer. Always JSON of this one shape, never cached."""
+    parts = {"database": _database_state(session), "queue": _queue_state()}
+    healthy = all(state == "ok" for state in parts.values())
+    return JSONResponse(
+        {"status": "ok" if healthy else "unavailable", **parts},
+        status_code=200 if healthy else 503,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _database_state(session: Session) -> str:
+    try:
+        session.execute(select(1))
+    except DBAPIError as exc:
+        log.warning("health: the database does not answer: %s", exc.orig if exc.orig is not None else exc)
+        session.rollback()
+        return "down"
+    return "ok"
+
+
+def _queue_state() -> str:
+    """The queue answers when it can count its pending ids (the in-process queue of tests always can)."""
+    queue = get_queue()
+    if not isinstance(queue, HueyQueue):
+        return "ok"
+    try:
+        queue.huey.pending_count()
+    except Exception as exc:  # any failure of the queue's store (Redis, the SQLite file) means down
+        log.warning("health: the job queue does not answer: %s", exc)
+        return "down"
+    return "ok"
+
+
+@router.get("/favicon.ico", dependencies=[Depends(public())])
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico whatever the page links; the pages link the SVG in /static."""
+    return FileResponse(FAVICON, media_type="image/x-icon", headers={"Cache-Control": "public, max-age=86400"})
+
+
+# The routes that belong to no domain: jobs, history, the mail outbox's pages, and the application's own.
+KERNEL_ROUTERS = (almaws_jobs.router, audit_api.router, router, job_pages.router, web_mail_pages.router)
 
 DESCRIPTION = """Consortia's HTTP API.
 

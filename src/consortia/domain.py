@@ -24,6 +24,7 @@ from consortia.platform.demo import DemoContext
 from consortia.platform.explain import Load
 from consortia.platform.generate import GenerationContext, Step
 from consortia.platform.user_service import DepartureHook
+from consortia.web.navigation import NavItem
 
 BuildDemo = Callable[[Session, DemoContext], None]
 Generate = Callable[[GenerationContext, Step], None]
@@ -41,6 +42,7 @@ class Domain:
       (`kind` -> the function that fetches one with the caller's own read permission);
     - `departure_hooks`: what it settles when a user leaves the staff or is deleted;
     - `institution_extras`: what it adds to an institution's answer and pages;
+    - `navigation`: its entries of the header's menus (`web.navigation`);
     - `routers`: its routes (`/api/v1`, pages, and Alma-shaped ones of its own);
     - `demo`: its part of `consortia demo`, on top of what the domains before it built;
     - `generate`: its steps of `consortia generate`, each run once through `step(name, run)`.
@@ -54,6 +56,7 @@ class Domain:
     access_objects: Mapping[str, Load] = field(default_factory=dict)
     departure_hooks: Sequence[DepartureHook] = ()
     institution_extras: Sequence[InstitutionExtra] = ()
+    navigation: Sequence[NavItem] = ()
     routers: Sequence[APIRouter] = ()
     demo: BuildDemo | None = None
     generate: Generate | None = None

@@ -13,4 +13,9 @@ from consortia.domains import DOMAINS
 
 def load_all_models() -> list[ModuleType]:
     """The modules of every table (importing them, here and in `consortia.domains`, defines the tables)."""
-    return [consortia.audit.models, consortia.jobs.models, consortia.mail, *(domain.models for domain in DOMAINS if domain.models is not None)]
+    return [
+        consortia.audit.models,
+        consortia.jobs.models,
+        consortia.mail,
+        *(domain.models for domain in DOMAINS if domain.models is not None),
+    ]

@@ -8,8 +8,11 @@ The values inside an answer (dates, coded values) are written by `consortia.form
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
+from urllib.parse import quote
 from xml.etree import ElementTree as ET
 
 from fastapi import Query, Request
@@ -138,3 +141,26 @@ def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+# --- downloads --------------------------------------------------------------------------------
+
+
+def download(name: str, media_type: str, content: bytes) -> Response:
+    """A file as a download (an API's or a page's): never shown inline, never sniffed."""
+    return Response(
+        content,
+        media_type=media_type,
+        headers={"Content-Disposition": content_disposition(name), "X-Content-Type-Options": "nosniff"},
+    )
+
+
+def content_disposition(name: str) -> str:
+    """`attachment` with the file name as RFC 6266 gives it: `filename*` carries the name in UTF-8
+    (percent-encoded), `filename` an ASCII stand-in for clients that know no `filename*`. A header is
+    Latin-1 on the wire, so the name itself never goes there as it is."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    ascii_name = "".join(c for c in decomposed if not unicodedata.combining(c))
+    ascii_name = re.sub(r'[^\x20-\x7e]|["\\]', "_", ascii_name)
+    ascii_name = re.sub(r"_{2,}", "_", ascii_name).strip() or "attachment"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"

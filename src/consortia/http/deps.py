@@ -21,11 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from consortia.access.identity import Identity, identity_from_api_key
+from consortia.access.identity import Identity, SignedIn, identity_from_api_key, signed_in
 from consortia.access.permissions import Permission
 from consortia.db import get_database, keep_for_session
 from consortia.errors import DomainError, Forbidden, NotFound, Unauthorized
-from consortia.platform.auth import SignedIn, signed_in
 from consortia.platform.models import Institution
 
 SESSION_COOKIE = "consortia_session"

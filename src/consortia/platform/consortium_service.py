@@ -364,6 +364,23 @@ def institution_extras(identity: Identity, institution: Institution) -> list[tup
     return found
 
 
+@dataclass(frozen=True)
+class StartPagePlaces:
+    """Where the signed-in person is, for the start page: their institution, the one they work in (the
+    operator's choice), and the institutions the operator may choose from (none for anyone else)."""
+
+    institution: Institution | None
+    acting: Institution | None
+    choices: list[Institution]
+
+
+def start_page_places(session: Session, identity: Identity) -> StartPagePlaces:
+    institution = session.get(Institution, identity.institution_id) if identity.institution_id else None
+    acting = session.get(Institution, identity.acting_institution_id) if identity.acting_institution_id else None
+    may_choose = allows(identity, P.INSTITUTION_MANAGE)
+    return StartPagePlaces(institution, acting, list_institutions(session, identity)[0] if may_choose else [])
+
+
 def institution_choices(session: Session, identity: Identity) -> list[Institution]:
     """Every institution `identity` may read, by code (for pickers)."""
     return list_institutions(session, identity)[0]

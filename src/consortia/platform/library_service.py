@@ -9,15 +9,17 @@ from __future__ import annotations
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, selectinload
 
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
-from consortia.access.policy import authorize, where
+from consortia.access.policy import InInstitution, authorize, where
 from consortia.audit.registry import HistoryScope
 from consortia.audit.service import record
 from consortia.errors import BadRequest, NotFound
 from consortia.platform.common import INVALID, page_of, record_created, valid_code, valid_name, valid_text
 from consortia.platform.consortium_service import access_institution
 from consortia.platform.models import Institution, Library
+from consortia.platform.tenancy import libraries_of
+from consortia.text import has_control_characters
 
 
 def library_not_found(code: str) -> NotFound:
@@ -32,6 +34,31 @@ def access_library(session: Session, identity: Identity, code: str, permission: 
     authorize(identity, permission, library, not_found=library_not_found(code))
     assert library is not None
     return library
+
+
+def libraries_here(session: Session, identity: Identity) -> tuple[Institution, list[Library]]:
+    """The institution the caller works in and its libraries, by code (`library:read` there)."""
+    institution = acting_institution(session, identity)
+    authorize(identity, P.LIBRARY_READ, InInstitution(institution.id), not_found=NotFound("Institution not found."))
+    return institution, libraries_of(session, institution.id)
+
+
+def access_library_here(
+    session: Session, identity: Identity, code: str, *, not_found: NotFound
+) -> tuple[Institution, Library]:
+    """A library of the institution the caller works in, by code, checked for `library:read`: a library of
+    another institution answers `not_found`, exactly like an unknown code."""
+    institution = acting_institution(session, identity)
+    library = (
+        None
+        if has_control_characters(code)
+        else session.scalars(
+            select(Library).where(Library.code == code.strip().upper(), Library.institution_id == institution.id)
+        ).first()
+    )
+    authorize(identity, P.LIBRARY_READ, library, not_found=not_found)
+    assert library is not None
+    return institution, library
 
 
 def list_libraries(

@@ -96,6 +96,15 @@ def editable_definitions() -> list[ParameterDefinition]:
     return list(DEFINITIONS.values())
 
 
+def may_change_some(identity: Identity) -> bool:
+    """Whether `identity` may change at least one parameter of the institution it works in (who sees the
+    Parameters page in the navigation)."""
+    return any(
+        allows(identity, P.PARAMETER_EDIT, ParameterTarget(identity.acting_institution_id, definition))
+        for definition in editable_definitions()
+    )
+
+
 def edit_denial(definition: ParameterDefinition) -> str:
     """Why a person who may see a parameter may not change it (P-2, P-8)."""
     if definition.operator_only:

@@ -236,6 +236,28 @@ def set_password_hash(
     end_sessions_of(session, user.id, keep=current_session_id if user.id == identity.user_id else None)
 
 
+def set_user_status(session: Session, identity: Identity, user: User, status: str) -> None:
+    """Set a user's status (ACTIVE or INACTIVE) with its history row; inactivating ends the user's browser
+    sessions (their API keys are refused while the account is inactive). For verbs that change the status
+    alone, having checked who may (the Support Center's contacts: `contact:status`); `update_user` sets it
+    among the other fields."""
+    if status == user.status:
+        return
+    record(
+        session,
+        entity="user",
+        entity_id=user.primary_id,
+        field="status",
+        old=user.status,
+        new=status,
+        actor=identity.actor,
+        institution_id=user.institution_id,
+    )
+    user.status = status
+    if status == "INACTIVE":
+        end_sessions_of(session, user.id)
+
+
 # --- other domains' part when a user leaves ---------------------------------------------------
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
-from sqlalchemy.orm import QueryableAttribute, Session, joinedload
+from sqlalchemy.orm import QueryableAttribute, Session, joinedload, selectinload
 
 from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
@@ -84,6 +84,18 @@ def access_user(
     user = find_user(session, institution, user_id, id_type)
     authorize(identity, permission, user, not_found=user_not_found(user_id, id_type))
     assert user is not None
+    return user
+
+
+def access_own_account(session: Session, identity: Identity) -> User:
+    """The signed-in person's own account ("My account"), with roles (and their libraries) and identifiers."""
+    user = session.scalars(
+        select(User)
+        .where(User.id == identity.user_id)
+        .options(selectinload(User.roles).selectinload(UserRole.library), selectinload(User.identifiers))
+    ).first()
+    if user is None:
+        raise NotFound("Your account was not found.")
     return user
 
 

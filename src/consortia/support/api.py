@@ -6,10 +6,7 @@ their counts, see `support.views`).
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, Request, UploadFile
 from fastapi.responses import Response
@@ -20,11 +17,12 @@ from consortia.access.permissions import Permission as P
 from consortia.access.policy import demand
 from consortia.audit.schemas import event_json
 from consortia.errors import BadRequest
-from consortia.http.answers import Limit, Offset, envelope, respond
+from consortia.http.answers import Limit, Offset, download, envelope, respond
 from consortia.http.deps import DbSession, declares, public
 from consortia.mail import outbox
+from consortia.platform.consortium_service import access_consortium
 from consortia.platform.tenancy import institution_by_code
-from consortia.support import enablement, licences, registration, service, views
+from consortia.support import comments, enablement, licences, registration, service, views
 from consortia.support.models import CaseAttachment
 from consortia.support.policy import demand_support_center
 from consortia.support.registration import Registration
@@ -193,7 +191,7 @@ def list_comments(
     request: Request, session: DbSession, identity: Reader, number: str, limit: Limit = 10, offset: Offset = 0
 ) -> Response:
     case = service.access_case(session, identity, number)
-    rows, total = service.comments_of(session, case, limit=limit, offset=offset)
+    rows, total = comments.comments_of(session, case, limit=limit, offset=offset)
     return respond(request, envelope("comment", [comment_json(c) for c in rows], total), root="comment")
 
 
@@ -206,7 +204,7 @@ def post_comment(
     body: CommentCreate,
 ) -> Response:
     case = service.access_case(session, identity, number, P.CASE_COMMENT)
-    comment = service.add_comment(session, identity, case, body.text)
+    comment = comments.add_comment(session, identity, case, body.text)
     return respond(request, comment_json(comment), root="comment", status=201)
 
 
@@ -220,7 +218,7 @@ def case_history(request: Request, session: DbSession, identity: Reader, number:
 @router.get("/support/cases/{number}/attachments")
 def list_attachments(request: Request, session: DbSession, identity: Reader, number: str) -> Response:
     case = service.access_case(session, identity, number)
-    rows = [attachment_json(a, case.number) for a in service.attachments_of(session, case)]
+    rows = [attachment_json(a, case.number) for a in comments.attachments_of(session, case)]
     return respond(request, envelope("attachment", rows, len(rows)), root="attachment")
 
 
@@ -236,8 +234,8 @@ def post_attachment(
     name: Annotated[str, Form(max_length=255)] = "",
 ) -> Response:
     case = service.access_case(session, identity, number, P.CASE_COMMENT)
-    content = file.file.read(service.MAX_ATTACHMENT_BYTES + 1)
-    attachment = service.add_attachment(
+    content = file.file.read(comments.MAX_ATTACHMENT_BYTES + 1)
+    attachment = comments.add_attachment(
         session,
         identity,
         case,
@@ -253,28 +251,12 @@ AttachmentId = Annotated[int, Path(ge=1, le=2_000_000_000)]
 
 @router.get("/support/cases/{number}/attachments/{attachment_id}")
 def download_attachment(session: DbSession, identity: Reader, number: str, attachment_id: AttachmentId) -> Response:
-    case = service.access_case(session, identity, number)
-    return attachment_download(service.attachment_of(session, case, attachment_id))
+    return attachment_download(comments.access_attachment(session, identity, number, attachment_id))
 
 
 def attachment_download(attachment: CaseAttachment) -> Response:
-    """An attachment as a download (the API's and the case page's): never shown inline, never sniffed."""
-    return Response(
-        attachment.content,
-        media_type=attachment.content_type,
-        headers={"Content-Disposition": content_disposition(attachment.name), "X-Content-Type-Options": "nosniff"},
-    )
-
-
-def content_disposition(name: str) -> str:
-    """`attachment` with the file name as RFC 6266 gives it: `filename*` carries the name in UTF-8
-    (percent-encoded), `filename` an ASCII stand-in for clients that know no `filename*`. A header is
-    Latin-1 on the wire, so the name itself never goes there as it is."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    ascii_name = "".join(c for c in decomposed if not unicodedata.combining(c))
-    ascii_name = re.sub(r'[^\x20-\x7e]|["\\]', "_", ascii_name)
-    ascii_name = re.sub(r"_{2,}", "_", ascii_name).strip() or "attachment"
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+    """An attachment as a download (the API's and the case page's)."""
+    return download(attachment.name, attachment.content_type, attachment.content)
 
 
 # --- list views -------------------------------------------------------------------------------
@@ -382,7 +364,7 @@ def list_licences(
     offset: Offset = 0,
 ) -> Response:
     demand(identity, P.LICENCE_MANAGE)
-    in_consortium = licences.access_consortium(session, identity, consortium, P.LICENCE_MANAGE) if consortium else None
+    in_consortium = access_consortium(session, identity, consortium, P.LICENCE_MANAGE) if consortium else None
     in_institution = institution_by_code(session, institution) if institution else None
     if institution and in_institution is None:
         raise BadRequest(f"Institution {institution} was not found.", "60224")
@@ -448,14 +430,14 @@ def access_review(
     demand(identity, P.ACCESS_REVIEW)
     if not consortium:
         raise BadRequest("Name the consortium with ?consortium=CODE.", "40166411")
-    found = licences.access_consortium(session, identity, consortium, P.ACCESS_REVIEW)
+    found = access_consortium(session, identity, consortium, P.ACCESS_REVIEW)
     report = licences.access_report(session, identity, found)
     return respond(request, report_json(report), root="consortia_user")
 
 
 @router.post("/support/access-review/{consortium}", status_code=201)
 def mark_reviewed(request: Request, session: DbSession, identity: ReviewManager, consortium: str) -> Response:
-    found = licences.access_consortium(session, identity, consortium, P.ACCESS_REVIEW)
+    found = access_consortium(session, identity, consortium, P.ACCESS_REVIEW)
     licences.mark_reviewed(session, identity, found)
     report = licences.access_report(session, identity, found)
     return respond(request, report_json(report), root="consortia_user", status=201)

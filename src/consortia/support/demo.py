@@ -41,7 +41,7 @@ from consortia.db import utcnow
 from consortia.platform.demo import DemoContext
 from consortia.platform.models import User
 from consortia.platform.setup import OPERATOR_ID
-from consortia.support import enablement, licences, service
+from consortia.support import comments, enablement, licences, service
 from consortia.support.demo_cases import (
     ATTACH,
     COMMENT,
@@ -183,14 +183,14 @@ def _build(session: Session, context: DemoContext, people: dict[str, Identity], 
 
 def _act(session: Session, identity: Identity, case: SupportCase, action: str, value: str) -> None:
     if action == COMMENT:
-        service.add_comment(session, identity, case, value)
+        comments.add_comment(session, identity, case, value)
     elif action == STATUS:
         service.update_case(session, identity, case, status=value)
     elif action == SHARE:
         service.set_share_with(session, identity, case, value)
     elif action == ATTACH:
         content_type, text = DEMO_FILES[value]
-        service.add_attachment(session, identity, case, name=value, content_type=content_type, content=text.encode())
+        comments.add_attachment(session, identity, case, name=value, content_type=content_type, content=text.encode())
     else:
         raise ValueError(f"Unknown demo step {action!r} on case {case.number}.")
 

@@ -27,8 +27,8 @@ from sqlalchemy import Select, insert, literal, select, update
 from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from consortia.audit.models import Actor, HistoryEvent
-from consortia.audit.service import record
+from consortia.audit.models import Actor
+from consortia.audit.service import RowActor, history_insert_from_select, record
 from consortia.db import utcnow
 from consortia.platform.generate import (
     BATCH,
@@ -219,35 +219,19 @@ def _history_from(
     new: ColumnElement[Any] | QueryableAttribute[Any],
     at: QueryableAttribute[dt.datetime],
 ) -> None:
-    actor = User.first_name + literal(" ") + User.last_name
-    selected = cases.with_only_columns(
-        literal("case"),
-        SupportCase.number,
-        SupportCase.institution_id,
-        literal(field),
-        literal(old),
-        new,
-        SupportCase.opened_by_id,
-        actor,
-        at,
-        literal(None),
-        maintain_column_froms=True,
-    )
+    """The history rows of `cases`, each case's own opener as actor, at the case's own `at`."""
+    opener = RowActor(SupportCase.opened_by_id, User.first_name + literal(" ") + User.last_name)
     session.execute(
-        insert(HistoryEvent).from_select(
-            [
-                "entity",
-                "entity_id",
-                "institution_id",
-                "field",
-                "old",
-                "new",
-                "actor_id",
-                "actor",
-                "at",
-                "job_instance_id",
-            ],
-            selected,
+        history_insert_from_select(
+            entity="case",
+            entity_id=SupportCase.number,
+            institution_id=SupportCase.institution_id,
+            field=field,
+            old=old,
+            new=new,
+            actor=opener,
+            where_from=cases,
+            at=at,
         )
     )
 

@@ -29,17 +29,17 @@ from sqlalchemy.orm import Session, selectinload
 
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
-from consortia.access.policy import allows, authorize, demand
+from consortia.access.policy import InInstitution, allows, authorize, demand, where
 from consortia.audit.registry import HistoryScope
 from consortia.audit.service import record
 from consortia.db import utcnow
 from consortia.errors import BadRequest, Conflict, NotFound
-from consortia.platform.auth import end_sessions_of
 from consortia.platform.models import Consortium, Institution, User
 from consortia.platform.tenancy import institution_by_code
 from consortia.platform.user_roles import check_support_level, record_support_level
+from consortia.platform.user_service import set_user_status
 from consortia.platform.users import find_user
-from consortia.support.models import CONSORTIA, STANDARD, AccessReview, ConsortiaLicence, SupportCase
+from consortia.support.models import CONSORTIA, STANDARD, SUPPORT_LEVELS, AccessReview, ConsortiaLicence, SupportCase
 from consortia.support.service import last_partner_views
 
 REVIEW_PERIOD_MONTHS = 6
@@ -242,19 +242,7 @@ def set_contact(
     if new_level and support_level is not None:
         record_support_level(session, identity, user, support_level)
     if new_status and status is not None:
-        record(
-            session,
-            entity="user",
-            entity_id=user.primary_id,
-            field="status",
-            old=user.status,
-            new=status,
-            actor=identity.actor,
-            institution_id=user.institution_id,
-        )
-        user.status = status
-        if status == "INACTIVE":
-            end_sessions_of(session, user.id)
+        set_user_status(session, identity, user, status)
     session.flush()
     return warnings
 
@@ -268,6 +256,48 @@ def contacts_of(session: Session, institution: Institution) -> list[User]:
             .order_by(User.last_name, User.first_name, User.primary_id_key)
             .limit(500)
         ).all()
+    )
+
+
+@dataclass(frozen=True)
+class ContactDirectory:
+    """The contacts page of one institution: its staff users (`contacts_of`), the institutions whose
+    contacts the caller manages (to choose from, when there is more than the caller's own), the levels the
+    caller may give, and whether the caller may change a contact's status."""
+
+    institution: Institution | None
+    institutions: list[Institution]
+    contacts: list[User]
+    levels: list[str]
+    can_change_status: bool
+
+
+def contact_directory(session: Session, identity: Identity, institution_code: str | None) -> ContactDirectory:
+    """The contacts of the institution named, or of the caller's own (`contact:manage`: 404 for an institution
+    the caller may not see, 403 for one whose contacts the caller does not manage). The choice offers every
+    institution whose contacts the caller manages (the SQL face of `contact:manage`)."""
+    if institution_code:
+        chosen = institution_by_code(session, institution_code)
+        authorize(
+            identity,
+            P.CONTACT_MANAGE,
+            chosen,
+            not_found=NotFound(f"Institution {institution_code} was not found."),
+        )
+    else:
+        chosen = session.get(Institution, identity.institution_id) if identity.institution_id is not None else None
+        demand(identity, P.CONTACT_MANAGE, chosen if chosen is not None else InInstitution(None))
+    choices = list(
+        session.scalars(
+            select(Institution).where(where(identity, P.CONTACT_MANAGE, Institution)).order_by(Institution.code)
+        )
+    )
+    return ContactDirectory(
+        institution=chosen,
+        institutions=choices if any(i.id != identity.institution_id for i in choices) else [],
+        contacts=contacts_of(session, chosen) if chosen else [],
+        levels=[level for level in SUPPORT_LEVELS if level != CONSORTIA or allows(identity, P.LICENCE_MANAGE)],
+        can_change_status=chosen is not None and allows(identity, P.CONTACT_STATUS, chosen),
     )
 
 
@@ -317,14 +347,6 @@ class AccessReport:
     @property
     def overdue(self) -> bool:
         return self.next_due is not None and self.next_due < utcnow().date()
-
-
-def access_consortium(session: Session, identity: Identity, code: str, permission: P) -> Consortium:
-    """A consortium by code for an operator action: members of it get 403, everyone else 404."""
-    consortium = session.scalars(select(Consortium).where(Consortium.code == code.strip().upper())).first()
-    authorize(identity, permission, consortium, not_found=NotFound(f"Consortium {code} was not found."))
-    assert consortium is not None
-    return consortium
 
 
 def access_report(session: Session, identity: Identity, consortium: Consortium) -> AccessReport:

@@ -21,12 +21,12 @@ from sqlalchemy.orm import Session
 
 from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
-from consortia.access.policy import InInstitution, allows, demand
+from consortia.access.policy import InInstitution, demand
 from consortia.audit.models import HistoryEvent
 from consortia.errors import BadRequest, Forbidden, NotFound
 from consortia.http.deps import DbSession, page_declares
 from consortia.platform.models import Institution
-from consortia.support import admin_pages, enablement, registration_pages, service, sharing_pages, views
+from consortia.support import admin_pages, comments, enablement, registration_pages, service, sharing_pages, views
 from consortia.support.api import AttachmentId, attachment_download
 from consortia.support.models import (
     ISSUE_TYPES,
@@ -126,7 +126,7 @@ def case_list(
         sort=sort_by,
         count_cap=views.PAGE_COUNT_CAP,
     )
-    institution = session.get(Institution, identity.institution_id) if identity.institution_id else None
+    can = service.case_list_abilities(session, identity)
 
     def sort_link(column: str) -> str:
         direction = "asc" if sort_by.field == column and sort_by.direction == "desc" else "desc"
@@ -160,16 +160,10 @@ def case_list(
             "next_link": page_link(page + 1) if result.has_more else None,
             "page": page,
             "case_query": query_of(here),
-            "can_create": allows(identity, P.CASE_CREATE, InInstitution(identity.acting_institution_id)),
-            "can_keep_views": allows(identity, P.LIST_VIEW_MANAGE),
-            "can_request_sharing": (
-                allows(identity, P.CASE_SHARING_REQUEST, InInstitution(identity.acting_institution_id))
-                and institution is not None
-                and institution.consortium is not None
-                and not institution.consortium.case_sharing_enabled
-            ),
-            "can_manage_contacts": identity.institution_id is not None
-            and allows(identity, P.CONTACT_MANAGE, InInstitution(identity.institution_id)),
+            "can_create": can.create,
+            "can_keep_views": can.keep_views,
+            "can_request_sharing": can.request_sharing,
+            "can_manage_contacts": can.manage_contacts,
             "count_cap": views.PAGE_COUNT_CAP,
         },
     )
@@ -271,29 +265,25 @@ def _case_context(
     session: Session, identity: Identity, case: SupportCase, state: dict[str, str], *, open_share: bool
 ) -> dict[str, Any]:
     can = service.case_abilities(identity, case)
-    comments, _total = service.comments_of(session, case, limit=500, offset=0)
+    case_comments, _total = comments.comments_of(session, case, limit=500, offset=0)
     request_row = enablement.sharing_request_of(session, case)
     offered = service.share_with_choices(can)
     return {
         "case": case,
         "can": can,
-        "read_only_partner": not allows(identity, P.CASE_EDIT, case),
+        "read_only_partner": can.read_only,
         "share_label": share_with_desc(case),
         "share_choices": [(value, label) for value, label in share_choices(case.institution) if value in offered],
         "next_statuses": service.next_statuses(case.status),
         "priorities": PRIORITIES,
-        "comments": comments,
-        "attachments": service.attachments_of(session, case),
+        "comments": case_comments,
+        "attachments": comments.attachments_of(session, case),
         "events": case_history_rows(case, service.case_history(session, case)),
         "list_state": state,
         "list_query": query_of(state),
         "open_share": open_share and can.share_case,
         "sharing_request": request_row,
-        "can_resolve_request": (
-            request_row is not None
-            and request_row.resolved_at is None
-            and allows(identity, P.CASE_SHARING_MANAGE, request_row.consortium)
-        ),
+        "can_resolve_request": enablement.may_resolve(identity, request_row),
     }
 
 
@@ -403,7 +393,7 @@ def add_comment(
     text: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
     case = service.access_case(session, identity, number, P.CASE_COMMENT)
-    service.add_comment(session, identity, case, text)
+    comments.add_comment(session, identity, case, text)
     state = list_state(session, identity, request.query_params)
     return redirect(case_url(case.number, state, "#comments"), "Comment added.")
 
@@ -418,8 +408,8 @@ def add_attachment(
 ) -> Response:
     """Not `async`, like the API's upload: the verb waits on the database, never on the event loop."""
     case = service.access_case(session, identity, number, P.CASE_COMMENT)
-    content = file.file.read(service.MAX_ATTACHMENT_BYTES + 1)
-    attachment = service.add_attachment(
+    content = file.file.read(comments.MAX_ATTACHMENT_BYTES + 1)
+    attachment = comments.add_attachment(
         session,
         identity,
         case,
@@ -438,5 +428,4 @@ def download_attachment(
     number: str,
     attachment_id: AttachmentId,
 ) -> Response:
-    case = service.access_case(session, identity, number)
-    return attachment_download(service.attachment_of(session, case, attachment_id))
+    return attachment_download(comments.access_attachment(session, identity, number, attachment_id))

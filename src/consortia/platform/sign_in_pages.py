@@ -1,33 +1,26 @@
-"""Sign-in, sign-out, the start page, the health check and the favicon."""
+"""Sign-in and sign-out, the start page, and the operator's choice of the institution to work in.
+
+The health check and the favicon are the application's own (`consortia.app`).
+"""
 
 from __future__ import annotations
 
-import logging
 import secrets
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
-from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
-from consortia.access.policy import allows, demand
 from consortia.config import get_settings
-from consortia.errors import NotFound, Throttled, Unauthorized
+from consortia.errors import Throttled, Unauthorized
 from consortia.http.deps import SESSION_COOKIE, DbSession, page_declares, public
-from consortia.jobs.queue import HueyQueue, get_queue
-from consortia.platform.auth import create_web_session, end_web_session, sign_in
-from consortia.platform.models import Institution, WebSession
+from consortia.platform.auth import create_web_session, end_web_session, set_acting_institution, sign_in
+from consortia.platform.consortium_service import start_page_places
 from consortia.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
-log = logging.getLogger("consortia.web")
-
-FAVICON = Path(__file__).parent / "static" / "favicon.ico"
 
 LOGIN_CSRF_COOKIE = "consortia_login_csrf"
 
@@ -119,18 +112,15 @@ def logout(
 def home(
     request: Request, session: DbSession, identity: Annotated[Identity, Depends(page_declares(P.SIGNED_IN))]
 ) -> Response:
-    institution = session.get(Institution, identity.institution_id) if identity.institution_id else None
-    acting = session.get(Institution, identity.acting_institution_id) if identity.acting_institution_id else None
-    may_choose = allows(identity, P.INSTITUTION_MANAGE)
-    institutions = session.scalars(select(Institution).order_by(Institution.code)).all() if may_choose else []
+    places = start_page_places(session, identity)
     return render(
         request,
         "home.html",
         {
-            "institution": institution,
-            "consortium": institution.consortium if institution else None,
-            "acting": acting,
-            "institutions": institutions,
+            "institution": places.institution,
+            "consortium": places.institution.consortium if places.institution else None,
+            "acting": places.acting,
+            "institutions": places.choices,
         },
     )
 
@@ -143,59 +133,7 @@ def choose_acting_institution(
     institution: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     """The operator picks the institution that institution-bound pages work in (`institution:manage`)."""
-    demand(identity, P.INSTITUTION_MANAGE)
-    found = request.state.signed_in
-    row = session.get(WebSession, found.web_session.id)
-    if row is None:
-        raise NotFound("Session not found.")
-    if institution:
-        inst = session.scalars(select(Institution).where(Institution.code == institution.upper())).first()
-        if inst is None:
-            raise NotFound(f"Institution {institution} was not found.")
-        row.acting_institution_id = inst.id
-        return redirect("/", f"Now working in {inst.name}.")
-    row.acting_institution_id = None
+    chosen = set_acting_institution(session, identity, request.state.signed_in.web_session.id, institution)
+    if chosen is not None:
+        return redirect("/", f"Now working in {chosen.name}.")
     return redirect("/", "Not working in any institution.")
-
-
-@router.get("/healthz", dependencies=[Depends(public())])
-def health(session: DbSession) -> Response:
-    """For load balancers and monitors: 200 `{"status": "ok", "database": "ok", "queue": "ok"}` when the
-    database and the job queue answer; otherwise 503 with `status` "unavailable" and "down" for each
-    part that does not answer. Always JSON of this one shape, never cached."""
-    parts = {"database": _database_state(session), "queue": _queue_state()}
-    healthy = all(state == "ok" for state in parts.values())
-    return JSONResponse(
-        {"status": "ok" if healthy else "unavailable", **parts},
-        status_code=200 if healthy else 503,
-        headers={"Cache-Control": "no-store"},
-    )
-
-
-def _database_state(session: Session) -> str:
-    try:
-        session.execute(select(1))
-    except DBAPIError as exc:
-        log.warning("health: the database does not answer: %s", exc.orig if exc.orig is not None else exc)
-        session.rollback()
-        return "down"
-    return "ok"
-
-
-def _queue_state() -> str:
-    """The queue answers when it can count its pending ids (the in-process queue of tests always can)."""
-    queue = get_queue()
-    if not isinstance(queue, HueyQueue):
-        return "ok"
-    try:
-        queue.huey.pending_count()
-    except Exception as exc:  # any failure of the queue's store (Redis, the SQLite file) means down
-        log.warning("health: the job queue does not answer: %s", exc)
-        return "down"
-    return "ok"
-
-
-@router.get("/favicon.ico", dependencies=[Depends(public())])
-def favicon() -> Response:
-    """Browsers ask for /favicon.ico whatever the page links; the pages link the SVG in /static."""
-    return FileResponse(FAVICON, media_type="image/x-icon", headers={"Cache-Control": "public, max-age=86400"})
