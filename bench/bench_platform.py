@@ -1,11 +1,13 @@
 """Platform benchmarks: N-7 (in-process permission decisions) and N-6 (GET one record through
 `/almaws/v1` with API-key auth, from a real server run as in production).
 
-N-6 names a portfolio; until electronic resources are generated, the nearest equivalent object is
-a user record, so N-6 measures `GET /almaws/v1/users/{primary_id}` and says so on its line. The server
-is `consortia serve --workers 2` (uvicorn, one process per core of the 2-core reference machine) on a
-free loopback port, with jobs left to separate workers as in production; the load comes from another
-process (`bench.load`): a fixed number of requests over keep-alive connections, within a time limit.
+N-6 names a portfolio: it measures `GET /almaws/v1/bibs/{mms_id}/portfolios/{portfolio_id}` over the
+generated portfolios, and beside it `GET /almaws/v1/users/{primary_id}` (the other hot read of Alma
+clients), each against its own ceiling: a bare endpoint of the same server reading the same row with one
+Core statement (`bench.n6_app`). The server is `consortia serve --workers 2` (uvicorn, one process per
+core of the 2-core reference machine) on a free loopback port, with jobs left to separate workers as in
+production; the load comes from another process (wrk, or `bench.load`): requests over keep-alive
+connections, within a time limit.
 """
 
 from __future__ import annotations
@@ -28,17 +30,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
 
 from bench.harness import HIGHER, LOWER, Result, failed, measured
-from bench.load import KEY_VARIABLE
-from bench.n6_app import CEILING_PATH
+from bench.load import KEY_VARIABLE, fill
+from bench.n6_app import CEILING_PATH, PORTFOLIO_CEILING_PATH
 from consortia.access.identity import Identity, identity_for_user_id
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, allows
 from consortia.audit.service import SYSTEM
 from consortia.db import Database
+from consortia.eresources.models import Portfolio
 from consortia.generate import GenerationContext, load_context, patron_id, staff_id
 from consortia.platform.auth import create_api_key, revoke_api_key
 from consortia.platform.models import ApiKey, Consortium, FulfillmentNetwork, Institution, Library, User
@@ -55,7 +58,8 @@ N6_RPS_TARGET = 1_000
 N6_P99_TARGET_MS = 50
 N6_SHARE_TARGET = 60  # % of the ceiling: the application's own work may take at most 40 %
 # Requests (the Python load loop) and time of each endpoint's share of the timed phase, split into
-# rounds that alternate between the ceiling and the real endpoint: at S (CI) N-6 takes about half a minute.
+# rounds that go through the endpoints in turn (each ceiling just before its real endpoint): at S (CI)
+# N-6 takes about a minute.
 N6_REQUESTS = {"XS": 600, "S": 3_000, "M": 15_000, "L": 30_000}
 N6_SECONDS = {"XS": 6.0, "S": 12.0, "M": 30.0, "L": 60.0}
 N6_ROUNDS = 3
@@ -65,15 +69,47 @@ N6_IDS = 1_000  # distinct records requested in turn
 SERVER_WORKERS = 2
 SERVER_START_SECONDS = 45.0
 SERVER = (
-    f"uvicorn --workers {SERVER_WORKERS} as consortia serve runs it, app of bench.n6_app (create_app + the ceiling)"
+    f"uvicorn --workers {SERVER_WORKERS} as consortia serve runs it, app of bench.n6_app (create_app + the ceilings)"
 )
-N6_PATH = "/almaws/v1/users/{id}"
 WRK_SCRIPT = Path(__file__).resolve().parent / "n6.lua"
-N6_WHAT = "GET /almaws/v1/users/{id}: a user record stands in for a portfolio, which is not generated yet"
-N6_THROUGHPUT = "N-6 GET one record: throughput"
-N6_LATENCY = "N-6 GET one record: p99 latency"
-N6_CEILING = "N-6 ceiling: bare endpoint, same server"
-N6_SHARE = "N-6 real endpoint / ceiling"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One record N-6 reads: the real path and its ceiling (each `{id}` takes the next value of an ids
+    line), the names of its four result lines, and what its note says."""
+
+    key: str
+    path: str
+    ceiling: str
+    throughput: str
+    latency: str
+    ceiling_name: str
+    share: str
+    what: str
+
+
+PORTFOLIO = Endpoint(
+    key="portfolio",
+    path="/almaws/v1/bibs/{id}/portfolios/{id}",
+    ceiling=PORTFOLIO_CEILING_PATH.replace("{mms_id}", "{id}").replace("{portfolio_id}", "{id}"),
+    throughput="N-6 GET one portfolio: throughput",
+    latency="N-6 GET one portfolio: p99 latency",
+    ceiling_name="N-6 portfolio ceiling: bare endpoint, same server",
+    share="N-6 portfolio endpoint / ceiling",
+    what="GET /almaws/v1/bibs/{mms_id}/portfolios/{portfolio_id}, the record SPEC N-6 names",
+)
+USER = Endpoint(
+    key="user",
+    path="/almaws/v1/users/{id}",
+    ceiling=CEILING_PATH.replace("{user_id}", "{id}"),  # {institution_id} is filled in per run
+    throughput="N-6 GET one user: throughput",
+    latency="N-6 GET one user: p99 latency",
+    ceiling_name="N-6 user ceiling: bare endpoint, same server",
+    share="N-6 user endpoint / ceiling",
+    what="GET /almaws/v1/users/{id}, the other hot read of Alma clients (SPEC's targets for comparison)",
+)
+ENDPOINTS = (PORTFOLIO, USER)
 
 
 def run(database: Database, size: str) -> list[Result]:
@@ -161,57 +197,90 @@ class BenchProblem(Exception):
 
 
 def get_one_record(database: Database, context: GenerationContext, size: str) -> list[Result]:
-    """N-6: throughput and p99 latency of `GET /almaws/v1/users/{id}` against a 2-worker server, and the
-    ceiling the same server gives a bare endpoint reading the same row (`bench.n6_app`), in turns."""
+    """N-6: throughput and p99 latency of `GET /almaws/v1/bibs/{mms_id}/portfolios/{portfolio_id}` and of
+    `GET /almaws/v1/users/{id}` against a 2-worker server, each beside the ceiling the same server gives a
+    bare endpoint reading the same row (`bench.n6_app`), in turns."""
     home = context.network_institutions[0]
+    home_id = context.institutions[home]
     count = context.patrons_per_institution
     step = max(1, count // N6_IDS)
-    ids = [patron_id(home, number) for number in range(1, count + 1, step)][:N6_IDS]
-    plan = Plan(
-        requests=N6_REQUESTS.get(size, N6_REQUESTS["S"]),
-        seconds=N6_SECONDS.get(size, N6_SECONDS["S"]),
-        ids=ids,
-        institution_id=context.institutions[home],
-    )
+    users = [patron_id(home, number) for number in range(1, count + 1, step)][:N6_IDS]
     with database.session() as session:
         staff = session.get(User, context.staff[staff_id(home, "admin")])
         if staff is None:
             raise RuntimeError(f"generated staff user {staff_id(home, 'admin')} is missing")
+        portfolios = _portfolio_ids(session, home_id)
         key_row, key = create_api_key(session, staff, actor=SYSTEM, label="bench N-6")
         key_id = key_row.id
-    note = f"{N6_WHAT}; {SERVER}"
+    plan = Plan(
+        requests=N6_REQUESTS.get(size, N6_REQUESTS["S"]),
+        seconds=N6_SECONDS.get(size, N6_SECONDS["S"]),
+        ids={PORTFOLIO.key: portfolios, USER.key: users},
+        institution_id=home_id,
+    )
+    note = SERVER
     if database.url.startswith("sqlite"):
         note += "; the target is set for PostgreSQL"
     try:
+        if not portfolios:
+            raise BenchProblem(f"no generated portfolio in {home}: run consortia generate for the size")
         with tempfile.TemporaryDirectory(prefix="consortia-bench-") as tmp:
             rounds = _measure_against_server(database.url, Path(tmp), key, plan)
     except BenchProblem as problem:
-        return [
-            failed(N6_THROUGHPUT, str(problem), unit="req/s", target=N6_RPS_TARGET, better=HIGHER),
-            failed(N6_LATENCY, str(problem), unit="ms", target=N6_P99_TARGET_MS, better=LOWER),
-            failed(N6_CEILING, str(problem), unit="req/s", target=N6_RPS_TARGET, better=HIGHER),
-            failed(N6_SHARE, str(problem), unit="%", target=N6_SHARE_TARGET, better=HIGHER),
-        ]
+        return [line for endpoint in ENDPOINTS for line in _failed(endpoint, str(problem))]
     finally:
         with database.session() as session:
             key_row_again = session.get(ApiKey, key_id)
             if key_row_again is not None:
                 revoke_api_key(session, key_row_again, actor=SYSTEM)
-    return n6_results(rounds, note, plan.seconds)
+    return [
+        line
+        for endpoint in ENDPOINTS
+        for line in n6_results(endpoint, rounds[endpoint.key], f"{endpoint.what}; {note}", plan.seconds)
+    ]
+
+
+def _portfolio_ids(session: Session, institution_id: int) -> list[str]:
+    """Up to N6_IDS "mms_id portfolio_id" lines, spread over the institution's portfolios."""
+    mine = Portfolio.institution_id == institution_id
+    count = int(session.scalar(select(func.count()).select_from(Portfolio).where(mine)) or 0)
+    step = max(1, count // N6_IDS)
+    rows = session.execute(
+        select(Portfolio.bib_id, Portfolio.id)
+        .where(mine, Portfolio.id % step == 0)
+        .order_by(Portfolio.id)
+        .limit(N6_IDS)
+    ).all()
+    if not rows:
+        rows = session.execute(select(Portfolio.bib_id, Portfolio.id).where(mine).limit(N6_IDS)).all()
+    return [f"{bib_id} {portfolio_id}" for bib_id, portfolio_id in rows]
+
+
+def _failed(endpoint: Endpoint, problem: str) -> list[Result]:
+    return [
+        failed(endpoint.throughput, problem, unit="req/s", target=N6_RPS_TARGET, better=HIGHER),
+        failed(endpoint.latency, problem, unit="ms", target=N6_P99_TARGET_MS, better=LOWER),
+        failed(endpoint.ceiling_name, problem, unit="req/s", target=N6_RPS_TARGET, better=HIGHER),
+        failed(endpoint.share, problem, unit="%", target=N6_SHARE_TARGET, better=HIGHER),
+    ]
 
 
 @dataclass(frozen=True)
 class Plan:
-    """What the load asks for: per phase a request count (the Python loop) or a duration (wrk)."""
+    """What the load asks for: per phase a request count (the Python loop) or a duration (wrk); the ids
+    lines of each endpoint."""
 
     requests: int
     seconds: float
-    ids: list[str]
+    ids: dict[str, list[str]]
     institution_id: int
 
 
-def n6_results(rounds: list[tuple[dict[str, Any], dict[str, Any]]], note: str, seconds: float) -> list[Result]:
-    """The four N-6 lines from (ceiling, real) pairs measured in turns: medians over the rounds."""
+Rounds = list[tuple[dict[str, Any], dict[str, Any]]]
+
+
+def n6_results(endpoint: Endpoint, rounds: Rounds, note: str, seconds: float) -> list[Result]:
+    """The four N-6 lines of one endpoint from (ceiling, real) pairs measured in turns: medians over the rounds."""
     ceiling = [pair[0] for pair in rounds]
     real = [pair[1] for pair in rounds]
     real_rps = statistics.median(r["requests_per_second"] for r in real)
@@ -235,10 +304,15 @@ def n6_results(rounds: list[tuple[dict[str, Any], dict[str, Any]]], note: str, s
     each = _figures(r["requests_per_second"] for r in real)
     return [
         measured(
-            N6_THROUGHPUT, real_rps, unit="req/s", target=N6_RPS_TARGET, better=HIGHER, note=f"{note}; rounds: {each}"
+            endpoint.throughput,
+            real_rps,
+            unit="req/s",
+            target=N6_RPS_TARGET,
+            better=HIGHER,
+            note=f"{note}; rounds: {each}",
         ),
         measured(
-            N6_LATENCY,
+            endpoint.latency,
             statistics.median(r["p99_ms"] for r in real),
             unit="ms",
             target=N6_P99_TARGET_MS,
@@ -250,19 +324,19 @@ def n6_results(rounds: list[tuple[dict[str, Any], dict[str, Any]]], note: str, s
             ),
         ),
         measured(
-            N6_CEILING,
+            endpoint.ceiling_name,
             ceiling_rps,
             unit="req/s",
             target=N6_RPS_TARGET,
             better=HIGHER,
             note=(
-                f"{CEILING_PATH} of the same server: the same row by one Core statement, as JSON, no auth; "
+                f"{endpoint.ceiling} of the same server: the same row by one Core statement, as JSON, no auth; "
                 f"p99 {statistics.median(c['p99_ms'] for c in ceiling):.1f} ms; "
                 f"rounds: {_figures(c['requests_per_second'] for c in ceiling)}"
             ),
         ),
         measured(
-            N6_SHARE,
+            endpoint.share,
             share,
             unit="%",
             target=N6_SHARE_TARGET,
@@ -276,8 +350,8 @@ def _figures(values: Iterable[float]) -> str:
     return ", ".join(f"{value:.1f}" if value < 100 else f"{value:.0f}" for value in values)
 
 
-def _measure_against_server(url: str, tmp: Path, key: str, plan: Plan) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """Start the server, check both endpoints, then load the ceiling and the real endpoint in turns."""
+def _measure_against_server(url: str, tmp: Path, key: str, plan: Plan) -> dict[str, Rounds]:
+    """Start the server, check every endpoint, then load each ceiling and its real endpoint in turns."""
     port = _free_port()
     log_path = tmp / "server.log"
     env = {**os.environ, "CONSORTIA_VAR_DIR": str(tmp / "var"), "CONSORTIA_EMBEDDED_WORKER": "0", "DATABASE_URL": url}
@@ -306,23 +380,35 @@ def _measure_against_server(url: str, tmp: Path, key: str, plan: Plan) -> list[t
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    ceiling_path = CEILING_PATH.replace("{institution_id}", str(plan.institution_id)).replace("{user_id}", "{id}")
+    paths = {
+        endpoint.key: (endpoint.ceiling.replace("{institution_id}", str(plan.institution_id)), endpoint.path)
+        for endpoint in ENDPOINTS
+    }
     try:
-        _check_record(server, port, N6_PATH, key, plan.ids[0], log_path)
-        _check_record(server, port, ceiling_path, key, plan.ids[0], log_path)
-        ids_path = tmp / "ids.txt"
         use_wrk = shutil.which("wrk") is not None
-        ids_path.write_text("\n".join(quote(i, safe="") if use_wrk else i for i in plan.ids) + "\n")
+        ids_paths = {}
+        for endpoint in ENDPOINTS:
+            ceiling_path, path = paths[endpoint.key]
+            first = plan.ids[endpoint.key][0]
+            _check_record(server, port, path, key, first, log_path)
+            _check_record(server, port, ceiling_path, key, first, log_path)
+            ids_paths[endpoint.key] = tmp / f"ids-{endpoint.key}.txt"
+            lines = plan.ids[endpoint.key]
+            # wrk sends the values as they are written (bench.load quotes them itself)
+            written = [" ".join(quote(v, safe="") for v in line.split(" ")) if use_wrk else line for line in lines]
+            ids_paths[endpoint.key].write_text("\n".join(written) + "\n")
         seconds = plan.seconds / N6_ROUNDS
-        rounds = []
+        rounds: dict[str, Rounds] = {endpoint.key: [] for endpoint in ENDPOINTS}
         for _ in range(N6_ROUNDS):
-            pair = []
-            for path in (ceiling_path, N6_PATH):
-                if use_wrk:
-                    pair.append(_load_with_wrk(port, key, path, ids_path, seconds))
-                else:
-                    pair.append(_load(port, key, path, ids_path, plan.requests // N6_ROUNDS, seconds))
-            rounds.append((pair[0], pair[1]))
+            for endpoint in ENDPOINTS:
+                pair = []
+                for path in paths[endpoint.key]:
+                    ids_path = ids_paths[endpoint.key]
+                    if use_wrk:
+                        pair.append(_load_with_wrk(port, key, path, ids_path, seconds))
+                    else:
+                        pair.append(_load(port, key, path, ids_path, plan.requests // N6_ROUNDS, seconds))
+                rounds[endpoint.key].append((pair[0], pair[1]))
         return rounds
     finally:
         _stop(server)
@@ -343,10 +429,10 @@ def _log_tail(log_path: Path, lines: int = 6) -> str:
 
 
 def _check_record(
-    server: subprocess.Popen[bytes], port: int, template: str, key: str, user_id: str, log_path: Path
+    server: subprocess.Popen[bytes], port: int, template: str, key: str, line: str, log_path: Path
 ) -> None:
     """Wait for the server, then GET one record: anything but 200 with that record is a BenchProblem."""
-    path = template.format(id=quote(user_id, safe=""))
+    path = fill(template, line)
     deadline = time.monotonic() + SERVER_START_SECONDS
     while True:
         if server.poll() is not None:
@@ -365,14 +451,16 @@ def _check_record(
             connection.close()
     if response.status != 200:
         raise BenchProblem(
-            f"GET {template} answered {response.status} for {user_id}: {body[:200].decode(errors='replace')}"
+            f"GET {template} answered {response.status} for {line}: {body[:200].decode(errors='replace')}"
         )
     try:
         record = json.loads(body)
     except ValueError as exc:
         raise BenchProblem(f"GET {template} answered 200 but not JSON: {body[:200].decode(errors='replace')}") from exc
-    if not isinstance(record, dict) or record.get("primary_id") != user_id:
-        raise BenchProblem(f"GET {template} answered 200 but not the record of {user_id}: {body[:200]!r}")
+    # the record's own id is the last value of the line: a user's primary id, a portfolio's id
+    wanted = line.split(" ")[-1]
+    if not isinstance(record, dict) or wanted not in {record.get("primary_id"), record.get("id")}:
+        raise BenchProblem(f"GET {template} answered 200 but not the record {line}: {body[:200]!r}")
 
 
 def _load(port: int, key: str, path: str, ids_path: Path, requests: int, seconds: float) -> dict[str, Any]:

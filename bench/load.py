@@ -1,7 +1,8 @@
 """A bounded HTTP load loop, run as its own process: `python -m bench.load --port P --ids-file F`.
 
 Keep-alive connections on loopback, one thread per connection, each sending GET requests for the
-ids of the file in turn until the request count or the time limit is reached. Prints one JSON
+ids of the file in turn until the request count or the time limit is reached. A line may hold several
+values separated by spaces (a record's and its portfolio's ids): each `{id}` of the path takes the next. Prints one JSON
 object: requests, errors (non-200 answers and broken connections), seconds, requests per second,
 and latency percentiles in milliseconds. A warm-up phase (not measured) precedes the timed one.
 """
@@ -13,6 +14,7 @@ import http.client
 import itertools
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -44,6 +46,12 @@ class Shared:
             return next(self.ids)
 
 
+def fill(template: str, line: str) -> str:
+    """The path of one request: each `{id}` of `template` replaced by the next value of `line`, quoted."""
+    values = iter(line.split(" "))
+    return re.sub(r"\{id\}", lambda _match: quote(next(values), safe=""), template)
+
+
 def _worker(host: str, port: int, path: str, headers: dict[str, str], shared: Shared) -> None:
     connection = http.client.HTTPConnection(host, port, timeout=10)
     latencies: list[float] = []
@@ -52,7 +60,7 @@ def _worker(host: str, port: int, path: str, headers: dict[str, str], shared: Sh
     while (user_id := shared.take()) is not None:
         started = time.perf_counter()
         try:
-            connection.request("GET", path.format(id=quote(user_id, safe="")), headers=headers)
+            connection.request("GET", fill(path, user_id), headers=headers)
             response = connection.getresponse()
             body = response.read()
         except (OSError, http.client.HTTPException) as exc:
@@ -138,8 +146,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--path", default="/almaws/v1/users/{id}", help="Request path; {id} is replaced.")
-    parser.add_argument("--ids-file", type=Path, required=True, help="One id per line.")
+    parser.add_argument(
+        "--path", default="/almaws/v1/users/{id}", help="Request path; each {id} takes the next value of a line."
+    )
+    parser.add_argument(
+        "--ids-file", type=Path, required=True, help="One id (or several, separated by spaces) per line."
+    )
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--seconds", type=float, default=20.0, help="Time limit of each phase.")
     parser.add_argument("--threads", type=int, default=8, help="Concurrent keep-alive connections.")

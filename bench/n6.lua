@@ -1,8 +1,13 @@
 -- wrk script for N-6: GET one record per request, cycling through the ids of a file, with the API key
--- from the environment; prints one JSON line with the counts and latency percentiles when done.
+-- from the environment; prints one JSON line with the counts and latency percentiles when done. A line
+-- may hold several values separated by spaces: each {id} of the path takes the next one.
 local ids = {}
 for line in io.lines(os.getenv("CONSORTIA_BENCH_IDS_FILE")) do
-  if line ~= "" then ids[#ids + 1] = line end
+  if line ~= "" then
+    local values = {}
+    for value in line:gmatch("%S+") do values[#values + 1] = value end
+    ids[#ids + 1] = values
+  end
 end
 local template = os.getenv("CONSORTIA_BENCH_PATH")
 local headers = {
@@ -18,7 +23,11 @@ end
 
 function request()
   counter = counter % #ids + 1
-  local path = template:gsub("{id}", function() return ids[counter] end)
+  local values, next_value = ids[counter], 0
+  local path = template:gsub("{id}", function()
+    next_value = next_value + 1
+    return values[next_value]
+  end)
   return wrk.format("GET", path, headers)
 end
 

@@ -11,12 +11,18 @@ Two consortia, three institutions and one person of each kind the fuzzer acts as
     user_admin    east-ua, User Administrator of EAST
     staff         east-staff, staff of EAST without roles
     patron        east-pat, patron of EAST (role Patron)
+    eio           east-eio, Electronic Inventory Operator for EAST_L1 and Extended for EAST_L2 (scope switch on)
     anonymous     no key at all
 
 and, as things to aim at: west-ua and west-pat (WEST), south-gsa and south-pat (SOUTH), one finished
 job instance of EAST and one of SOUTH (M1001, with an event each), a Support Center case of EAST and one of
 SOUTH (east-gsa and south-gsa are STANDARD Support Center users, east-ua and east-staff BASIC), and the
-list views the Support Center answers.
+list views the Support Center answers; electronic inventory in EAST and SOUTH (a collection of EAST_L1 with a
+service and a portfolio, a standalone portfolio, their records, an item of each task list, a PO line ordering the
+portfolios, a licence covering the collection) and a Community Zone collection; in EAST and
+SOUTH an itemized set of those portfolios and a Repository import profile (part of the collection, library
+from 910 $a, a default library), and in EAST a finished Change Electronic Portfolio Information (M2101) and
+Repository Import (M2102).
 
 Random text almost never names a thing that exists, so the fuzzer draws path values from `vocabulary(...)`
 most of the time and query and body values half of the time: the world's codes and ids, ids of other
@@ -36,15 +42,43 @@ from sqlalchemy.orm import Session
 from consortia.access.permissions import Permission
 from consortia.audit.registry import history_kinds
 from consortia.db import utcnow
+from consortia.eresources.import_models import (
+    PART_OF_COLLECTION,
+    REPOSITORY,
+    ImportProfile,
+    PortfolioSet,
+    PortfolioSetMember,
+)
+from consortia.eresources.marc import minimal_marcxml
+from consortia.eresources.models import (
+    BibRecord,
+    CzCollection,
+    CzPortfolio,
+    ElectronicCollection,
+    ElectronicService,
+    Portfolio,
+)
+from consortia.eresources.policy import ACTIVATION_TASK_ACTIONS
+from consortia.eresources.task_models import (
+    ACTIVATION,
+    CREATED_LOCALLY,
+    CZ_UPDATES,
+    PORTFOLIO_UPDATED,
+    STATUSES,
+    EresourceTask,
+    License,
+    PoLine,
+    PoLineItem,
+)
 from consortia.jobs.models import COMPLETED_SUCCESS, JobEvent, JobInstance
 from consortia.jobs.registry import job_kinds
 from consortia.platform import roles as R
 from consortia.platform.codetables import TABLES
-from consortia.platform.models import ApiKey
+from consortia.platform.models import ApiKey, Institution, InstitutionParameter
 from consortia.platform.parameters import DEFINITIONS
 from tests.factories import Factory
 
-KINDS = ("operator", "gsa", "user_admin", "staff", "patron", "anonymous")
+KINDS = ("operator", "gsa", "user_admin", "staff", "patron", "eio", "anonymous")
 
 INSTITUTIONS = ("EAST", "WEST", "SOUTH")
 CONSORTIA = ("NLC", "SLC")
@@ -79,6 +113,8 @@ class FuzzWorld:
     instance_ids: tuple[int, ...]
     case_numbers: tuple[str, ...] = ()
     view_ids: tuple[str, ...] = ()
+    # collections, services, portfolios, mms_ids, sets, profiles, cz: EAST's first, then SOUTH's
+    electronic: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def build_fuzz_world(factory: Factory, client: TestClient) -> FuzzWorld:
@@ -111,6 +147,15 @@ def build_fuzz_world(factory: Factory, client: TestClient) -> FuzzWorld:
             identifiers=(("BARCODE", "B-100"), ("UNIV_ID", "U-100")),
         ),
     }
+    east_l1, east_l2 = east.libraries[0], east.libraries[1]
+    people["eio"] = factory.user(
+        east,
+        "east-eio",
+        roles=((R.ELECTRONIC_INVENTORY_OPERATOR, east_l1), (R.ELECTRONIC_INVENTORY_OPERATOR_EXTENDED, east_l2)),
+    )
+    session.add(
+        InstitutionParameter(institution_id=east.id, name="temp_user_scope_limits_electronic_resources", value=True)
+    )
     factory.user(west, "west-ua", roles=(R.USER_ADMINISTRATOR,))
     factory.user(west, "west-pat", record_type="PUBLIC", user_group="UNDERGRAD", identifiers=(("BARCODE", "W-100"),))
     south_gsa = factory.user(south, "south-gsa", roles=(R.GENERAL_SYSTEM_ADMINISTRATOR,), support_level="STANDARD")
@@ -122,10 +167,11 @@ def build_fuzz_world(factory: Factory, client: TestClient) -> FuzzWorld:
     actors["anonymous"] = Actor("anonymous", None)
     south_actor = Actor("south", south_gsa.primary_id, factory.key(south_gsa))
     instances = []
-    for institution, submitter in ((east, people["gsa"]), (south, south_gsa)):
+    runs = ((east, people["gsa"], "M1001"), (south, south_gsa, "M1001"), (east, people["gsa"], "M2101"))
+    for institution, submitter, job_code in (*runs, (east, people["gsa"], "M2102")):
         now = utcnow()
         instance = JobInstance(
-            job_code="M1001",
+            job_code=job_code,
             institution_id=institution.id,
             submitted_by_id=submitter.id,
             submitted_by=submitter.primary_id,
@@ -143,12 +189,104 @@ def build_fuzz_world(factory: Factory, client: TestClient) -> FuzzWorld:
         session.add(JobEvent(job_instance_id=instance.id, type="INFO", description="Done.", record=None, at=now))
         instances.append(instance.id)
     key_ids = tuple(session.scalars(select(ApiKey.id).order_by(ApiKey.id)))
+    electronic = _inventory(session, east, south)
     session.commit()
     cases = tuple(_open_case(client, actor) for actor in (actors["gsa"], south_actor))
     views = client.get("/api/v1/support/list-views", headers=actors["gsa"].headers)
     assert views.status_code == 200, views.text
     view_ids = tuple(str(view["id"]) for view in views.json().get("list_view", []))
-    return FuzzWorld(actors, key_ids, tuple(instances), cases, view_ids)
+    return FuzzWorld(actors, key_ids, tuple(instances), cases, view_ids, electronic)
+
+
+def _inventory(session: Session, east: Institution, south: Institution) -> dict[str, tuple[str, ...]]:
+    """A collection of the first library with a service and a portfolio, and a standalone portfolio, in EAST
+    and in SOUTH; a Community Zone collection."""
+    found: dict[str, list[str]] = {
+        "collections": [],
+        "services": [],
+        "portfolios": [],
+        "mms_ids": [],
+        "cz": [],
+        "tasks": [],
+        "po_lines": [],
+        "po_line_items": [],
+        "licenses": [],
+        "sets": [],
+        "profiles": [],
+    }
+    for institution in (east, south):
+        record = BibRecord(institution_id=institution.id, title="Fuzz Journal", marcxml=minimal_marcxml("Fuzz Journal"))
+        collection = ElectronicCollection(
+            institution_id=institution.id, public_name="Fuzz Package", library_id=institution.libraries[0].id
+        )
+        session.add_all([record, collection])
+        session.flush()
+        service = ElectronicService(institution_id=institution.id, collection_id=collection.id)
+        session.add(service)
+        session.flush()
+        inside = Portfolio(
+            institution_id=institution.id,
+            bib_id=record.id,
+            collection_id=collection.id,
+            service_id=service.id,
+            title="Fuzz",
+        )
+        alone = Portfolio(
+            institution_id=institution.id, bib_id=record.id, library_id=institution.libraries[1].id, title="Fuzz"
+        )
+        session.add_all([inside, alone])
+        session.flush()
+        found["collections"].append(str(collection.id))
+        found["services"].append(str(service.id))
+        found["portfolios"] += [str(inside.id), str(alone.id)]
+        found["mms_ids"].append(str(record.id))
+        # ER-14, ER-15: an item of each task list (the CZ update names the portfolio, the activation the collection)
+        cz_item = EresourceTask(
+            institution_id=institution.id, task_list=CZ_UPDATES, report_type=PORTFOLIO_UPDATED, portfolio_id=alone.id
+        )
+        activation_item = EresourceTask(
+            institution_id=institution.id,
+            task_list=ACTIVATION,
+            report_type=CREATED_LOCALLY,
+            collection_id=collection.id,
+        )
+        session.add_all([cz_item, activation_item])
+        session.flush()
+        found["tasks"] += [str(cz_item.id), str(activation_item.id)]
+        # ER-18, ER-19: a PO line ordering both portfolios, and a licence covering the collection
+        line = PoLine(institution_id=institution.id, number=f"POL-{institution.code}")
+        line.items = [
+            PoLineItem(institution_id=institution.id, portfolio_id=inside.id),
+            PoLineItem(institution_id=institution.id, portfolio_id=alone.id),
+        ]
+        session.add_all([line, License(institution_id=institution.id, code=f"LIC-{institution.code}", name="Fuzz")])
+        collection.license = f"LIC-{institution.code}"
+        session.flush()
+        found["po_lines"].append(str(line.id))
+        found["po_line_items"] += [str(item.id) for item in line.items]
+        found["licenses"].append(f"LIC-{institution.code}")
+        portfolio_set = PortfolioSet(institution_id=institution.id, name="Fuzz set", created_by="fuzz")
+        profile = ImportProfile(
+            institution_id=institution.id,
+            name="Fuzz profile",
+            type=REPOSITORY,
+            portfolio_type=PART_OF_COLLECTION,
+            collection_id=collection.id,
+            service_id=service.id,
+            library_tag="910",
+            library_subfield="a",
+            default_library_id=institution.libraries[1].id,
+        )
+        session.add_all([portfolio_set, profile])
+        session.flush()
+        session.add_all([PortfolioSetMember(set_id=portfolio_set.id, portfolio_id=p.id) for p in (inside, alone)])
+        found["sets"].append(str(portfolio_set.id))
+        found["profiles"].append(str(profile.id))
+    cz = CzCollection(public_name="Fuzz CZ", portfolios=[CzPortfolio(title="Fuzz CZ title")])
+    session.add(cz)
+    session.flush()
+    found["cz"] += [str(cz.id), str(cz.portfolios[0].id)]
+    return {key: tuple(values) for key, values in found.items()}
 
 
 def _open_case(client: TestClient, actor: Actor) -> str:
@@ -215,7 +353,43 @@ def vocabulary(world: FuzzWorld) -> dict[str, list[str | int]]:
         "user_id_types": ["all_unique", "primary_id", "linking_id", "BARCODE", "UNIV_ID", "NOTYPE"],
         "emails": ["new@east.example.edu", "mary@east.example.edu", "not-an-email", "a@b"],
         "dates": list(DATES),
-        "job_parameters": ["user_group", "set_id", "library", "nothing"],
+        "job_parameters": [
+            "user_group",
+            "set_id",
+            "library",
+            "collection_id",
+            "profile_id",
+            "file_id",
+            "source_institution",
+            "nothing",
+        ],
+        "job_parameter_values": [
+            "UNDERGRAD",
+            *world.electronic.get("sets", ()),
+            *world.electronic.get("profiles", ()),
+            *LIBRARIES,
+            "999999",
+            "",
+            *NASTY_TEXTS,
+        ],
+        "set_ids": [*world.electronic.get("sets", ()), "999999", "0", "2147483648", "abc"],
+        "profile_ids": [*world.electronic.get("profiles", ()), "999999", "0", "2147483648", "abc"],
+        "profile_types": ["REPOSITORY", "INVENTORY_UPDATE", "NEW_ORDER", "NOTYPE", ""],
+        "portfolio_types": ["STANDALONE", "PART_OF_ELECTRONIC_COLLECTION", "NOTYPE", ""],
+        "marc_tags": ["910", "245", "001", "99", "ABC", ""],
+        "marc_subfields": ["a", "9", "", "ab"],
+        "collection_ids": [*world.electronic.get("collections", ()), "999999", "0", "abc"],
+        "service_ids": [*world.electronic.get("services", ()), "999999"],
+        "portfolio_ids": [*world.electronic.get("portfolios", ()), "999999", "2147483648"],
+        "mms_ids": [*world.electronic.get("mms_ids", ()), "999999"],
+        "cz_ids": [*world.electronic.get("cz", ()), "999999"],
+        "task_ids": [*world.electronic.get("tasks", ()), "999999", "0"],
+        "po_line_ids": [*world.electronic.get("po_lines", ()), "999999", "0"],
+        "po_line_item_ids": [*world.electronic.get("po_line_items", ()), "999999"],
+        "license_codes": [*world.electronic.get("licenses", ()), "lic-east", "NOLIC"],
+        "task_actions": [*ACTIVATION_TASK_ACTIONS, "dismiss", "nothing"],
+        "task_statuses": [*STATUSES, "nothing"],
+        "rule_ids": ["default", "order", "1", "2", "999999", "x"],
     }
 
 

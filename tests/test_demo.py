@@ -30,6 +30,7 @@ from consortia.demo import (
     demo_extensions,
     sign_ins,
 )
+from consortia.eresources.demo import EXTRA_STAFF
 from consortia.errors import Unauthorized
 from consortia.platform import roles as R
 from consortia.platform.auth import create_api_key, find_sign_in_user, revoke_api_key, sign_in
@@ -97,7 +98,8 @@ def test_every_demo_role_set_obeys_the_role_rules(db: Session) -> None:
     build_demo(db)
     users = _demo_users(db)
     staff_with_roles = [u for u in users if u.record_type == "STAFF" and u.roles]
-    assert len(staff_with_roles) == 16  # eight roles in EAST and in WEST
+    # eight roles in EAST and in WEST, and the electronic resources demo's staff for the other scopes
+    assert len(staff_with_roles) == 16 + len(EXTRA_STAFF)
     for user in users:
         assert user.institution is not None
         libraries = {lib.code for lib in user.institution.libraries}
@@ -122,7 +124,7 @@ def test_every_demo_role_set_obeys_the_role_rules(db: Session) -> None:
 def test_demo_patrons_have_identifiers_groups_and_some_blocks(db: Session) -> None:
     build_demo(db)
     users = _demo_users(db)
-    patrons = [u for u in users if u.record_type == "PUBLIC"]
+    patrons = [u for u in users if u.record_type == "PUBLIC" and u.account_type == "INTERNAL"]
     per_institution = Counter(u.institution.code for u in patrons if u.institution)
     assert per_institution == {"EAST": 20, "WEST": 20, "NORTH": 20, "SOUTH": 20}
     assert any(u.status == "INACTIVE" for u in patrons)

@@ -11,16 +11,32 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from consortia import __version__
+from consortia.almaws import bibs as almaws_bibs
 from consortia.almaws import conf as almaws_conf
+from consortia.almaws import electronic as almaws_electronic
+from consortia.almaws import import_profiles as almaws_import_profiles
 from consortia.almaws import jobs as almaws_jobs
+from consortia.almaws import sets as almaws_sets
 from consortia.almaws import users as almaws_users
 from consortia.almaws.conventions import TrailingSlashMiddleware, document_errors, install_error_handlers
 from consortia.almaws.error_codes import markdown_table
 from consortia.config import Settings, configure, get_settings
 from consortia.db import get_database, init_database
+from consortia.eresources import acq_api as eresources_acq_api
+from consortia.eresources import acq_pages as eresources_acq_pages
+from consortia.eresources import api as eresources_api
+from consortia.eresources import exchange_api as eresources_exchange_api
+from consortia.eresources import exchange_pages as eresources_exchange_pages
+from consortia.eresources import import_api as eresources_import_api
+from consortia.eresources import import_pages as eresources_import_pages
+from consortia.eresources import pages as eresources_pages
+from consortia.eresources import task_api as eresources_task_api
+from consortia.eresources import task_pages as eresources_task_pages
 from consortia.headers import SecurityHeadersMiddleware
 from consortia.jobs import pages as job_pages
 from consortia.logs import install_redaction
+from consortia.network import api as network_api
+from consortia.network import pages as network_pages
 from consortia.platform import account_pages as platform_account_pages
 from consortia.platform import api as platform_api
 from consortia.platform import apikey_api as platform_apikey_api
@@ -87,9 +103,19 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         almaws_users.router,
         almaws_conf.router,
         almaws_jobs.router,
+        almaws_electronic.router,
+        almaws_bibs.router,
+        almaws_sets.router,
+        almaws_import_profiles.router,
         platform_api.router,
         platform_apikey_api.router,
         support_api.router,
+        eresources_api.router,
+        eresources_task_api.router,
+        eresources_acq_api.router,
+        eresources_import_api.router,
+        eresources_exchange_api.router,
+        network_api.router,
         web_pages.router,
         platform_pages.router,
         platform_user_pages.router,
@@ -97,6 +123,12 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         job_pages.router,
         support_pages.router,
         support_view_pages.router,
+        eresources_pages.router,
+        eresources_task_pages.router,
+        eresources_acq_pages.router,
+        eresources_import_pages.router,
+        eresources_exchange_pages.router,
+        network_pages.router,
         web_mail_pages.router,
     ):
         app.include_router(router)

@@ -245,5 +245,39 @@ def generate(
     generate_data(database, size.upper(), console=console)
 
 
+@app.command("import")
+def import_file(
+    file: Annotated[str, typer.Argument(help="A binary MARC21 or MARCXML file.")],
+    profile: Annotated[str, typer.Option("--profile", help="The import profile's id.")],
+    as_user: Annotated[str, typer.Option("--as", help="The primary id of the user the import acts as.")],
+    institution: Annotated[str | None, typer.Option(help="The institution's code (needed for the operator).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Import a MARC file with an import profile (Repository Import, ER-22), following the job to its end."""
+    from pathlib import Path
+
+    from rich.progress import Progress
+
+    from consortia.db import init_database
+    from consortia.eresources.import_cli import follow, submit_file
+    from consortia.jobs.service import describe_instance
+
+    path = Path(file)
+    if not path.is_file():
+        fail(f"{file} is not a file.")
+    database = init_database(_settings(db).database_url)
+    instance_id = submit_file(database, path, profile, as_user, institution)
+    console.print(f"Job instance {instance_id} (Repository Import) submitted.")
+    with Progress(console=console) as progress:
+        task = progress.add_task("Importing", total=100)
+
+        def show(percent: int, status: str) -> None:
+            progress.update(task, completed=percent, description=status)
+
+        follow(database, instance_id, show)
+    with database.session() as session:
+        console.print(describe_instance(session, instance_id))
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()

@@ -45,6 +45,8 @@ class Settings:
     smtp_url: str | None = None
     mail_from: str = "support@consortia.local"
     run_embedded_worker: bool = True
+    # The largest file an import takes (ER-22); above it the upload answers 413.
+    max_upload_bytes: int = 200 * 1024 * 1024
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -72,6 +74,7 @@ def load_settings(**overrides: object) -> Settings:
         "smtp_url": os.environ.get("CONSORTIA_SMTP_URL") or None,
         "mail_from": os.environ.get("CONSORTIA_MAIL_FROM", "support@consortia.local"),
         "run_embedded_worker": os.environ.get("CONSORTIA_EMBEDDED_WORKER", "1") != "0",
+        "max_upload_bytes": int(os.environ.get("CONSORTIA_MAX_UPLOAD_BYTES", str(200 * 1024 * 1024))),
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

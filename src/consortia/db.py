@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import MetaData, Table, create_engine, event, func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -119,6 +119,29 @@ def keep_for_session(session: Session, obj: object) -> None:
     object loaded early in a request (the caller's institution) would otherwise be dropped and fetched
     again by the next `session.get`."""
     session.info.setdefault("kept", []).append(obj)
+
+
+def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
+    """`count` ids for rows about to be inserted into `table` (integer primary key `id`), so that the rows
+    of one batch can name each other (a portfolio its bibliographic record) and be inserted with one
+    executemany, without a RETURNING that SQLite's driver can only correlate row by row.
+
+    PostgreSQL: taken from the column's sequence in one statement, safe beside concurrent inserts.
+    SQLite: the ids after the largest one. The caller's transaction must hold the write lock (it wrote
+    first, or began IMMEDIATE, as the job runner's chunks do); if it does not and another writer commits
+    in between, SQLite refuses the upgrade or the primary key refuses the row: never a silent duplicate.
+    """
+    if count <= 0:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        return list(
+            session.scalars(
+                text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"),
+                {"table": table.name, "count": count},
+            )
+        )
+    top = int(session.scalar(select(func.max(table.c.id))) or 0)
+    return list(range(top + 1, top + 1 + count))
 
 
 class Database:

@@ -47,16 +47,21 @@ def test_the_platform_benchmarks_run_end_to_end(
     assert len(printed) == 2 + len(results)
     assert set(by_name) == {
         "N-7 permission decisions (policy.allows)",
-        "N-6 GET one record: throughput",
-        "N-6 GET one record: p99 latency",
-        "N-6 ceiling: bare endpoint, same server",
-        "N-6 real endpoint / ceiling",
+        "N-6 GET one portfolio: throughput",
+        "N-6 GET one portfolio: p99 latency",
+        "N-6 portfolio ceiling: bare endpoint, same server",
+        "N-6 portfolio endpoint / ceiling",
+        "N-6 GET one user: throughput",
+        "N-6 GET one user: p99 latency",
+        "N-6 user ceiling: bare endpoint, same server",
+        "N-6 user endpoint / ceiling",
     }
     for result in results:
         assert result["status"] in {OK, MISS}, result
         assert result["figure"] > 0
         assert result["database"] in {"sqlite", "postgresql"}
-    assert "a user record stands in for a portfolio" in by_name["N-6 GET one record: throughput"]["note"]
+    assert "/bibs/{mms_id}/portfolios/{portfolio_id}" in by_name["N-6 GET one portfolio: throughput"]["note"]
+    assert "/bench/n6/ceiling/bibs/" in by_name["N-6 portfolio ceiling: bare endpoint, same server"]["note"]
     assert status == 0
 
 

@@ -46,9 +46,13 @@ PEOPLE = [
         ["Consortia", "Institutions", "Fulfillment networks", "Mail outbox", "Users", "Support admin", "My account"],
         ["Operator", "Administration", "Support"],
     ),
-    ("east-admin", ["Users", "Parameters", "Monitor Jobs", "Support contacts", "My account"], ["Administration"]),
+    (
+        "east-admin",
+        ["Users", "Parameters", "Collaborative networks", "Monitor Jobs", "Walk-in desk", "Support contacts"],
+        ["Administration"],
+    ),
     ("east-consortia", ["Support cases", "My account"], []),
-    ("east-desk", ["Users", "Monitor Jobs", "My account"], ["Administration"]),
+    ("east-desk", ["Users", "Collaborative networks", "Monitor Jobs", "Walk-in desk"], ["Administration"]),
 ]
 
 

@@ -68,3 +68,43 @@ class Permission(StrEnum):
     # of a Consortia user (SC-12): the operator's.
     CONTACT_STATUS = "contact:status"
     ACCESS_REVIEW = "access-review:manage"
+
+    # Electronic resources (ER): reading the inventory, and each kind's edit (ER-5), delete (ER-6) and
+    # create; the scope rule of `eresources.policy` decides edit and delete per resource.
+    ERESOURCE_READ = "eresource:read"
+    COLLECTION_CREATE = "electronic-collection:create"
+    COLLECTION_EDIT = "electronic-collection:edit"
+    COLLECTION_DELETE = "electronic-collection:delete"
+    SERVICE_EDIT = "electronic-service:edit"
+    SERVICE_DELETE = "electronic-service:delete"
+    PORTFOLIO_CREATE = "portfolio:create"
+    PORTFOLIO_EDIT = "portfolio:edit"
+    PORTFOLIO_DELETE = "portfolio:delete"
+    BIB_CREATE = "bib:create"
+    # Activating from the Community Zone (ER-23); the catalogue itself is the operator's.
+    CZ_ACTIVATE = "cz:activate"
+    CZ_MANAGE = "cz:manage"
+    # Items of the Community Zone Updates and Activation Task Lists (ER-14, ER-15), and electronic items
+    # ordered on a PO line (ER-18): acting on one is editing its resource (the scope rule, ER-5); deleting
+    # an activation item needs the delete rule (ER-6).
+    TASK_EDIT = "eresource-task:edit"
+    TASK_DELETE = "eresource-task:delete"
+    PO_LINE_ITEM_EDIT = "po-line-item:edit"
+    # Changing the information of a set of portfolios in bulk ("Change Electronic Portfolio Information",
+    # ER-21): the Repository Manager's, never the electronic inventory roles' alone.
+    PORTFOLIO_BULK_CHANGE = "portfolio:bulk-change"
+    # Itemized sets of portfolios (the input of ER-21).
+    SET_READ = "set:read"
+    SET_MANAGE = "set:manage"
+    # Metadata import profiles and running an import (ER-22).
+    IMPORT_PROFILE_READ = "import-profile:read"
+    IMPORT_PROFILE_MANAGE = "import-profile:manage"
+    IMPORT_RUN = "import:run"
+    # Collaborative network (CN): the rules and tables of an institution, the walk-in desk.
+    NETWORK_CONFIG_READ = "network-config:read"
+    NETWORK_CONFIG_EDIT = "network-config:edit"
+    # Searching the fulfillment network for walk-in patrons, previewing and linking one (CN-8, CN-9, CN-13);
+    # the object is a walk-in candidate: who may be found is part of the rule.
+    WALK_IN_FIND = "walk-in:find"
+    # Refreshing a linked account from its source (CN-10) and lending to walk-in patrons (CN-11).
+    LINKED_ACCOUNT_REFRESH = "linked-account:refresh"

@@ -40,6 +40,9 @@ class Rule:
     doc: str
     test: Test
     where: Where | None = None
+    # The reason of this rule's answer about one object, when it can say more than `doc` (which role,
+    # which scope, which library); None lets the generic text stand. Called with allowed True or False.
+    reason: Callable[[Identity, Any, bool], str | None] | None = None
 
     def explain(self, identity: Identity) -> str:
         held = sorted(
@@ -390,7 +393,12 @@ def decide(identity: Identity, permission: P, obj: Any = None) -> Decision:
         return Decision(False, "deny_by_default", f"No rule grants {permission}.")
     for rule in rules:
         if rule.test(identity, obj):
-            return Decision(True, rule.name, rule.explain(identity))
+            told = rule.reason(identity, obj, True) if rule.reason is not None else None
+            return Decision(True, rule.name, told or rule.explain(identity))
+    for rule in rules:
+        told = rule.reason(identity, obj, False) if rule.reason is not None else None
+        if told:
+            return Decision(False, "deny_by_default", told)
     reason = DENIALS.get(permission) or "No rule grants " + str(permission) + " here: " + "; ".join(
         rule.doc for rule in rules
     )

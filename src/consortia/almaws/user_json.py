@@ -128,6 +128,13 @@ class UserIn(_In):
     version: int | None = Field(None, ge=1, le=2**31 - 1)
 
 
+class LoanIn(_In):
+    """The body of `POST /users/{id}/loans`: the lending library (`circ_desk` is accepted and ignored)."""
+
+    library: Coded = None
+    circ_desk: Coded = None
+
+
 def _value(item: CodedIn | None) -> str:
     return (item.value or "").strip() if item is not None else ""
 
@@ -304,13 +311,14 @@ def user_json(user: UserRecord, labels: UserLabels, base_url: str) -> dict[str, 
         "status": coded(user.status, user.status.title()),
         "account_type": coded("EXTERNAL", "Linked account") if linked else coded(user.account_type, "Internal"),
     }
-    if linked:
+    if linked or user.source_user_id is not None:
+        # A linked account, or a peer joined by consortial id (CN-9a): both name the source.
         body.update(
             {
                 "source_institution_code": labels.source_institution_code,
                 "source_link_id": labels.source_user_id,
                 "linking_id": user.linking_id,
-                "linked_account_rule": coded(user.linked_rule, user.linked_rule),
+                "linked_account_rule": coded(user.linked_rule, labels.linked_rule_name or user.linked_rule),
             }
         )
     body.update(
@@ -352,7 +360,11 @@ def user_json(user: UserRecord, labels: UserLabels, base_url: str) -> dict[str, 
                 }
                 for block in user.blocks
             ],
-            "rs_library": [],
+            "rs_library": (
+                [{"code": coded(labels.rs_library_code, labels.rs_library_name)}]
+                if labels.rs_library_code is not None
+                else []
+            ),
             "support_level": coded(user.support_level, SUPPORT_LEVELS.get(user.support_level)),
             "version": user.version,
             "link": user_link(base_url, user),

@@ -5,7 +5,8 @@ The operator names the institution with `?institution=CODE`; everyone else works
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import replace
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
@@ -15,10 +16,13 @@ from consortia.access.deps import ApiCaller, DbSession, api_caller, in_one_hop, 
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.almaws.conventions import Limit, Offset, envelope, respond
-from consortia.almaws.user_json import UserIn, brief_user_json, changes_from_json, user_json
+from consortia.almaws.user_json import LoanIn, UserIn, brief_user_json, changes_from_json, user_json
 from consortia.errors import BadRequest
+from consortia.network import rules as network_rules
+from consortia.network import service as network
+from consortia.network.schemas import loan_json
 from consortia.platform.models import User
-from consortia.platform.tenancy import acting_institution
+from consortia.platform.tenancy import acting_institution, library_by_code
 from consortia.platform.user_labels import UserLabels, user_labels
 from consortia.platform.user_reads import access_user_record
 from consortia.platform.user_record import UserRecord, record_of
@@ -51,12 +55,28 @@ def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
+def _with_rule_name(session: Session, record: UserRecord, labels: UserLabels) -> UserLabels:
+    """The labels with the name of the rule a linked account was made by (only linked accounts read it)."""
+    if record.linked_rule and record.institution_id is not None:
+        name = network_rules.rule_name(session, record.institution_id, record.linked_rule)
+        return replace(labels, linked_rule_name=name)
+    return labels
+
+
+def user_body(request: Request, session: Session, user: User) -> dict[str, Any]:
+    """The full user JSON, with the name of the rule a linked account was made by."""
+    record = record_of(user)
+    return user_json(record, _with_rule_name(session, record, user_labels(session, user)), base_url(request))
+
+
 def _answer(request: Request, session: Session, user: User, status: int = 200) -> Response:
-    return _answer_record(request, record_of(user), user_labels(session, user), status)
+    return _answer_record(request, session, record_of(user), user_labels(session, user), status)
 
 
-def _answer_record(request: Request, record: UserRecord, labels: UserLabels, status: int = 200) -> Response:
-    body = user_json(record, labels, base_url(request))
+def _answer_record(
+    request: Request, session: Session, record: UserRecord, labels: UserLabels, status: int = 200
+) -> Response:
+    body = user_json(record, _with_rule_name(session, record, labels), base_url(request))
     return respond(request, body, root="user", status=status, headers={"ETag": f'"{record.version}"'})
 
 
@@ -102,11 +122,19 @@ def post_user(
     request: Request,
     session: DbSession,
     identity: Annotated[Identity, Depends(requires(P.USER_CREATE))],
-    body: Annotated[UserIn, Body()],
+    body: Annotated[UserIn | None, Body()] = None,
+    source_institution_code: Annotated[str | None, Query(max_length=40)] = None,
+    source_user_id: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    if "source_institution_code" in request.query_params or "source_user_id" in request.query_params:
-        # Linking a walk-in patron (SPEC CN-9) must never silently create an ordinary user instead.
-        raise BadRequest("Linking walk-in patrons (linked accounts) is not available yet.", "60228")
+    """Create a user; with `source_institution_code` + `source_user_id`, link that walk-in patron instead
+    (CN-9: the desk's staff may, under `walk-in:find`; the body is ignored)."""
+    if source_institution_code is not None or source_user_id is not None:
+        if not (source_institution_code and source_user_id):
+            raise BadRequest("Give both source_institution_code and source_user_id to link a patron.", "40166411")
+        candidate = network.access_walk_in_patron(session, identity, source_institution_code, source_user_id)
+        outcome = network.link_walk_in(session, identity, candidate, refresh_existing=False)
+        return _answer(request, session, outcome.user)
+    body = body or UserIn()
     institution = acting_institution(session, identity)
     changes = changes_from_json(body, institution_code=institution.code, swap_all=False)
     user = create_user(session, identity, institution, changes)
@@ -129,7 +157,7 @@ async def get_user(
             user = access_linked_user(session, identity, source_institution_code, user_id, P.USER_READ)
             return _answer(request, session, user)
         record, labels = access_user_record(session, identity, user_id, P.USER_READ, id_type=user_id_type)
-        return _answer_record(request, record, labels)
+        return _answer_record(request, session, record, labels)
 
     return await in_one_hop(session, work, reads_only=True)
 
@@ -163,3 +191,54 @@ def remove_user(
     user = access_user(session, identity, user_id, P.USER_DELETE, id_type=user_id_type)
     delete_user(session, identity, user)
     return Response(status_code=204)
+
+
+@router.post("/users/{user_id}", status_code=204, summary="Refresh a linked account from its source (op=refresh)")
+def post_user_operation(
+    session: DbSession,
+    identity: Annotated[Identity, Depends(requires(P.LINKED_ACCOUNT_REFRESH))],
+    user_id: UserId,
+    op: Annotated[str, Query(max_length=20, description="refresh")],
+    user_id_type: UserIdType = "all_unique",
+) -> Response:
+    if op != "refresh":
+        raise BadRequest(f"op must be refresh, not {op!r}.", "40166411")
+    user = network.access_linked_account(session, identity, user_id, id_type=user_id_type)
+    outcome = network.refresh(session, identity, user)
+    if outcome.action != network.REFRESHED:
+        raise BadRequest(f"Failed to refresh linked user: {outcome.message}", "60230")
+    return Response(status_code=204)
+
+
+@router.get("/users/{user_id}/loans", summary="A user's loans")
+def get_loans(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(requires(P.USER_READ))],
+    user_id: UserId,
+    limit: Limit = 10,
+    offset: Offset = 0,
+    user_id_type: UserIdType = "all_unique",
+) -> Response:
+    user = access_user(session, identity, user_id, P.USER_READ, id_type=user_id_type)
+    loans, total = network.loans_of(session, user, limit=limit, offset=offset)
+    return respond(request, envelope("item_loan", [loan_json(loan) for loan in loans], total), root="item_loan")
+
+
+@router.post("/users/{user_id}/loans", summary="Lend an item to a user")
+def post_loan(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(requires(P.LINKED_ACCOUNT_REFRESH))],
+    user_id: UserId,
+    item_barcode: Annotated[str, Query(min_length=1, max_length=200)],
+    body: Annotated[LoanIn | None, Body()] = None,
+    user_id_type: UserIdType = "all_unique",
+) -> Response:
+    user = access_user(session, identity, user_id, P.LINKED_ACCOUNT_REFRESH, id_type=user_id_type)
+    code = body.library.value if body is not None and body.library is not None else None
+    if not code:
+        raise BadRequest("Mandatory field is missing: library", "401664")
+    library = library_by_code(session, acting_institution(session, identity), code)
+    loan = network.lend(session, identity, user, item_barcode, library)
+    return respond(request, loan_json(loan), root="item_loan")

@@ -169,6 +169,7 @@ class User(Base):
     source_user_id: Mapped[int | None] = mapped_column(Integer)
     linking_id: Mapped[str | None] = mapped_column(String(100), index=True)
     linked_rule: Mapped[str | None] = mapped_column(String(100))
+    rs_library_id: Mapped[int | None] = mapped_column(ForeignKey("library.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -189,6 +190,7 @@ class User(Base):
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="UserRole.id"
     )
+    rs_library: Mapped[Library | None] = relationship(foreign_keys=[rs_library_id])
 
     @property
     def full_name(self) -> str:

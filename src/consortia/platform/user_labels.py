@@ -23,6 +23,9 @@ class UserLabels:
     role_types: dict[str, str]
     source_institution_code: str | None = None
     source_user_id: str | None = None
+    linked_rule_name: str | None = None
+    rs_library_code: str | None = None  # a linked account's resource sharing library (CN-9)
+    rs_library_name: str | None = None
 
 
 def user_labels(session: Session, user: User) -> UserLabels:
@@ -42,4 +45,6 @@ def user_labels(session: Session, user: User) -> UserLabels:
         role_types=tables[codetables.USER_ROLES],
         source_institution_code=source_code,
         source_user_id=source_user,
+        rs_library_code=user.rs_library.code if user.rs_library is not None else None,
+        rs_library_name=user.rs_library.name if user.rs_library is not None else None,
     )

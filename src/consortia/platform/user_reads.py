@@ -42,6 +42,7 @@ _INSTITUTIONS = _table(Institution)
 _SOURCE_USERS = _USERS.alias("source_user")
 _SOURCE_INSTITUTIONS = _INSTITUTIONS.alias("source_institution")
 _IDENTIFIERS = _table(UserIdentifier)
+_RS_LIBRARIES = _table(Library).alias("rs_library")
 
 _USER_ROW = (
     select(
@@ -50,10 +51,13 @@ _USER_ROW = (
         _INSTITUTIONS.c.name.label("institution_name"),
         _SOURCE_INSTITUTIONS.c.code.label("source_institution_code"),
         _SOURCE_USERS.c.primary_id.label("source_primary_id"),
+        _RS_LIBRARIES.c.code.label("rs_library_code"),
+        _RS_LIBRARIES.c.name.label("rs_library_name"),
     )
     .join(_INSTITUTIONS, _INSTITUTIONS.c.id == _USERS.c.institution_id)
     .outerjoin(_SOURCE_INSTITUTIONS, _SOURCE_INSTITUTIONS.c.id == _USERS.c.source_institution_id)
     .outerjoin(_SOURCE_USERS, _SOURCE_USERS.c.id == _USERS.c.source_user_id)
+    .outerjoin(_RS_LIBRARIES, _RS_LIBRARIES.c.id == _USERS.c.rs_library_id)
     .where(_USERS.c.institution_id == bindparam("institution_id"))
     .limit(1)
 )
@@ -194,6 +198,8 @@ def find_user_record(
         role_types=role_labels,
         source_institution_code=row.source_institution_code,
         source_user_id=row.source_primary_id,
+        rs_library_code=row.rs_library_code,
+        rs_library_name=row.rs_library_name,
     )
     return record, labels
 

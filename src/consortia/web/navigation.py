@@ -49,7 +49,11 @@ NAVIGATION: list[NavItem] = [
     NavItem("Mail outbox", "/operator/mail", P.MAIL_OUTBOX_READ, operator_only=True, group=OPERATOR),
     NavItem("Users", "/admin/users", P.USER_READ, group=ADMINISTRATION),
     NavItem("Parameters", "/admin/parameters", P.PARAMETER_EDIT, group=ADMINISTRATION),
+    NavItem("Collaborative networks", "/network/rules", P.NETWORK_CONFIG_READ, group=ADMINISTRATION),
     NavItem("Monitor Jobs", "/jobs", P.JOB_READ, group=ADMINISTRATION),
+    NavItem("Electronic resources", "/eresources/portfolios", P.ERESOURCE_READ),
+    # The circulation desk's own page: a link of its own in the header.
+    NavItem("Walk-in desk", "/network/walk-in", P.WALK_IN_FIND),
     NavItem("Support cases", "/support/cases", P.CASE_READ, group=SUPPORT),
     # The operator and an institution's General System Administrator, whatever their own Support
     # Center level (the case list, which also links here, needs one).

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 16:01:39.416939
+Create Date: 2026-12-07 17:05:27.439467
 """
 
 from collections.abc import Sequence
@@ -28,6 +28,17 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_consortium")),
         sa.UniqueConstraint("code", name=op.f("uq_consortium_code")),
+    )
+    op.create_table(
+        "cz_collection",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("public_name", sa.String(length=300), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("type", sa.String(length=10), nullable=False),
+        sa.Column("interface_name", sa.String(length=200), nullable=False),
+        sa.Column("vendor", sa.String(length=200), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_cz_collection")),
     )
     op.create_table(
         "fulfillment_network",
@@ -76,6 +87,25 @@ def upgrade() -> None:
         batch_op.create_index("ix_support_registration_attempt_key", ["key_hash", "at"], unique=False)
 
     op.create_table(
+        "cz_portfolio",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("collection_id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=500), nullable=False),
+        sa.Column("issn", sa.String(length=40), nullable=False),
+        sa.Column("isbn", sa.String(length=40), nullable=False),
+        sa.Column("coverage", sa.String(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["collection_id"],
+            ["cz_collection.id"],
+            name=op.f("fk_cz_portfolio_collection_id_cz_collection"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_cz_portfolio")),
+    )
+    with op.batch_alter_table("cz_portfolio", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_cz_portfolio_collection_id"), ["collection_id"], unique=False)
+
+    op.create_table(
         "institution",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("code", sa.String(length=40), nullable=False),
@@ -91,6 +121,26 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("institution", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_institution_consortium_id"), ["consortium_id"], unique=False)
+
+    op.create_table(
+        "bib_record",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=500), nullable=False),
+        sa.Column("author", sa.String(length=300), nullable=False),
+        sa.Column("issn", sa.String(length=40), nullable=False),
+        sa.Column("isbn", sa.String(length=40), nullable=False),
+        sa.Column("marcxml", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_bib_record_institution_id_institution")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_bib_record")),
+    )
+    with op.batch_alter_table("bib_record", schema=None) as batch_op:
+        batch_op.create_index("ix_bib_record_institution", ["institution_id", "id"], unique=False)
 
     op.create_table(
         "code_table_row",
@@ -179,6 +229,145 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_library_institution_id"), ["institution_id"], unique=False)
 
     op.create_table(
+        "license",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=60), nullable=False),
+        sa.Column("name", sa.String(length=300), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_license_institution_id_institution")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_license")),
+        sa.UniqueConstraint("institution_id", "code", name="uq_license_code"),
+    )
+    op.create_table(
+        "linked_account_rule",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.String(length=2000), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("inputs", sa.JSON(), nullable=False),
+        sa.Column("output", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_linked_account_rule_institution_id_institution")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_linked_account_rule")),
+    )
+    with op.batch_alter_table("linked_account_rule", schema=None) as batch_op:
+        batch_op.create_index("ix_linked_account_rule_order", ["institution_id", "position"], unique=False)
+
+    op.create_table(
+        "linked_account_rule_list",
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("default_output", sa.JSON(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_linked_account_rule_list_institution_id_institution")
+        ),
+        sa.PrimaryKeyConstraint("institution_id", name=op.f("pk_linked_account_rule_list")),
+    )
+    op.create_table(
+        "linked_account_shared_field",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("field", sa.String(length=60), nullable=False),
+        sa.Column("shared", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_id"],
+            ["institution.id"],
+            name=op.f("fk_linked_account_shared_field_institution_id_institution"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_linked_account_shared_field")),
+        sa.UniqueConstraint(
+            "institution_id", "field", name=op.f("uq_linked_account_shared_field_institution_id_field")
+        ),
+    )
+    op.create_table(
+        "po_line",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.String(length=60), nullable=False),
+        sa.Column("vendor", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_po_line_institution_id_institution")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_po_line")),
+        sa.UniqueConstraint("institution_id", "number", name="uq_po_line_number"),
+    )
+    op.create_table(
+        "restricted_user_group",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=60), nullable=False),
+        sa.Column("description", sa.String(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_restricted_user_group_institution_id_institution")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_restricted_user_group")),
+        sa.UniqueConstraint("institution_id", "code", name=op.f("uq_restricted_user_group_institution_id_code")),
+    )
+    op.create_table(
+        "searchable_identifier",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=60), nullable=False),
+        sa.Column("description", sa.String(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_searchable_identifier_institution_id_institution")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_searchable_identifier")),
+        sa.UniqueConstraint("institution_id", "code", name=op.f("uq_searchable_identifier_institution_id_code")),
+    )
+    op.create_table(
+        "electronic_collection",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("public_name", sa.String(length=300), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("type", sa.String(length=10), nullable=False),
+        sa.Column("library_id", sa.Integer(), nullable=True),
+        sa.Column("is_local", sa.Boolean(), nullable=False),
+        sa.Column("activation_status", sa.String(length=10), nullable=False),
+        sa.Column("activation_date", sa.Date(), nullable=True),
+        sa.Column("interface_name", sa.String(length=200), nullable=False),
+        sa.Column("vendor", sa.String(length=200), nullable=False),
+        sa.Column("bib_id", sa.Integer(), nullable=True),
+        sa.Column("cz_collection_id", sa.Integer(), nullable=True),
+        sa.Column("po_line", sa.String(length=60), nullable=False),
+        sa.Column("license", sa.String(length=60), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["bib_id"], ["bib_record.id"], name=op.f("fk_electronic_collection_bib_id_bib_record"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["cz_collection_id"],
+            ["cz_collection.id"],
+            name=op.f("fk_electronic_collection_cz_collection_id_cz_collection"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_electronic_collection_institution_id_institution")
+        ),
+        sa.ForeignKeyConstraint(
+            ["library_id"], ["library.id"], name=op.f("fk_electronic_collection_library_id_library")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_electronic_collection")),
+    )
+    with op.batch_alter_table("electronic_collection", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_electronic_collection_bib_id"), ["bib_id"], unique=False)
+        batch_op.create_index("ix_electronic_collection_institution", ["institution_id", "id"], unique=False)
+        batch_op.create_index("ix_electronic_collection_library", ["library_id"], unique=False)
+
+    op.create_table(
         "user_account",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("institution_id", sa.Integer(), nullable=True),
@@ -208,6 +397,7 @@ def upgrade() -> None:
         sa.Column("source_user_id", sa.Integer(), nullable=True),
         sa.Column("linking_id", sa.String(length=100), nullable=True),
         sa.Column("linked_rule", sa.String(length=100), nullable=True),
+        sa.Column("rs_library_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
@@ -215,6 +405,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["institution_id"], ["institution.id"], name=op.f("fk_user_account_institution_id_institution")
         ),
+        sa.ForeignKeyConstraint(["rs_library_id"], ["library.id"], name=op.f("fk_user_account_rs_library_id_library")),
         sa.ForeignKeyConstraint(
             ["source_institution_id"],
             ["institution.id"],
@@ -318,6 +509,30 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "electronic_service",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("collection_id", sa.Integer(), nullable=False),
+        sa.Column("type", sa.String(length=40), nullable=False),
+        sa.Column("public_description", sa.String(length=300), nullable=False),
+        sa.Column("activation_status", sa.String(length=10), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["collection_id"],
+            ["electronic_collection.id"],
+            name=op.f("fk_electronic_service_collection_id_electronic_collection"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_electronic_service_institution_id_institution")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_electronic_service")),
+    )
+    with op.batch_alter_table("electronic_service", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_electronic_service_collection_id"), ["collection_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_electronic_service_institution_id"), ["institution_id"], unique=False)
+
+    op.create_table(
         "history_event",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("entity", sa.String(length=40), nullable=False),
@@ -397,6 +612,51 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("list_view", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_list_view_owner_id"), ["owner_id"], unique=False)
+
+    op.create_table(
+        "loan",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("library_id", sa.Integer(), nullable=False),
+        sa.Column("item_barcode", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("loan_date", sa.DateTime(), nullable=False),
+        sa.Column("due_date", sa.Date(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_loan_institution_id_institution")
+        ),
+        sa.ForeignKeyConstraint(["library_id"], ["library.id"], name=op.f("fk_loan_library_id_library")),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["user_account.id"], name=op.f("fk_loan_user_id_user_account"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_loan")),
+    )
+    with op.batch_alter_table("loan", schema=None) as batch_op:
+        batch_op.create_index("ix_loan_user_status", ["user_id", "status"], unique=False)
+
+    op.create_table(
+        "portfolio_set",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_by", sa.String(length=200), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"],
+            ["user_account.id"],
+            name=op.f("fk_portfolio_set_created_by_id_user_account"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_portfolio_set_institution_id_institution")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_portfolio_set")),
+    )
+    with op.batch_alter_table("portfolio_set", schema=None) as batch_op:
+        batch_op.create_index("ix_portfolio_set_institution", ["institution_id", "id"], unique=False)
 
     op.create_table(
         "support_case",
@@ -601,6 +861,45 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_case_sharing_request_consortium_id"), ["consortium_id"], unique=False)
 
     op.create_table(
+        "import_profile",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("type", sa.String(length=30), nullable=False),
+        sa.Column("portfolio_type", sa.String(length=40), nullable=False),
+        sa.Column("collection_id", sa.Integer(), nullable=True),
+        sa.Column("service_id", sa.Integer(), nullable=True),
+        sa.Column("library_tag", sa.String(length=3), nullable=False),
+        sa.Column("library_subfield", sa.String(length=1), nullable=False),
+        sa.Column("default_library_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["collection_id"],
+            ["electronic_collection.id"],
+            name=op.f("fk_import_profile_collection_id_electronic_collection"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["default_library_id"], ["library.id"], name=op.f("fk_import_profile_default_library_id_library")
+        ),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_import_profile_institution_id_institution")
+        ),
+        sa.ForeignKeyConstraint(
+            ["service_id"],
+            ["electronic_service.id"],
+            name=op.f("fk_import_profile_service_id_electronic_service"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_import_profile")),
+    )
+    with op.batch_alter_table("import_profile", schema=None) as batch_op:
+        batch_op.create_index("ix_import_profile_institution", ["institution_id", "id"], unique=False)
+
+    op.create_table(
         "job_event",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("job_instance_id", sa.Integer(), nullable=False),
@@ -632,16 +931,252 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_partner_case_view")),
     )
+    op.create_table(
+        "portfolio",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("bib_id", sa.Integer(), nullable=False),
+        sa.Column("collection_id", sa.Integer(), nullable=True),
+        sa.Column("service_id", sa.Integer(), nullable=True),
+        sa.Column("library_id", sa.Integer(), nullable=True),
+        sa.Column("title", sa.String(length=500), nullable=False),
+        sa.Column("issn", sa.String(length=40), nullable=False),
+        sa.Column("isbn", sa.String(length=40), nullable=False),
+        sa.Column("availability", sa.String(length=10), nullable=False),
+        sa.Column("coverage", sa.String(length=200), nullable=False),
+        sa.Column("is_local", sa.Boolean(), nullable=False),
+        sa.Column("cz_portfolio_id", sa.Integer(), nullable=True),
+        sa.Column("po_line", sa.String(length=60), nullable=False),
+        sa.Column("license", sa.String(length=60), nullable=False),
+        sa.Column("activation_date", sa.Date(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["bib_id"], ["bib_record.id"], name=op.f("fk_portfolio_bib_id_bib_record")),
+        sa.ForeignKeyConstraint(
+            ["collection_id"],
+            ["electronic_collection.id"],
+            name=op.f("fk_portfolio_collection_id_electronic_collection"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["cz_portfolio_id"],
+            ["cz_portfolio.id"],
+            name=op.f("fk_portfolio_cz_portfolio_id_cz_portfolio"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_portfolio_institution_id_institution")
+        ),
+        sa.ForeignKeyConstraint(["library_id"], ["library.id"], name=op.f("fk_portfolio_library_id_library")),
+        sa.ForeignKeyConstraint(
+            ["service_id"], ["electronic_service.id"], name=op.f("fk_portfolio_service_id_electronic_service")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_portfolio")),
+    )
+    with op.batch_alter_table("portfolio", schema=None) as batch_op:
+        batch_op.create_index("ix_portfolio_bib", ["bib_id", "id"], unique=False)
+        batch_op.create_index("ix_portfolio_collection", ["collection_id", "id"], unique=False)
+        batch_op.create_index(
+            "ix_portfolio_institution", ["institution_id", "id", "collection_id", "library_id"], unique=False
+        )
+        batch_op.create_index("ix_portfolio_library", ["library_id"], unique=False)
+        batch_op.create_index("ix_portfolio_service", ["service_id", "id"], unique=False)
+
+    op.create_table(
+        "eresource_task",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("task_list", sa.String(length=20), nullable=False),
+        sa.Column("report_type", sa.String(length=80), nullable=False),
+        sa.Column("portfolio_id", sa.Integer(), nullable=True),
+        sa.Column("collection_id", sa.Integer(), nullable=True),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("note", sa.String(length=1000), nullable=False),
+        sa.Column("suppressed", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("closed_by", sa.String(length=200), nullable=False),
+        sa.Column("closed_at", sa.DateTime(), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "(portfolio_id IS NULL) <> (collection_id IS NULL)", name=op.f("ck_eresource_task_one_resource")
+        ),
+        sa.ForeignKeyConstraint(
+            ["collection_id"],
+            ["electronic_collection.id"],
+            name=op.f("fk_eresource_task_collection_id_electronic_collection"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_eresource_task_institution_id_institution")
+        ),
+        sa.ForeignKeyConstraint(
+            ["portfolio_id"],
+            ["portfolio.id"],
+            name=op.f("fk_eresource_task_portfolio_id_portfolio"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_eresource_task")),
+    )
+    with op.batch_alter_table("eresource_task", schema=None) as batch_op:
+        batch_op.create_index("ix_eresource_task_collection", ["collection_id"], unique=False)
+        batch_op.create_index("ix_eresource_task_list", ["institution_id", "task_list", "status", "id"], unique=False)
+        batch_op.create_index("ix_eresource_task_portfolio", ["portfolio_id"], unique=False)
+
+    op.create_table(
+        "import_file",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("profile_id", sa.Integer(), nullable=False),
+        sa.Column("filename", sa.String(length=300), nullable=False),
+        sa.Column("format", sa.String(length=20), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_import_file_institution_id_institution")
+        ),
+        sa.ForeignKeyConstraint(
+            ["profile_id"], ["import_profile.id"], name=op.f("fk_import_file_profile_id_import_profile")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_import_file")),
+    )
+    with op.batch_alter_table("import_file", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_import_file_institution_id"), ["institution_id"], unique=False)
+
+    op.create_table(
+        "imported_record",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("record_key", sa.String(length=80), nullable=False),
+        sa.Column("bib_id", sa.Integer(), nullable=False),
+        sa.Column("portfolio_id", sa.Integer(), nullable=True),
+        sa.Column("job_instance_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["bib_id"], ["bib_record.id"], name=op.f("fk_imported_record_bib_id_bib_record"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_imported_record_institution_id_institution")
+        ),
+        sa.ForeignKeyConstraint(
+            ["job_instance_id"],
+            ["job_instance.id"],
+            name=op.f("fk_imported_record_job_instance_id_job_instance"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["portfolio_id"],
+            ["portfolio.id"],
+            name=op.f("fk_imported_record_portfolio_id_portfolio"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_imported_record")),
+        sa.UniqueConstraint("institution_id", "record_key", name="uq_imported_record_key"),
+    )
+    op.create_table(
+        "po_line_item",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("po_line_id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("portfolio_id", sa.Integer(), nullable=True),
+        sa.Column("collection_id", sa.Integer(), nullable=True),
+        sa.Column("coverage", sa.String(length=200), nullable=False),
+        sa.Column("note", sa.String(length=1000), nullable=False),
+        sa.Column("activation_note", sa.String(length=1000), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "(portfolio_id IS NULL) <> (collection_id IS NULL)", name=op.f("ck_po_line_item_one_resource")
+        ),
+        sa.ForeignKeyConstraint(
+            ["collection_id"],
+            ["electronic_collection.id"],
+            name=op.f("fk_po_line_item_collection_id_electronic_collection"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["institution_id"], ["institution.id"], name=op.f("fk_po_line_item_institution_id_institution")
+        ),
+        sa.ForeignKeyConstraint(
+            ["po_line_id"], ["po_line.id"], name=op.f("fk_po_line_item_po_line_id_po_line"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["portfolio_id"], ["portfolio.id"], name=op.f("fk_po_line_item_portfolio_id_portfolio"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_po_line_item")),
+    )
+    with op.batch_alter_table("po_line_item", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_po_line_item_collection_id"), ["collection_id"], unique=False)
+        batch_op.create_index("ix_po_line_item_line", ["po_line_id", "id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_po_line_item_portfolio_id"), ["portfolio_id"], unique=False)
+
+    op.create_table(
+        "portfolio_set_member",
+        sa.Column("set_id", sa.Integer(), nullable=False),
+        sa.Column("portfolio_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["portfolio_id"],
+            ["portfolio.id"],
+            name=op.f("fk_portfolio_set_member_portfolio_id_portfolio"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["set_id"],
+            ["portfolio_set.id"],
+            name=op.f("fk_portfolio_set_member_set_id_portfolio_set"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("set_id", "portfolio_id", name=op.f("pk_portfolio_set_member")),
+    )
+    op.create_table(
+        "import_file_part",
+        sa.Column("file_id", sa.Integer(), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["file_id"], ["import_file.id"], name=op.f("fk_import_file_part_file_id_import_file"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("file_id", "seq", name=op.f("pk_import_file_part")),
+    )
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_table("import_file_part")
+    op.drop_table("portfolio_set_member")
+    with op.batch_alter_table("po_line_item", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_po_line_item_portfolio_id"))
+        batch_op.drop_index("ix_po_line_item_line")
+        batch_op.drop_index(batch_op.f("ix_po_line_item_collection_id"))
+
+    op.drop_table("po_line_item")
+    op.drop_table("imported_record")
+    with op.batch_alter_table("import_file", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_import_file_institution_id"))
+
+    op.drop_table("import_file")
+    with op.batch_alter_table("eresource_task", schema=None) as batch_op:
+        batch_op.drop_index("ix_eresource_task_portfolio")
+        batch_op.drop_index("ix_eresource_task_list")
+        batch_op.drop_index("ix_eresource_task_collection")
+
+    op.drop_table("eresource_task")
+    with op.batch_alter_table("portfolio", schema=None) as batch_op:
+        batch_op.drop_index("ix_portfolio_service")
+        batch_op.drop_index("ix_portfolio_library")
+        batch_op.drop_index("ix_portfolio_institution")
+        batch_op.drop_index("ix_portfolio_collection")
+        batch_op.drop_index("ix_portfolio_bib")
+
+    op.drop_table("portfolio")
     op.drop_table("partner_case_view")
     with op.batch_alter_table("job_event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_job_event_job_instance_id"))
 
     op.drop_table("job_event")
+    with op.batch_alter_table("import_profile", schema=None) as batch_op:
+        batch_op.drop_index("ix_import_profile_institution")
+
+    op.drop_table("import_profile")
     with op.batch_alter_table("case_sharing_request", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_case_sharing_request_consortium_id"))
 
@@ -681,6 +1216,14 @@ def downgrade() -> None:
         batch_op.drop_index("ix_support_case_institution")
 
     op.drop_table("support_case")
+    with op.batch_alter_table("portfolio_set", schema=None) as batch_op:
+        batch_op.drop_index("ix_portfolio_set_institution")
+
+    op.drop_table("portfolio_set")
+    with op.batch_alter_table("loan", schema=None) as batch_op:
+        batch_op.drop_index("ix_loan_user_status")
+
+    op.drop_table("loan")
     with op.batch_alter_table("list_view", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_list_view_owner_id"))
 
@@ -696,6 +1239,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_history_event_entity")
 
     op.drop_table("history_event")
+    with op.batch_alter_table("electronic_service", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_electronic_service_institution_id"))
+        batch_op.drop_index(batch_op.f("ix_electronic_service_collection_id"))
+
+    op.drop_table("electronic_service")
     with op.batch_alter_table("consortia_licence", schema=None) as batch_op:
         batch_op.drop_index(
             "ux_consortia_licence_active_user",
@@ -719,6 +1267,22 @@ def downgrade() -> None:
         batch_op.drop_index("ix_user_account_inst_name")
 
     op.drop_table("user_account")
+    with op.batch_alter_table("electronic_collection", schema=None) as batch_op:
+        batch_op.drop_index("ix_electronic_collection_library")
+        batch_op.drop_index("ix_electronic_collection_institution")
+        batch_op.drop_index(batch_op.f("ix_electronic_collection_bib_id"))
+
+    op.drop_table("electronic_collection")
+    op.drop_table("searchable_identifier")
+    op.drop_table("restricted_user_group")
+    op.drop_table("po_line")
+    op.drop_table("linked_account_shared_field")
+    op.drop_table("linked_account_rule_list")
+    with op.batch_alter_table("linked_account_rule", schema=None) as batch_op:
+        batch_op.drop_index("ix_linked_account_rule_order")
+
+    op.drop_table("linked_account_rule")
+    op.drop_table("license")
     with op.batch_alter_table("library", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_library_institution_id"))
 
@@ -736,10 +1300,18 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_code_table_row_institution_id"))
 
     op.drop_table("code_table_row")
+    with op.batch_alter_table("bib_record", schema=None) as batch_op:
+        batch_op.drop_index("ix_bib_record_institution")
+
+    op.drop_table("bib_record")
     with op.batch_alter_table("institution", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_institution_consortium_id"))
 
     op.drop_table("institution")
+    with op.batch_alter_table("cz_portfolio", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_cz_portfolio_collection_id"))
+
+    op.drop_table("cz_portfolio")
     with op.batch_alter_table("support_registration_attempt", schema=None) as batch_op:
         batch_op.drop_index("ix_support_registration_attempt_key")
         batch_op.drop_index(batch_op.f("ix_support_registration_attempt_at"))
@@ -752,5 +1324,6 @@ def downgrade() -> None:
 
     op.drop_table("mail_outbox")
     op.drop_table("fulfillment_network")
+    op.drop_table("cz_collection")
     op.drop_table("consortium")
     # ### end Alembic commands ###

@@ -1,0 +1,386 @@
+"""Electronic resources pages: the portfolio and collection searches (ER-10), the collection editor with the
+library confirmation (ER-7, ER-11), the service editor (ER-12), the portfolio editor with "Attach to an
+electronic collection" (ER-8, ER-9), View mode (ER-13), a record's inventory tabs (ER-16), Add Local
+Portfolio (ER-17) and the Community Zone catalogue (ER-23).
+
+Routes parse the form, call the same verbs as the API and redirect (303) with a flash message; what a
+person may do comes from `eresources.search` (the scope rule) and is passed to the templates.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from consortia.access.deps import DbSession, page_requires
+from consortia.access.identity import Identity
+from consortia.access.permissions import Permission as P
+from consortia.access.policy import InInstitution, allows
+from consortia.eresources import cz, search, service
+from consortia.eresources.models import AVAILABILITY
+from consortia.errors import BadRequest, Conflict
+from consortia.platform.tenancy import acting_institution
+from consortia.web.templating import redirect, render
+
+router = APIRouter(include_in_schema=False)
+
+Reader = Annotated[Identity, Depends(page_requires(P.ERESOURCE_READ))]
+PAGE_SIZE = 50
+Text = Annotated[str, Form(max_length=300)]
+
+
+def _pager(request: Request, page: int, has_next: bool) -> dict[str, str | None]:
+    def link(number: int) -> str:
+        params = dict(request.query_params)
+        params["page"] = str(number)
+        return f"{request.url.path}?{urlencode(params)}"
+
+    return {"previous_link": link(page - 1) if page > 1 else None, "next_link": link(page + 1) if has_next else None}
+
+
+# --- searches ---------------------------------------------------------------------------------
+
+
+@router.get("/eresources/portfolios", response_class=HTMLResponse)
+def portfolio_search(
+    request: Request,
+    session: DbSession,
+    identity: Reader,
+    q: Annotated[str, Query(max_length=200)] = "",
+    library: Annotated[str, Query(max_length=40)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    if identity.is_operator and identity.acting_institution_id is None:
+        return render(request, "users/choose_institution.html")
+    institution = acting_institution(session, identity)
+    found = search.search_portfolios(
+        session, identity, institution, q=q, library=library, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
+    return render(
+        request,
+        "eresources/portfolios.html",
+        {
+            "result": found,
+            "q": q,
+            "library": library.upper(),
+            "page": page,
+            "count_cap": search.PAGE_COUNT_CAP,
+            **_pager(request, page, found.has_next),
+        },
+    )
+
+
+@router.get("/eresources/collections", response_class=HTMLResponse)
+def collection_search(
+    request: Request,
+    session: DbSession,
+    identity: Reader,
+    q: Annotated[str, Query(max_length=200)] = "",
+    library: Annotated[str, Query(max_length=40)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    if identity.is_operator and identity.acting_institution_id is None:
+        return render(request, "users/choose_institution.html")
+    institution = acting_institution(session, identity)
+    found = search.search_collections(
+        session, identity, institution, q=q, library=library, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
+    return render(
+        request,
+        "eresources/collections.html",
+        {
+            "result": found,
+            "q": q,
+            "library": library.upper(),
+            "page": page,
+            "count_cap": search.PAGE_COUNT_CAP,
+            "can_create": allows(identity, P.COLLECTION_CREATE, InInstitution(institution.id)),
+            **_pager(request, page, found.has_next),
+        },
+    )
+
+
+# --- the collection editor --------------------------------------------------------------------
+
+
+def _collection_page(
+    request: Request, session: Session, identity: Identity, cid: str, *, confirm: str | None = None, status: int = 200
+) -> Response:
+    collection = service.access_collection(session, identity, cid)
+    editor = search.collection_editor(session, identity, collection)
+    return render(
+        request,
+        "eresources/collection.html",
+        {
+            "collection": collection,
+            "editor": editor,
+            "confirm_library": confirm,
+            "confirmation": service.LIBRARY_CONFIRMATION,
+            "job": service.latest_library_job(session, identity, collection),
+        },
+        status=status,
+    )
+
+
+@router.get("/eresources/collections/{cid}", response_class=HTMLResponse)
+def collection_page(request: Request, session: DbSession, identity: Reader, cid: str) -> Response:
+    return _collection_page(request, session, identity, cid)
+
+
+@router.post("/eresources/collections/{cid}/library")
+def collection_library(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(page_requires(P.COLLECTION_EDIT))],
+    cid: str,
+    library: Annotated[str, Form(max_length=40)] = "",
+    confirmed: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    collection = service.access_collection(session, identity, cid, P.COLLECTION_EDIT)
+    chosen = service.chosen_library(session, identity, collection.institution_id, library)
+    if chosen is not None and chosen != collection.library and confirmed != "yes":
+        # ER-7: the confirmation first.
+        return _collection_page(request, session, identity, cid, confirm=chosen.code)
+    instance = service.set_collection_library(session, identity, collection, chosen)
+    if instance is None:
+        return redirect(f"/eresources/collections/{collection.id}", "The library was saved.")
+    return redirect(
+        f"/eresources/collections/{collection.id}",
+        f"The library is set. Job {instance.id} (Set Electronic Collection Library) clears the library of the "
+        "collection's portfolios; follow it in Monitor Jobs.",
+    )
+
+
+@router.post("/eresources/collections/{cid}/update")
+def collection_update(
+    session: DbSession,
+    identity: Annotated[Identity, Depends(page_requires(P.COLLECTION_EDIT))],
+    cid: str,
+    public_name: Text,
+    description: Annotated[str, Form(max_length=4000)] = "",
+    version: Annotated[int | None, Form(ge=1, le=2**31 - 1)] = None,
+) -> Response:
+    collection = service.access_collection(session, identity, cid, P.COLLECTION_EDIT)
+    service.update_collection(
+        session,
+        identity,
+        collection,
+        service.CollectionChange(public_name=public_name, description=description, version=version),
+    )
+    return redirect(f"/eresources/collections/{collection.id}", "The electronic collection was saved.")
+
+
+# --- the service editor -----------------------------------------------------------------------
+
+
+@router.get("/eresources/collections/{cid}/services/{sid}", response_class=HTMLResponse)
+def service_page(
+    request: Request,
+    session: DbSession,
+    identity: Reader,
+    cid: str,
+    sid: str,
+    library: Annotated[str, Query(max_length=40)] = "ALL",
+    columns: Annotated[str, Query(max_length=40)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    svc = service.access_service(session, identity, cid, sid)
+    editor = search.service_editor(
+        session, identity, svc, library=library, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
+    return render(
+        request,
+        "eresources/service.html",
+        {
+            "svc": svc,
+            "editor": editor,
+            "library": (library or "ALL").upper(),
+            # ER-12: the Library column is hidden by default; the person may show it.
+            "show_library": columns == "library",
+            "row_actions": [*search.ROW_ACTIONS, "delete"],
+            "table_actions": [*search.TABLE_ACTIONS, "delete_selected"],
+            "page": page,
+            **_pager(request, page, (page * PAGE_SIZE) < editor.total),
+        },
+    )
+
+
+# --- the portfolio editor ---------------------------------------------------------------------
+
+
+def _portfolio_page(
+    request: Request,
+    session: Session,
+    identity: Identity,
+    pid: str,
+    *,
+    attach_warning: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    portfolio = service.access_portfolio(session, identity, pid)
+    state = search.editor_state(session, identity, portfolio)
+    choices = (
+        search.attach_choices(session, identity, portfolio) if portfolio.is_standalone and state.mode == "EDIT" else []
+    )
+    return render(
+        request,
+        "eresources/portfolio.html",
+        {
+            "portfolio": portfolio,
+            "editor": state,
+            "choices": choices,
+            "availability": AVAILABILITY,
+            "attach_warning": attach_warning,
+        },
+        status=status,
+    )
+
+
+@router.get("/eresources/portfolios/{pid}", response_class=HTMLResponse)
+def portfolio_page(request: Request, session: DbSession, identity: Reader, pid: str) -> Response:
+    return _portfolio_page(request, session, identity, pid)
+
+
+@router.post("/eresources/portfolios/{pid}/update")
+def portfolio_update(
+    session: DbSession,
+    identity: Annotated[Identity, Depends(page_requires(P.PORTFOLIO_EDIT))],
+    pid: str,
+    library: Annotated[str | None, Form(max_length=40)] = None,
+    availability: Annotated[str | None, Form(max_length=10)] = None,
+    coverage: Annotated[str | None, Form(max_length=200)] = None,
+    version: Annotated[int | None, Form(ge=1, le=2**31 - 1)] = None,
+) -> Response:
+    portfolio = service.access_portfolio(session, identity, pid, P.PORTFOLIO_EDIT)
+    service.update_portfolio(
+        session,
+        identity,
+        portfolio,
+        service.PortfolioChange(library=library, availability=availability, coverage=coverage, version=version),
+    )
+    return redirect(f"/eresources/portfolios/{portfolio.id}", "The portfolio was saved.")
+
+
+@router.post("/eresources/portfolios/{pid}/attach")
+def portfolio_attach(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(page_requires(P.PORTFOLIO_EDIT))],
+    pid: str,
+    collection_id: Annotated[str, Form(max_length=20)] = "",
+    confirmed: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    portfolio = service.access_portfolio(session, identity, pid, P.PORTFOLIO_EDIT)
+    if not collection_id:
+        raise BadRequest("Choose the electronic collection to attach the portfolio to.")
+    try:
+        service.attach_portfolio(session, identity, portfolio, collection_id, None, confirm=confirmed == "yes")
+    except Conflict as warning:
+        return _portfolio_page(
+            request, session, identity, pid, attach_warning={"message": warning.message, "collection_id": collection_id}
+        )
+    return redirect(
+        f"/eresources/portfolios/{portfolio.id}", "The portfolio was attached to the electronic collection."
+    )
+
+
+# --- a record's inventory, Add Local Portfolio ------------------------------------------------
+
+
+@router.get("/eresources/bibs/{mms_id}", response_class=HTMLResponse)
+def bib_page(
+    request: Request,
+    session: DbSession,
+    identity: Reader,
+    mms_id: str,
+    tab: Annotated[str, Query(max_length=20)] = "portfolios",
+) -> Response:
+    bib = service.access_bib(session, identity, mms_id)
+    inventory = search.bib_inventory(session, identity, bib)
+    return render(
+        request,
+        "eresources/bib.html",
+        {"inventory": inventory, "tab": "collections" if tab == "collections" else "portfolios"},
+    )
+
+
+@router.get("/eresources/bibs/{mms_id}/portfolios/new", response_class=HTMLResponse)
+def new_portfolio_page(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(page_requires(P.PORTFOLIO_CREATE))],
+    mms_id: str,
+    collection_id: Annotated[str, Query(max_length=20)] = "",
+) -> Response:
+    bib = service.access_bib(session, identity, mms_id)
+    choices = service.library_choices(session, identity, bib.institution_id)
+    collections = search.search_collections(
+        session, identity, acting_institution(session, identity), limit=200, count_cap=0
+    ).results
+    chosen = next((c.resource for c in collections if str(c.resource.id) == collection_id), None)
+    return render(
+        request,
+        "eresources/portfolio_new.html",
+        {
+            "bib": bib,
+            "library_choices": choices,
+            "collections": collections,
+            "chosen": chosen,
+            "availability": AVAILABILITY,
+        },
+    )
+
+
+@router.post("/eresources/bibs/{mms_id}/portfolios")
+def new_portfolio(
+    session: DbSession,
+    identity: Annotated[Identity, Depends(page_requires(P.PORTFOLIO_CREATE))],
+    mms_id: str,
+    portfolio_type: Annotated[str, Form(max_length=40)] = "STANDALONE",
+    collection_id: Annotated[str, Form(max_length=20)] = "",
+    library: Annotated[str, Form(max_length=40)] = "",
+    coverage: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    bib = service.access_bib(session, identity, mms_id)
+    part = portfolio_type == "PART_OF_ELECTRONIC_COLLECTION"
+    if part and not collection_id:
+        raise BadRequest("electronic_collection: choose the electronic collection the portfolio is part of.")
+    portfolio = service.create_portfolio(
+        session,
+        identity,
+        acting_institution(session, identity),
+        bib,
+        service.PortfolioChange(library=library, coverage=coverage, collection_id=collection_id if part else None),
+    )
+    return redirect(f"/eresources/portfolios/{portfolio.id}", "The local portfolio was added.")
+
+
+# --- the Community Zone -----------------------------------------------------------------------
+
+
+@router.get("/eresources/cz", response_class=HTMLResponse)
+def cz_page(request: Request, session: DbSession, identity: Reader) -> Response:
+    rows = cz.cz_collections(session, identity)
+    active = cz.activated_ids(session, identity.acting_institution_id)
+    may = allows(identity, P.CZ_ACTIVATE, InInstitution(identity.acting_institution_id))
+    return render(request, "eresources/cz.html", {"rows": rows, "active": active, "can_activate": may})
+
+
+@router.post("/eresources/cz/{cz_id}/activate")
+def cz_activate(
+    session: DbSession,
+    identity: Annotated[Identity, Depends(page_requires(P.CZ_ACTIVATE))],
+    cz_id: str,
+) -> Response:
+    institution = acting_institution(session, identity)
+    collection = cz.activate_collection(
+        session, identity, institution, cz.access_cz_collection(session, identity, cz_id)
+    )
+    return redirect(
+        f"/eresources/collections/{collection.id}",
+        "The collection was activated at institution level (no library).",
+    )

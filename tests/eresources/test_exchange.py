@@ -1,0 +1,215 @@
+"""ER-20: the Extended export with "Library" and "Electronic Collection Library", streamed; loading portfolios
+from that file ignores "Electronic Collection Library", checks every row with the scope rule, reports bad rows
+by row, column and reason while the good ones load, and refuses a wrong file whole."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from consortia.access.identity import identity_of
+from consortia.audit.models import HistoryEvent
+from consortia.eresources import exchange
+from consortia.eresources.models import ElectronicCollection, Portfolio
+from tests.eresources.conftest import PEOPLE, World, bib, build_world, collection, portfolio
+from tests.eresources.test_scope_matrix import EDITING, may
+from tests.factories import Factory
+from tests.support.conftest import sign_in
+
+API = "/api/v1/eresources/portfolios"
+
+
+def rows_of(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def as_csv(rows: list[dict[str, Any]], header: list[str] | None = None) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=header or list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+def load(client: TestClient, headers: dict[str, str], content: bytes, name: str = "p.csv") -> Any:
+    return client.post(f"{API}/load", files={"file": (name, content, "text/csv")}, headers=headers)
+
+
+def inventory(db: Session, world: World) -> dict[str, Portfolio]:
+    _c, sci = collection(db, world.east, world.sci, name="Science")
+    found = {
+        "law": portfolio(db, world.east, library=world.law, title="Law own"),
+        "sci": portfolio(db, world.east, service=sci, title="Sci inherited"),
+        "none": portfolio(db, world.east, title="Institution"),
+    }
+    _w, west_service = collection(db, world.west, world.west_lib, name="West")
+    portfolio(db, world.west, service=west_service, title="West only")
+    db.commit()
+    return found
+
+
+def test_the_export_has_library_and_electronic_collection_library(
+    client: TestClient, db: Session, world: World
+) -> None:
+    """Seed: "Two columns were added to the Extended Export report: 'Library' and "Electronic Collection
+    Library""; only the caller's institution is exported (R-3)."""
+    found = inventory(db, world)
+    answer = client.get(f"{API}/export.csv", headers=world.key("eio_law"))
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/csv")
+    rows = {r["Portfolio ID"]: r for r in rows_of(answer.text)}
+    assert set(rows) == {str(p.id) for p in found.values()}
+    assert (rows[str(found["law"].id)]["Library"], rows[str(found["law"].id)]["Electronic Collection Library"]) == (
+        "EAST_LAW",
+        "",
+    )
+    assert rows[str(found["sci"].id)]["Electronic Collection Library"] == "EAST_SCI"
+    assert rows[str(found["sci"].id)]["Library"] == ""
+    assert rows[str(found["none"].id)]["Availability"] == "Available"
+    assert list(rows_of(answer.text)[0]) == list(exchange.HEADERS)
+    assert client.get(f"{API}/export.csv", headers=world.key("patron")).status_code == 403
+
+
+def test_the_export_streams_in_partitions(db: Session, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """N: a generator over a query read in partitions (`yield_per`), a block of lines per partition."""
+    inventory(db, world)
+    for n in range(7):
+        portfolio(db, world.east, title=f"More {n}")
+    db.commit()
+    monkeypatch.setattr(exchange, "PARTITION", 3)
+    blocks = list(exchange.export_csv(db, identity_of(world.users["eio"]), world.east))
+    assert len(blocks) == 1 + 4  # the header, then 10 rows in partitions of 3
+    assert sum(block.count("\r\n") for block in blocks[1:]) == 10
+
+
+def test_the_load_ignores_electronic_collection_library(client: TestClient, db: Session, world: World) -> None:
+    """Seed: "Note that the "Electronic Collection Library" column is not used during import/portfolio load"."""
+    found = inventory(db, world)
+    headers = world.key("eio")
+    rows = rows_of(client.get(f"{API}/export.csv", headers=headers).text)
+    for row in rows:
+        row["Electronic Collection Library"] = "EAST_MAIN"
+        row["Coverage"] = "1999 - present"
+    answer = load(client, headers, as_csv(rows))
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"updated": 3, "created": 0, "errors": []}
+    db.expire_all()
+    sci = db.get(Portfolio, found["sci"].id)
+    assert sci is not None
+    assert sci.coverage == "1999 - present"
+    assert db.scalar(select(ElectronicCollection.library_id).where(ElectronicCollection.id == sci.collection_id)) == (
+        world.sci.id
+    )
+    assert sci.library_id is None
+    history = db.scalars(
+        select(HistoryEvent.field).where(HistoryEvent.entity == "portfolio", HistoryEvent.entity_id == str(sci.id))
+    ).all()
+    assert "coverage" in history
+
+
+def test_bad_rows_are_reported_and_good_rows_load(client: TestClient, db: Session, world: World) -> None:
+    """R-5 and ER-5: every row checked by the scope rule; bad rows by row, column and reason."""
+    found = inventory(db, world)
+    west = db.scalars(select(Portfolio.id).where(Portfolio.institution_id == world.west.id)).one()
+    record = bib(db, world.east, "New title")
+    db.commit()
+    header = ["Portfolio ID", "MMS ID", "Library", "Availability", "Coverage", "Electronic Collection Library"]
+    rows = [
+        {"Portfolio ID": found["law"].id, "Coverage": "ok", "Library": "EAST_LAW"},  # row 2: in scope
+        {"Portfolio ID": found["sci"].id, "Coverage": "no"},  # row 3: SCI, out of scope
+        {"Portfolio ID": west, "Coverage": "no"},  # row 4: another institution's: not found
+        {"Portfolio ID": "99999999"},  # row 5: unknown
+        {"Portfolio ID": found["law"].id, "Availability": "maybe"},  # row 6: bad availability
+        {"Portfolio ID": found["law"].id, "Library": "EAST_SCI"},  # row 7: a library out of scope
+        {"MMS ID": record.id, "Library": "EAST_LAW", "Coverage": "new"},  # row 8: creates
+    ]
+    answer = load(client, world.key("eio_law"), as_csv(rows, header))
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["updated"], body["created"]) == (1, 1)
+    problems = {p["row"]: (p["column"], p["reason"]) for p in body["errors"]}
+    assert set(problems) == {3, 4, 5, 6, 7}
+    assert problems[3][0] == "Portfolio ID"
+    assert "EAST_SCI" in problems[3][1]
+    assert problems[4][1].replace(str(west), "N") == problems[5][1].replace("99999999", "N")
+    assert problems[6][0] == "Availability"
+    assert problems[7][0] == "Library"
+    db.expire_all()
+    assert db.get(Portfolio, found["law"].id).coverage == "ok"  # type: ignore[union-attr]
+    assert db.get(Portfolio, found["sci"].id).coverage == ""  # type: ignore[union-attr]
+    made = db.scalars(select(Portfolio).where(Portfolio.bib_id == record.id)).one()
+    assert (made.library_id, made.coverage) == (world.law.id, "new")
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"", "empty"),
+        (b"Portfolio ID,Colour\r\n1,red\r\n", "unknown column"),
+        (b"Title,Coverage\r\nA,B\r\n", "Portfolio ID"),
+        (b"Portfolio ID,Portfolio ID\r\n1,1\r\n", "twice"),
+        (b"\xff\xfe\x00\x01binary", "UTF-8"),
+        (b"Portfolio ID,Coverage\r\n", "no rows"),
+    ],
+)
+def test_a_wrong_file_is_refused_whole(
+    client: TestClient, db: Session, world: World, content: bytes, words: str
+) -> None:
+    inventory(db, world)
+    headers = world.key("eio")
+    before = db.scalar(select(HistoryEvent.id).order_by(HistoryEvent.id.desc()).limit(1))
+    answer = load(client, headers, content)
+    assert answer.status_code == 400, answer.text
+    assert words in answer.json()["errorList"]["error"][0]["errorMessage"]
+    assert db.scalar(select(HistoryEvent.id).order_by(HistoryEvent.id.desc()).limit(1)) == before
+
+
+def test_an_oversized_file_is_413(client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(exchange, "MAX_UPLOAD_BYTES", 100)
+    answer = load(client, world.key("eio"), b"Portfolio ID,Coverage\r\n" + b"1,x\r\n" * 50)
+    assert answer.status_code == 413
+    assert answer.json()["errorList"]["error"][0]["errorCode"] == "PAYLOAD_TOO_LARGE"
+    assert load(client, world.key("eio"), b"Portfolio ID\r\n").status_code == 400
+
+
+@pytest.mark.parametrize("switch", [True, False], ids=["limits-on", "limits-off"])
+@pytest.mark.parametrize("name", [*PEOPLE, "operator"])
+def test_load_scope_matrix(client: TestClient, db: Session, factory: Factory, name: str, switch: bool) -> None:
+    """Role x scope x effective library x switch: a row loads when the caller may edit its portfolio."""
+    world = build_world(factory, switch=switch)
+    found = inventory(db, world)
+    headers = world.key(name)
+    query = "?institution=EAST" if name == "operator" else ""
+    rows = [{"Portfolio ID": p.id, "Coverage": "x"} for p in found.values()]
+    answer = client.post(f"{API}/load{query}", files={"file": ("p.csv", as_csv(rows), "text/csv")}, headers=headers)
+    if name == "patron":
+        assert answer.status_code == 403
+        return
+    assert answer.status_code == 200, answer.text
+    refused = {p["row"] for p in answer.json()["errors"]}
+    for row, lib in enumerate(("law", "sci", None), start=2):
+        assert (row not in refused) == may(name, EDITING, lib, switch), (name, lib, answer.text)
+
+
+def test_export_and_load_from_the_portfolio_search_page(client: TestClient, db: Session, world: World) -> None:
+    found = inventory(db, world)
+    token = sign_in(client, world.users["eio_law"])
+    page = client.get("/eresources/portfolios")
+    assert 'id="export-portfolios"' in page.text
+    assert 'id="load-form"' in page.text
+    exported = client.get("/eresources/portfolios-export.csv")
+    assert exported.status_code == 200
+    assert "Electronic Collection Library" in exported.text.splitlines()[0]
+    content = as_csv([{"Portfolio ID": found["law"].id, "Coverage": "page"}, {"Portfolio ID": found["sci"].id}])
+    loaded = client.post(
+        "/eresources/portfolios-load", data={"csrf_token": token}, files={"file": ("p.csv", content, "text/csv")}
+    )
+    assert loaded.status_code == 200
+    assert "1 portfolio updated, 0 created, 1 row not loaded." in loaded.text
+    assert 'id="load-problem-3"' in loaded.text

@@ -1,0 +1,123 @@
+"""R-1 for ER-7: a worker killed with SIGKILL in the middle of "Set Electronic Collection Library" is replaced
+by another that resumes it; every portfolio is changed exactly once, with exactly one history row."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from consortia.access.identity import identity_of
+from consortia.audit.models import HistoryEvent
+from consortia.db import Database
+from consortia.eresources.models import Portfolio
+from consortia.eresources.service import set_collection_library
+from consortia.jobs.models import COMPLETED_SUCCESS, RUNNING, JobInstance
+from consortia.jobs.queue import queue_for, set_queue
+from consortia.platform import roles as R
+from consortia.platform.models import Library
+from tests.eresources.conftest import bib, collection, set_switch
+from tests.factories import Factory
+from tests.jobs.conftest import fresh_database  # noqa: F401 - the fixture
+from tests.jobs.test_kill_worker import _queue_url, _wait_for, processes  # noqa: F401 - helpers and fixture
+
+pytestmark = pytest.mark.slow
+
+PORTFOLIOS = 3000
+
+
+def _read(database: Database, instance_id: int) -> JobInstance:
+    with database.session() as session:
+        found = session.get(JobInstance, instance_id)
+        assert found is not None
+        return found
+
+
+@pytest.mark.parametrize("queue_kind", ["sqlite", "redis"])
+def test_a_killed_worker_resumes_the_collection_library_job(
+    fresh_database: Database,  # noqa: F811
+    tmp_path: Path,
+    queue_kind: str,
+    processes: list[subprocess.Popen[bytes]],  # noqa: F811
+) -> None:
+    queue_url = _queue_url(queue_kind, tmp_path)
+    set_queue(queue_for(queue_url))
+    try:
+        with fresh_database.session() as session:
+            factory = Factory(session)
+            institution = factory.institution(f"ER{os.getpid()}", libraries=2)
+            set_switch(session, institution, True)
+            first, second = session.scalars(select(Library).where(Library.institution_id == institution.id)).all()
+            operator = factory.user(institution, roles=(R.ELECTRONIC_INVENTORY_OPERATOR,))
+            coll, svc = collection(session, institution)
+            record = bib(session, institution)
+            session.execute(
+                insert(Portfolio),
+                [
+                    {
+                        "institution_id": institution.id,
+                        "bib_id": record.id,
+                        "collection_id": coll.id,
+                        "service_id": svc.id,
+                        "library_id": first.id,
+                        "title": f"Title {n}",
+                    }
+                    for n in range(PORTFOLIOS)
+                ],
+            )
+            instance = set_collection_library(session, identity_of(operator), coll, second)
+            instance_id = instance.id
+    finally:
+        set_queue(None)
+    env = {
+        **os.environ,
+        "DATABASE_URL": fresh_database.url,
+        "CONSORTIA_QUEUE_URL": queue_url,
+        "CONSORTIA_VAR_DIR": str(tmp_path / "var"),
+        "CONSORTIA_JOB_LEASE_SECONDS": "2",
+        "CONSORTIA_JOB_CHUNK_SIZE": "100",
+        "CONSORTIA_JOB_CHUNK_DELAY": "0.15",
+    }
+    command = [sys.executable, "-m", "consortia", "worker", "--threads", "1"]
+
+    def start(name: str) -> subprocess.Popen[bytes]:
+        log = (tmp_path / f"{name}.log").open("wb")
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        processes.append(process)
+        return process
+
+    worker = start("first-worker")
+    _wait_for(lambda: _read(fresh_database, instance_id).progress > 0, 30, "the first worker's progress", tmp_path)
+    time.sleep(0.2)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(timeout=10)
+    killed = _read(fresh_database, instance_id)
+    assert killed.status == RUNNING, "the job finished before the worker was killed: nothing was tested"
+    assert 0 < killed.counters["portfolios_cleared"] < PORTFOLIOS
+
+    replacement = start("second-worker")
+    _wait_for(lambda: _read(fresh_database, instance_id).status == COMPLETED_SUCCESS, 60, "the job's end", tmp_path)
+    replacement.send_signal(signal.SIGTERM)
+    assert replacement.wait(timeout=20) == 0
+    done = _read(fresh_database, instance_id)
+    assert done.counters["portfolios_cleared"] == PORTFOLIOS
+    with fresh_database.session() as session:
+        shape = session.execute(
+            select(Portfolio.library_id, Portfolio.version, func.count())
+            .where(Portfolio.collection_id == coll.id)
+            .group_by(Portfolio.library_id, Portfolio.version)
+        ).all()
+        assert [tuple(row) for row in shape] == [(None, 2, PORTFOLIOS)]
+        per = (
+            select(HistoryEvent.entity_id, func.count().label("n"))
+            .where(HistoryEvent.job_instance_id == instance_id, HistoryEvent.entity == "portfolio")
+            .group_by(HistoryEvent.entity_id)
+            .subquery()
+        )
+        assert [tuple(r) for r in session.execute(select(per.c.n, func.count()).group_by(per.c.n))] == [(1, PORTFOLIOS)]
