@@ -25,6 +25,7 @@ from consortia.db import get_database, init_database
 from consortia.eresources import acq_api as eresources_acq_api
 from consortia.eresources import acq_pages as eresources_acq_pages
 from consortia.eresources import api as eresources_api
+from consortia.eresources import delete_pages as eresources_delete_pages
 from consortia.eresources import exchange_api as eresources_exchange_api
 from consortia.eresources import exchange_pages as eresources_exchange_pages
 from consortia.eresources import import_api as eresources_import_api
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         support_pages.router,
         support_view_pages.router,
         eresources_pages.router,
+        eresources_delete_pages.router,
         eresources_task_pages.router,
         eresources_acq_pages.router,
         eresources_import_pages.router,

@@ -208,17 +208,29 @@ def search_collections(
     total, exact = _bounded(session, base, count_cap)
     page = SearchPage(results, max(total, offset + len(results)), exact, has_next)
     page.show_library = any(r.resource.library_id is not None for r in results)
-    libraries = libraries_of(session, institution.id)
-    facet_rows = session.execute(
+    page.facets = collection_facet(session, institution, q=q)
+    return page
+
+
+def collection_facet(session: Session, institution: Institution, *, q: str | None = None) -> list[FacetValue]:
+    """The "Library" facet of the collection search (ER-10): collections per library, over the same name
+    search as the results (the facet's own choice aside, as in `portfolio_facet`), most first."""
+    condition: list[ColumnElement[bool]] = [
+        ElectronicCollection.institution_id == institution.id,
+        ElectronicCollection.library_id.is_not(None),
+    ]
+    if q and q.strip():
+        condition.append(_text(ElectronicCollection.public_name, q))
+    rows = session.execute(
         select(ElectronicCollection.library_id, func.count())
-        .where(ElectronicCollection.institution_id == institution.id, ElectronicCollection.library_id.is_not(None))
+        .where(*condition)
         .group_by(ElectronicCollection.library_id)
     ).all()
-    page.facets = sorted(
-        (FacetValue(libraries.get(lib), int(n)) for lib, n in facet_rows if lib in libraries),
+    libraries = libraries_of(session, institution.id)
+    return sorted(
+        (FacetValue(libraries[lib], int(n)) for lib, n in rows if lib in libraries),
         key=lambda v: (-v.count, v.library.code if v.library else ""),
     )
-    return page
 
 
 # --- editors ----------------------------------------------------------------------------------

@@ -276,7 +276,7 @@ def _checked_availability(value: str | None, field: str) -> str | None:
     return value
 
 
-def _add_activation_item(session: Session, resource: Any, actor: Actor) -> None:
+def put_in_activation_list(session: Session, resource: Any, actor: Actor) -> None:
     """ER-15: a local resource goes into its institution's Activation Task List (`eresources.tasks`
     imports this module, hence the late import)."""
     from consortia.eresources.task_models import CREATED_LOCALLY
@@ -331,7 +331,7 @@ def create_collection(
     collection.library = library
     _record(session, COLLECTION, collection, "created", None, collection.public_name, identity.actor)
     _record(session, COLLECTION, collection, "library", None, _code_of(library), identity.actor)
-    _add_activation_item(session, collection, identity.actor)
+    put_in_activation_list(session, collection, identity.actor)
     return collection
 
 
@@ -420,6 +420,8 @@ def latest_library_job(session: Session, identity: Identity, collection: Electro
 
 
 def delete_collection(session: Session, identity: Identity, collection: ElectronicCollection) -> None:
+    """Delete a collection without services; the delete rule (ER-6) is checked here, whatever the entry point."""
+    authorize(identity, P.COLLECTION_DELETE, scoped(session, collection), not_found=collection_not_found(collection.id))
     services = session.scalar(
         select(func.count()).select_from(ElectronicService).where(ElectronicService.collection_id == collection.id)
     )
@@ -506,6 +508,8 @@ def update_service(
 
 
 def delete_service(session: Session, identity: Identity, service: ElectronicService) -> None:
+    """Delete a service without portfolios (ER-6, ER-11: the delete rule is checked here)."""
+    authorize(identity, P.SERVICE_DELETE, scoped(session, service), not_found=service_not_found(service.id))
     count = session.scalar(select(func.count()).select_from(Portfolio).where(Portfolio.service_id == service.id))
     if count:
         raise BadRequest("The delete is blocked: the e-service still has portfolios.", "60289")
@@ -652,7 +656,7 @@ def create_portfolio(
     session.refresh(portfolio)
     _record(session, PORTFOLIO, portfolio, "created", None, portfolio.title, identity.actor)
     _record(session, PORTFOLIO, portfolio, "library", None, _code_of(library), identity.actor)
-    _add_activation_item(session, portfolio, identity.actor)
+    put_in_activation_list(session, portfolio, identity.actor)
     return portfolio
 
 
@@ -739,6 +743,8 @@ def attach_warning(portfolio: Portfolio, collection: ElectronicCollection) -> st
 
 
 def delete_portfolio(session: Session, identity: Identity, portfolio: Portfolio) -> None:
+    """Delete a portfolio (ER-6: the delete rule is checked here, whatever the entry point)."""
+    authorize(identity, P.PORTFOLIO_DELETE, scoped(session, portfolio), not_found=portfolio_not_found(portfolio.id))
     _record(session, PORTFOLIO, portfolio, "deleted", portfolio.title, None, identity.actor)
     session.delete(portfolio)
     session.flush()
