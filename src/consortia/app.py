@@ -31,6 +31,7 @@ from consortia.eresources import exchange_pages as eresources_exchange_pages
 from consortia.eresources import import_api as eresources_import_api
 from consortia.eresources import import_pages as eresources_import_pages
 from consortia.eresources import pages as eresources_pages
+from consortia.eresources import service_pages as eresources_service_pages
 from consortia.eresources import task_api as eresources_task_api
 from consortia.eresources import task_pages as eresources_task_pages
 from consortia.headers import SecurityHeadersMiddleware
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         support_pages.router,
         support_view_pages.router,
         eresources_pages.router,
+        eresources_service_pages.router,
         eresources_delete_pages.router,
         eresources_task_pages.router,
         eresources_acq_pages.router,

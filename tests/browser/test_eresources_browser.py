@@ -78,8 +78,11 @@ def test_the_service_editor_enables_only_actions_in_scope(page: Any) -> None:
     page.get_by_role("button", name="Apply").click()
     page.wait_for_load_state()
     assert page.locator("#column-library").count() == 1
+    # each row: its title (the cell after the selection box) and its enabled actions (links and buttons)
     rows = {
-        row.locator("td").first.inner_text(): [b.inner_text() for b in row.locator("button:enabled").all()]
+        row.locator("td").nth(1).inner_text(): [
+            a.inner_text() for a in row.locator("td.actions a, td.actions button:enabled").all()
+        ]
         for row in page.locator("#portfolio-list tbody tr").all()
     }
     assert rows["Open Law Quarterly"] == ["Edit", "Move", "Remove", "Duplicate", "Deactivate"]

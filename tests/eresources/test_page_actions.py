@@ -1,6 +1,7 @@
 """Electronic resources page actions through the app: Delete with its confirmation from the searches, the
-editors and a record's tabs (ER-6, ER-10, ER-11, ER-16), the collection facet over the name search and
-the portfolio search's library columns (ER-10).
+editors and a record's tabs (ER-6, ER-10, ER-11, ER-16), the service editor's row and table actions
+(ER-12), the collection facet over the name search and the portfolio
+search's library columns (ER-10).
 
 Each action is used by a person it is allowed to, shown disabled or absent to one it is not, and a
 forged POST by that person is refused 403 with nothing changed; history is written by the verbs."""
@@ -147,6 +148,133 @@ def test_collection_and_service_delete_with_the_block_and_the_scope(
     assert done.headers["location"] == "/eresources/collections"
     assert _count(db, ElectronicCollection, ElectronicCollection.id == empty.id) == 0
     assert _history(db, "electronic_collection", empty.id, "deleted")
+
+
+def test_service_editor_row_and_table_actions_in_scope(client: TestClient, db: Session, world: World) -> None:
+    law, svc = collection(db, world.east, world.law, name="Law collection")
+    other, other_svc = collection(db, world.east, world.law, name="Other law collection")
+    sci, _ = collection(db, world.east, world.sci, name="Science collection")
+    one = portfolio(db, world.east, service=svc, title="One")
+    two = portfolio(db, world.east, service=svc, title="Two")
+    three = portfolio(db, world.east, service=svc, title="Three")
+    db.commit()
+    base = f"/eresources/collections/{law.id}/services/{svc.id}"
+
+    token = sign_in(client, world.users["eio_law"])
+    editor = client.get(base)
+    for action in ("edit", "move", "remove", "duplicate", "deactivate"):
+        assert f'id="row-{one.id}-{action}" disabled' not in editor.text, action
+    assert f'id="row-{one.id}-delete" disabled' in editor.text  # Extended only
+    assert 'id="table-action-delete_selected" disabled' in editor.text
+    assert 'id="table-action-add" disabled' not in editor.text
+    assert 'id="add-portfolio-form"' in editor.text
+
+    done = _post(client, f"{base}/portfolios/{one.id}/availability", data={"csrf_token": token, "availability": "10"})
+    assert done.status_code == 303
+    db.expire_all()
+    assert db.get(Portfolio, one.id).availability == "10"  # type: ignore[union-attr]
+    assert _history(db, "portfolio", one.id, "availability")
+
+    assert _post(client, f"{base}/portfolios/{one.id}/duplicate", data={"csrf_token": token}).status_code == 303
+    assert _count(db, Portfolio, Portfolio.service_id == svc.id, Portfolio.title == "One") == 2
+
+    assert _post(client, f"{base}/portfolios/{two.id}/remove", data={"csrf_token": token}).status_code == 303
+    db.expire_all()
+    removed = db.get(Portfolio, two.id)
+    assert removed is not None
+    assert removed.collection_id is None
+    assert removed.service_id is None
+    assert removed.library_id == world.law.id  # keeps the library it inherited: still in the same scope
+    assert _history(db, "portfolio", two.id, "electronic_collection")
+
+    chooser = _post(client, f"{base}/move", data={"csrf_token": token, "portfolio": str(three.id)})
+    assert chooser.status_code == 200
+    assert f'id="move-to-{other.id}"' in chooser.text
+    assert f'id="move-to-{sci.id}" disabled' in chooser.text
+    refused = _post(
+        client, f"{base}/move", data={"csrf_token": token, "portfolio": str(three.id), "collection_id": str(sci.id)}
+    )
+    assert refused.status_code == 400
+    moved = _post(
+        client, f"{base}/move", data={"csrf_token": token, "portfolio": str(three.id), "collection_id": str(other.id)}
+    )
+    assert moved.status_code == 303
+    db.expire_all()
+    assert db.get(Portfolio, three.id).service_id == other_svc.id  # type: ignore[union-attr]
+
+    selection = _post(
+        client,
+        f"{base}/portfolios/availability",
+        data={"csrf_token": token, "portfolio": [str(one.id)], "availability": "11"},
+    )
+    assert selection.status_code == 303
+    db.expire_all()
+    assert db.get(Portfolio, one.id).availability == "11"  # type: ignore[union-attr]
+
+    added = _post(client, f"{base}/portfolios", data={"csrf_token": token, "title": "Added here", "coverage": "2001-"})
+    assert added.status_code == 303
+    made = db.scalars(select(Portfolio).where(Portfolio.title == "Added here")).one()
+    assert made.service_id == svc.id
+    assert made.library_id is None  # it inherits the collection's library
+    assert _history(db, "portfolio", made.id, "created")
+
+    forged = _post(client, f"{base}/portfolios/delete-selected", data={"csrf_token": token, "portfolio": str(one.id)})
+    assert forged.status_code == 403
+
+    token = sign_in(client, world.users["ext_law"])
+    confirm = _post(
+        client,
+        f"{base}/portfolios/delete-selected",
+        data={"csrf_token": token, "portfolio": [str(one.id), str(made.id)]},
+    )
+    assert confirm.status_code == 200
+    assert 'id="delete-confirm"' in confirm.text
+    assert _count(db, Portfolio, Portfolio.id.in_([one.id, made.id])) == 2
+    deleted = _post(
+        client,
+        f"{base}/portfolios/delete-selected",
+        data={"csrf_token": token, "portfolio": [str(one.id), str(made.id)], "confirmed": "yes"},
+    )
+    assert deleted.status_code == 303
+    assert _count(db, Portfolio, Portfolio.id.in_([one.id, made.id])) == 0
+    assert _history(db, "portfolio", made.id, "deleted")
+
+
+def test_service_editor_out_of_scope_actions_are_disabled_and_refused(
+    client: TestClient, db: Session, world: World
+) -> None:
+    sci, svc = collection(db, world.east, world.sci, name="Science collection")
+    law, _ = collection(db, world.east, world.law, name="Law collection")
+    one = portfolio(db, world.east, service=svc, title="Out of scope")
+    db.commit()
+    base = f"/eresources/collections/{sci.id}/services/{svc.id}"
+    token = sign_in(client, world.users["ext_law"])
+    editor = client.get(base)
+    for action in ("edit", "move", "remove", "duplicate", "deactivate", "delete"):
+        assert f'id="row-{one.id}-{action}" disabled' in editor.text, action
+    for action in ("activate_deactivate", "move_set_of_portfolios", "add", "delete_selected", "load_portfolios"):
+        assert f'id="table-action-{action}" disabled' in editor.text, action
+    assert f'id="select-{one.id}"' not in editor.text
+    assert 'id="add-portfolio-form"' not in editor.text
+    selected = {"csrf_token": token, "portfolio": str(one.id)}
+    for path, data in (
+        (f"{base}/portfolios/{one.id}/availability", {"csrf_token": token, "availability": "10"}),
+        (f"{base}/portfolios/{one.id}/duplicate", {"csrf_token": token}),
+        (f"{base}/portfolios/{one.id}/remove", {"csrf_token": token}),
+        (f"{base}/move", {**selected, "collection_id": str(law.id)}),
+        (f"{base}/portfolios/availability", {**selected, "availability": "10"}),
+        (f"{base}/portfolios/delete-selected", {**selected, "confirmed": "yes"}),
+        (f"{base}/portfolios", {"csrf_token": token, "title": "Sneaked in"}),
+    ):
+        assert _post(client, path, data=data).status_code == 403, path
+    db.expire_all()
+    kept = db.get(Portfolio, one.id)
+    assert kept is not None
+    assert kept.availability == "11"
+    assert kept.service_id == svc.id
+    assert _count(db, Portfolio, Portfolio.service_id == svc.id) == 1
+    assert _count(db, Portfolio, Portfolio.title == "Sneaked in") == 0
+    assert not db.scalars(select(HistoryEvent).where(HistoryEvent.entity_id == str(one.id))).first()
 
 
 def test_the_collection_facet_counts_over_the_name_search(client: TestClient, db: Session, world: World) -> None:

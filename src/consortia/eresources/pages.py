@@ -1,7 +1,8 @@
 """Electronic resources pages: the portfolio and collection searches (ER-10), the collection editor with the
-library confirmation (ER-7, ER-11), the service editor (ER-12), the portfolio editor with "Attach to an
-electronic collection" (ER-8, ER-9), View mode (ER-13), a record's inventory tabs (ER-16), Add Local
-Portfolio (ER-17) and the Community Zone catalogue (ER-23).
+library confirmation (ER-7, ER-11), the portfolio editor with "Attach to an electronic collection" (ER-8,
+ER-9), View mode (ER-13), a record's inventory tabs (ER-16), Add Local Portfolio (ER-17) and the Community
+Zone catalogue (ER-23). The service editor (ER-12) is in
+`service_pages`, the deletes with their confirmation in `delete_pages`.
 
 Routes parse the form, call the same verbs as the API and redirect (303) with a flash message; what a
 person may do comes from `eresources.search` (the scope rule) and is passed to the templates.
@@ -33,7 +34,7 @@ PAGE_SIZE = 50
 Text = Annotated[str, Form(max_length=300)]
 
 
-def _pager(request: Request, page: int, has_next: bool) -> dict[str, str | None]:
+def pager(request: Request, page: int, has_next: bool) -> dict[str, str | None]:
     def link(number: int) -> str:
         params = dict(request.query_params)
         params["page"] = str(number)
@@ -69,7 +70,7 @@ def portfolio_search(
             "library": library.upper(),
             "page": page,
             "count_cap": search.PAGE_COUNT_CAP,
-            **_pager(request, page, found.has_next),
+            **pager(request, page, found.has_next),
         },
     )
 
@@ -99,7 +100,7 @@ def collection_search(
             "page": page,
             "count_cap": search.PAGE_COUNT_CAP,
             "can_create": allows(identity, P.COLLECTION_CREATE, InInstitution(institution.id)),
-            **_pager(request, page, found.has_next),
+            **pager(request, page, found.has_next),
         },
     )
 
@@ -172,41 +173,6 @@ def collection_update(
         service.CollectionChange(public_name=public_name, description=description, version=version),
     )
     return redirect(f"/eresources/collections/{collection.id}", "The electronic collection was saved.")
-
-
-# --- the service editor -----------------------------------------------------------------------
-
-
-@router.get("/eresources/collections/{cid}/services/{sid}", response_class=HTMLResponse)
-def service_page(
-    request: Request,
-    session: DbSession,
-    identity: Reader,
-    cid: str,
-    sid: str,
-    library: Annotated[str, Query(max_length=40)] = "ALL",
-    columns: Annotated[str, Query(max_length=40)] = "",
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-) -> Response:
-    svc = service.access_service(session, identity, cid, sid)
-    editor = search.service_editor(
-        session, identity, svc, library=library, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
-    )
-    return render(
-        request,
-        "eresources/service.html",
-        {
-            "svc": svc,
-            "editor": editor,
-            "library": (library or "ALL").upper(),
-            # ER-12: the Library column is hidden by default; the person may show it.
-            "show_library": columns == "library",
-            "row_actions": [*search.ROW_ACTIONS, "delete"],
-            "table_actions": [*search.TABLE_ACTIONS, "delete_selected"],
-            "page": page,
-            **_pager(request, page, (page * PAGE_SIZE) < editor.total),
-        },
-    )
 
 
 # --- the portfolio editor ---------------------------------------------------------------------
