@@ -1,7 +1,7 @@
 """Electronic resources page actions through the app: Delete with its confirmation from the searches, the
 editors and a record's tabs (ER-6, ER-10, ER-11, ER-16), the service editor's row and table actions
-(ER-12), the collection facet over the name search and the portfolio
-search's library columns (ER-10).
+(ER-12), Add a local electronic collection and Add service, the collection facet over the name search
+and the portfolio search's library columns (ER-10).
 
 Each action is used by a person it is allowed to, shown disabled or absent to one it is not, and a
 forged POST by that person is refused 403 with nothing changed; history is written by the verbs."""
@@ -304,3 +304,51 @@ def test_the_portfolio_search_library_columns_show_their_values(client: TestClie
     cells = re.compile(r"<td>(.*?)</td>", re.S)
     assert cells.findall(inherited_row)[1:3] == ["", "Law Library"]
     assert cells.findall(own_row)[1:3] == ["Science Library", ""]
+
+
+def test_add_a_local_collection_with_the_libraries_of_the_scope(client: TestClient, db: Session, world: World) -> None:
+    token = sign_in(client, world.users["eio_law"])
+    page = client.get("/eresources/collections")
+    assert 'id="add-collection-form"' in page.text
+    assert '<option value="EAST_LAW">' in page.text
+    assert '<option value="EAST_SCI">' not in page.text
+    refused = _post(
+        client, "/eresources/collections", data={"csrf_token": token, "public_name": "Sneaky", "library": "EAST_SCI"}
+    )
+    assert refused.status_code == 400
+    assert _count(db, ElectronicCollection, ElectronicCollection.public_name == "Sneaky") == 0
+    made = _post(
+        client, "/eresources/collections", data={"csrf_token": token, "public_name": "New law", "library": "EAST_LAW"}
+    )
+    assert made.status_code == 303
+    created = db.scalars(select(ElectronicCollection).where(ElectronicCollection.public_name == "New law")).one()
+    assert created.library_id == world.law.id
+    assert _history(db, "electronic_collection", created.id, "created")
+
+    token = sign_in(client, world.users["limited_law"])  # no editing role: no form, and refused
+    assert 'id="add-collection-form"' not in client.get("/eresources/collections").text
+    forged = _post(client, "/eresources/collections", data={"csrf_token": token, "public_name": "Forged"})
+    assert forged.status_code == 403
+    assert _count(db, ElectronicCollection, ElectronicCollection.public_name == "Forged") == 0
+
+
+def test_add_a_service_to_a_collection_in_scope(client: TestClient, db: Session, world: World) -> None:
+    law, _ = collection(db, world.east, world.law, name="Law collection")
+    sci, _ = collection(db, world.east, world.sci, name="Science collection")
+    db.commit()
+    token = sign_in(client, world.users["eio_law"])
+    assert 'id="add-service-form"' in client.get(f"/eresources/collections/{law.id}").text
+    assert 'id="add-service-form"' not in client.get(f"/eresources/collections/{sci.id}").text
+    forged = _post(client, f"/eresources/collections/{sci.id}/services", data={"csrf_token": token})
+    assert forged.status_code == 403
+    assert _count(db, ElectronicService, ElectronicService.collection_id == sci.id) == 1
+    added = _post(
+        client,
+        f"/eresources/collections/{law.id}/services",
+        data={"csrf_token": token, "type": "getAbstract", "public_description": "Abstracts"},
+    )
+    assert added.status_code == 303
+    made = db.scalars(select(ElectronicService).where(ElectronicService.type == "getAbstract")).one()
+    assert made.collection_id == law.id
+    assert added.headers["location"] == f"/eresources/collections/{law.id}/services/{made.id}"
+    assert _history(db, "electronic_service", made.id, "created")

@@ -1,8 +1,8 @@
-"""Electronic resources pages: the portfolio and collection searches (ER-10), the collection editor with the
-library confirmation (ER-7, ER-11), the portfolio editor with "Attach to an electronic collection" (ER-8,
-ER-9), View mode (ER-13), a record's inventory tabs (ER-16), Add Local Portfolio (ER-17) and the Community
-Zone catalogue (ER-23). The service editor (ER-12) is in
-`service_pages`, the deletes with their confirmation in `delete_pages`.
+"""Electronic resources pages: the portfolio and collection searches (ER-10) with Add a local electronic
+collection, the collection editor with the library confirmation (ER-7, ER-11) and its Add service, the
+portfolio editor with "Attach to an electronic collection" (ER-8, ER-9), View mode (ER-13), a record's
+inventory tabs (ER-16), Add Local Portfolio (ER-17) and the Community Zone catalogue (ER-23). The service
+editor (ER-12) is in `service_pages`, the deletes with their confirmation in `delete_pages`.
 
 Routes parse the form, call the same verbs as the API and redirect (303) with a flash message; what a
 person may do comes from `eresources.search` (the scope rule) and is passed to the templates.
@@ -22,7 +22,7 @@ from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, allows
 from consortia.eresources import cz, search, service
-from consortia.eresources.models import AVAILABILITY
+from consortia.eresources.models import AVAILABILITY, SERVICE_TYPES
 from consortia.errors import BadRequest, Conflict
 from consortia.platform.tenancy import acting_institution
 from consortia.web.templating import redirect, render
@@ -90,6 +90,7 @@ def collection_search(
     found = search.search_collections(
         session, identity, institution, q=q, library=library, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
+    can_create = allows(identity, P.COLLECTION_CREATE, InInstitution(institution.id))
     return render(
         request,
         "eresources/collections.html",
@@ -99,10 +100,31 @@ def collection_search(
             "library": library.upper(),
             "page": page,
             "count_cap": search.PAGE_COUNT_CAP,
-            "can_create": allows(identity, P.COLLECTION_CREATE, InInstitution(institution.id)),
+            "can_create": can_create,
+            # ER-7's choices: the libraries of the person's scopes (all of them at institution scope).
+            "library_choices": service.library_choices(session, identity, institution.id) if can_create else [],
             **pager(request, page, found.has_next),
         },
     )
+
+
+@router.post("/eresources/collections")
+def collection_add(
+    session: DbSession,
+    identity: Annotated[Identity, Depends(page_requires(P.COLLECTION_CREATE))],
+    public_name: Text = "",
+    description: Annotated[str, Form(max_length=4000)] = "",
+    library: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """Add a local electronic collection (ER-23): at institution level unless a library of the person's
+    scopes is chosen; the verb checks the permission and the library again."""
+    collection = service.create_collection(
+        session,
+        identity,
+        acting_institution(session, identity),
+        service.CollectionChange(public_name=public_name.strip(), description=description, library=library),
+    )
+    return redirect(f"/eresources/collections/{collection.id}", "The local electronic collection was added.")
 
 
 # --- the collection editor --------------------------------------------------------------------
@@ -122,6 +144,7 @@ def _collection_page(
             "confirm_library": confirm,
             "confirmation": service.LIBRARY_CONFIRMATION,
             "job": service.latest_library_job(session, identity, collection),
+            "service_types": SERVICE_TYPES,
         },
         status=status,
     )
@@ -173,6 +196,22 @@ def collection_update(
         service.CollectionChange(public_name=public_name, description=description, version=version),
     )
     return redirect(f"/eresources/collections/{collection.id}", "The electronic collection was saved.")
+
+
+@router.post("/eresources/collections/{cid}/services")
+def service_add(
+    session: DbSession,
+    identity: Annotated[Identity, Depends(page_requires(P.COLLECTION_EDIT))],
+    cid: str,
+    type: Annotated[str, Form(max_length=40)] = "getFullTxt",
+    public_description: Annotated[str, Form(max_length=300)] = "",
+) -> Response:
+    """Add a service to the collection (its "Add" action, ER-5); the verb checks the scope rule again."""
+    collection = service.access_collection(session, identity, cid, P.COLLECTION_EDIT)
+    svc = service.create_service(
+        session, identity, collection, type=type, public_description=public_description, activation_status=None
+    )
+    return redirect(f"/eresources/collections/{collection.id}/services/{svc.id}", "The electronic service was added.")
 
 
 # --- the portfolio editor ---------------------------------------------------------------------
