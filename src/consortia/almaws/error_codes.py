@@ -162,6 +162,19 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     ),
     ErrorCode("402203", "404", 'Alma\'s "Input parameters mmsId is not valid.": an unknown bibliographic record.'),
     ErrorCode(
+        "402458",
+        "400",
+        "A set that cannot be created: no name, not an itemized set of electronic portfolios, too many members, "
+        "or members that are not portfolios of the institution.",
+    ),
+    ErrorCode("402459", "404", "An unknown set (or a set of another institution)."),
+    ErrorCode(
+        "401871",
+        "400, 404",
+        'Alma\'s "Failed to find the Profile ID." 404: an unknown import profile (or one of another institution). '
+        "400: an import job whose `profile_id` parameter names no import profile of the institution.",
+    ),
+    ErrorCode(
         "ATTACH_CONFIRM",
         "409",
         "Attaching a standalone portfolio to an electronic collection of another library: the message is the "
