@@ -1,7 +1,7 @@
 """Purchase order lines with their ordered electronic items (ER-18) and licences' inventory (ER-19).
 
 An ordered item (a portfolio or a collection) can be edited only when the scope rule lets the caller edit
-its resource (`P.PO_LINE_ITEM_EDIT`, registered in `eresources.policy` with the edit rule); a licence's
+its resource (`P.PO_LINE_ITEM_EDIT`, granted in `eresources.policy` with the edit rule); a licence's
 inventory is every collection and portfolio carrying its code, each with the mode its editor opens in
 (`scope.editor_mode`: EDIT in scope, VIEW otherwise). Unknown ids and another institution's answer the same
 404 (R-3). Changes write history (`po_line_item`) in the caller's transaction.

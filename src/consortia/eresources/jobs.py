@@ -196,8 +196,3 @@ KINDS = (
         related_page="/eresources/collections/{id}",
     ),
 )
-
-
-# The kinds of the sets and imports modules register themselves when imported (the registry loads this module).
-from consortia.eresources import imports as _imports  # noqa: E402, F401
-from consortia.eresources import portfolio_jobs as _portfolio_jobs  # noqa: E402, F401
