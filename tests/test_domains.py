@@ -113,6 +113,9 @@ def test_importing_a_domain_puts_nothing_in_place(tmp_path: Path) -> None:
     report = _report(tmp_path, IMPORTS_ONLY)
     for permission in (Permission.CASE_READ, Permission.NETWORK_CONFIG_READ, Permission.ERESOURCE_READ):
         assert permission.value in report["without_rules"]
+    # What the platform's own map lacks is exactly what the domains grant: each permission has its rules
+    # from one place, the platform's map or one domain's grants.
+    assert set(report["without_rules"]) == {entry.permission.value for domain in DOMAINS for entry in domain.grants}
     assert report["kinds"] == []
     assert report["history"] == []
 
