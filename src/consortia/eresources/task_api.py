@@ -9,10 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from consortia.access.deps import DbSession, requires
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
-from consortia.almaws.conventions import Limit, Offset, envelope, respond
 from consortia.eresources import cz, tasks
 from consortia.eresources import policy as scope
 from consortia.eresources.schemas import cz_collection_json
@@ -25,14 +23,15 @@ from consortia.eresources.task_schemas import (
     task_json,
 )
 from consortia.errors import BadRequest
-from consortia.platform.tenancy import acting_institution
+from consortia.http.answers import Limit, Offset, envelope, respond
+from consortia.http.deps import DbSession, declares
 
 router = APIRouter(prefix="/api/v1", tags=["Electronic resources: task lists"])
 
 Id = Annotated[str, Path(min_length=1, max_length=20)]
-Reader = Annotated[Identity, Depends(requires(P.ERESOURCE_READ))]
-TaskEditor = Annotated[Identity, Depends(requires(P.TASK_EDIT))]
-CzManager = Annotated[Identity, Depends(requires(P.CZ_MANAGE))]
+Reader = Annotated[Identity, Depends(declares(P.ERESOURCE_READ))]
+TaskEditor = Annotated[Identity, Depends(declares(P.TASK_EDIT))]
+CzManager = Annotated[Identity, Depends(declares(P.CZ_MANAGE))]
 Status = Annotated[str | None, Query(max_length=20, description="Only items of this status (OPEN, DISMISSED, ...).")]
 Action = Annotated[str, Path(max_length=20, description=", ".join(scope.ACTIVATION_TASK_ACTIONS))]
 

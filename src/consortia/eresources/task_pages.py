@@ -10,21 +10,20 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from consortia.access.deps import DbSession, page_requires
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
 from consortia.eresources import policy as scope
 from consortia.eresources import tasks
 from consortia.eresources.task_models import ACTIVATION, ACTIVATION_STATUSES, CZ_UPDATES, OPEN, STATUSES
 from consortia.eresources.task_schemas import effective_library, resource_ref, resource_title
 from consortia.errors import BadRequest
-from consortia.platform.tenancy import acting_institution
+from consortia.http.deps import DbSession, page_declares
 from consortia.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
 
-Reader = Annotated[Identity, Depends(page_requires(P.ERESOURCE_READ))]
-TaskEditor = Annotated[Identity, Depends(page_requires(P.TASK_EDIT))]
+Reader = Annotated[Identity, Depends(page_declares(P.ERESOURCE_READ))]
+TaskEditor = Annotated[Identity, Depends(page_declares(P.TASK_EDIT))]
 PAGE_SIZE = 50
 CZ_PAGE = "/eresources/task-lists/cz-updates"
 ACTIVATION_PAGE = "/eresources/task-lists/activation"

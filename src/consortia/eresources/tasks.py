@@ -24,8 +24,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, authorize, demand
-from consortia.audit.registry import register_history_kind
-from consortia.audit.service import Actor, history_insert_from_select, record
+from consortia.audit.models import Actor
+from consortia.audit.service import history_insert_from_select, record
 from consortia.db import utcnow
 from consortia.eresources import policy as scope
 from consortia.eresources.models import AVAILABLE, ElectronicCollection, Portfolio
@@ -415,12 +415,9 @@ def _set_status(session: Session, task: EresourceTask, status: str, actor: Actor
         task.closed_at = utcnow()
 
 
-def _task_history(session: Session, identity: Identity, tid: str) -> int:
+def task_history(session: Session, identity: Identity, tid: str) -> int:
     number = _id(tid)
     task = session.get(EresourceTask, number) if number is not None else None
     if task is None:
         raise task_not_found(tid)
     return access_task(session, identity, tid, task.task_list).institution_id
-
-
-register_history_kind(TASK, _task_history)

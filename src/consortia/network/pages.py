@@ -16,25 +16,25 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from consortia.access.deps import DbSession, page_requires
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
 from consortia.audit.registry import history_page
 from consortia.errors import BadRequest, DomainError, Forbidden, NotFound
+from consortia.http.deps import DbSession, page_declares
 from consortia.network import rules, service, tables
 from consortia.network.models import DATE_TYPES, DEFAULT_RULE_ID, OPERATORS, SHARED_FIELDS, UNITS
 from consortia.network.schemas import CodeRowIn, RuleIn, RuleOutputIn, SharedFieldIn
 from consortia.platform import codetables
 from consortia.platform.models import Institution
-from consortia.platform.tenancy import acting_institution, libraries_of
+from consortia.platform.tenancy import libraries_of
 from consortia.platform.users import find_user
 from consortia.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
 
-Reader = Annotated[Identity, Depends(page_requires(P.NETWORK_CONFIG_READ))]
-Editor = Annotated[Identity, Depends(page_requires(P.NETWORK_CONFIG_EDIT))]
-Desk = Annotated[Identity, Depends(page_requires(P.WALK_IN_FIND))]
+Reader = Annotated[Identity, Depends(page_declares(P.NETWORK_CONFIG_READ))]
+Editor = Annotated[Identity, Depends(page_declares(P.NETWORK_CONFIG_EDIT))]
+Desk = Annotated[Identity, Depends(page_declares(P.WALK_IN_FIND))]
 DESK_PAGE = 10  # walk-in search results per page
 TABLE_TITLES = {
     tables.RESTRICTED_USER_GROUPS: "Restricted User Groups",
@@ -457,7 +457,7 @@ async def lend_to_patron(request: Request, session: DbSession, identity: Desk) -
 @router.post("/network/linked-accounts/{primary_id}/refresh")
 def refresh_linked_account(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.LINKED_ACCOUNT_REFRESH))],
+    identity: Annotated[Identity, Depends(page_declares(P.LINKED_ACCOUNT_REFRESH))],
     primary_id: str,
 ) -> Response:
     """The account page's Refresh: the linked account refreshed from its source (CN-10)."""
