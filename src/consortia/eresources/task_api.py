@@ -17,6 +17,7 @@ from consortia.eresources.schemas import cz_collection_json
 from consortia.eresources.task_models import ACTIVATION, CZ_UPDATES
 from consortia.eresources.task_schemas import (
     ActivationActionIn,
+    ActivationSelectionIn,
     CzCollectionPatch,
     CzPortfolioPatch,
     DismissIn,
@@ -77,6 +78,23 @@ def activation(
     request: Request, session: DbSession, identity: Reader, status: Status = None, limit: Limit = 10, offset: Offset = 0
 ) -> Response:
     return _list(request, session, identity, ACTIVATION, status, limit, offset)
+
+
+@router.post(
+    "/eresources/task-lists/activation/{action}",
+    summary="Activate, Done, Delete (Extended), Unsuppress or Change Status on selected items, all or nothing (ER-15)",
+)
+def activation_selection(
+    request: Request,
+    session: DbSession,
+    identity: TaskEditor,
+    action: Action,
+    body: Annotated[ActivationSelectionIn, Body()],
+) -> Response:
+    institution = acting_institution(session, identity)
+    change = tasks.ActivationChange(status=body.status)
+    count = tasks.act_on_activation_tasks(session, identity, institution, body.ids, action, change)
+    return respond(request, {"action": action, "changed": count}, root="result")
 
 
 @router.post(

@@ -27,6 +27,13 @@ TaskEditor = Annotated[Identity, Depends(page_declares(P.TASK_EDIT))]
 PAGE_SIZE = 50
 CZ_PAGE = "/eresources/task-lists/cz-updates"
 ACTIVATION_PAGE = "/eresources/task-lists/activation"
+SELECTION_LABELS = {
+    "activate": "Activate",
+    "done": "Done",
+    "delete": "Delete",
+    "unsuppress": "Unsuppress",
+    "change_status": "Change Status",
+}
 
 
 def _page(request: Request, session: DbSession, identity: Identity, task_list: str, status: str, page: int) -> Response:
@@ -56,6 +63,7 @@ def _page(request: Request, session: DbSession, identity: Identity, task_list: s
             "ref": resource_ref,
             "title_of": resource_title,
             "library_of": effective_library,
+            "selection_actions": [(a, SELECTION_LABELS[a]) for a in tasks.SELECTION_ACTIONS],
         },
     )
 
@@ -98,6 +106,24 @@ def activation_page(
     request: Request, session: DbSession, identity: Reader, status: StatusQuery = "", page: Page = 1
 ) -> Response:
     return _page(request, session, identity, ACTIVATION, status, page)
+
+
+@router.post(ACTIVATION_PAGE + "/selected")
+def activation_selection(
+    session: DbSession,
+    identity: TaskEditor,
+    action: Annotated[str, Form(max_length=20)],
+    ids: Annotated[list[str], Form(max_length=1000)] = [],  # noqa: B006 (FastAPI copies the default)
+    status: Annotated[str | None, Form(max_length=20)] = None,
+) -> Response:
+    if not ids:
+        raise BadRequest("Select the items to act on.")
+    institution = acting_institution(session, identity)
+    count = tasks.act_on_activation_tasks(
+        session, identity, institution, ids, action, tasks.ActivationChange(status=status)
+    )
+    label = SELECTION_LABELS.get(action, action)
+    return redirect(ACTIVATION_PAGE, f"{label}: done on {count} item{'s' if count != 1 else ''}.")
 
 
 @router.post(ACTIVATION_PAGE + "/{tid}/{action}")

@@ -36,6 +36,11 @@ class DismissIn(_Body):
     ids: list[str | int] = Field(min_length=1, max_length=1000)
 
 
+class ActivationSelectionIn(_Body):
+    ids: list[str | int] = Field(min_length=1, max_length=1000)
+    status: str | None = Field(default=None, max_length=20, description="The new status (Change Status).")
+
+
 class ActivationActionIn(_Body):
     note: str | None = Field(default=None, max_length=1000)
     status: str | None = Field(default=None, max_length=20)
