@@ -31,21 +31,22 @@ from fastapi.testclient import TestClient
 from sqlalchemy import String, cast, delete, func, select, update
 
 from bench.harness import HIGHER, LOWER, Result, measured, skipped
-from consortia.access.deps import get_session
 from consortia.access.identity import identity_for_user_id
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import allows
 from consortia.app import create_app
-from consortia.audit.models import HistoryEvent
-from consortia.audit.service import SYSTEM, Actor, history_insert_from_select
+from consortia.audit.models import SYSTEM, Actor, HistoryEvent
+from consortia.audit.service import history_insert_from_select
 from consortia.config import load_settings
 from consortia.db import Database
 from consortia.eresources import service
 from consortia.eresources.generate import aggregator_collection_id
 from consortia.eresources.models import ElectronicCollection, Portfolio
-from consortia.generate import GenerationContext, institution_code, load_context, staff_id
+from consortia.generate import load_context
+from consortia.http.deps import get_session
 from consortia.jobs.queue import set_queue
 from consortia.platform.auth import create_api_key
+from consortia.platform.generate import GenerationContext, institution_code, staff_id
 from consortia.platform.models import Library, User
 
 N1_TARGET_MS = 50.0

@@ -38,19 +38,20 @@ from sqlalchemy import String, cast, delete, func, insert, literal, select, upda
 from bench.bench_eresources import restore_collection
 from bench.harness import HIGHER, LOWER, Result, measured, skipped
 from consortia.access.identity import Identity, identity_for_user_id
-from consortia.audit.models import HistoryEvent
-from consortia.audit.service import Actor, history_insert_from_select
+from consortia.audit.models import Actor, HistoryEvent
+from consortia.audit.service import history_insert_from_select
 from consortia.db import Database
 from consortia.eresources import import_profiles, imports
 from consortia.eresources.generate import aggregator_collection_id
 from consortia.eresources.import_models import ImportedRecord, ImportProfile, PortfolioSet, PortfolioSetMember
 from consortia.eresources.models import BibRecord, Portfolio
 from consortia.eresources.portfolio_jobs import CHANGE_PORTFOLIO_INFORMATION
-from consortia.generate import SIZES, GenerationContext, institution_code, load_context, staff_id
+from consortia.generate import SIZES, load_context
 from consortia.jobs import registry
 from consortia.jobs import service as jobs
 from consortia.jobs.models import JobInstance
 from consortia.jobs.queue import set_queue
+from consortia.platform.generate import GenerationContext, institution_code, staff_id
 from consortia.platform.models import Institution, Library
 
 N3_TARGET = 2_000.0

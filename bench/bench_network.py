@@ -24,12 +24,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bench.harness import LOWER, failed, measured
-from consortia.access.deps import get_session
 from consortia.app import create_app
-from consortia.audit.service import SYSTEM
+from consortia.audit.models import SYSTEM
 from consortia.db import Database
-from consortia.generate import load_context, patron_id, staff_id
+from consortia.generate import load_context
+from consortia.http.deps import get_session
 from consortia.platform.auth import create_api_key
+from consortia.platform.generate import patron_id, staff_id
 from consortia.platform.models import User
 
 WARM_UP = 5

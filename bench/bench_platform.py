@@ -39,11 +39,12 @@ from bench.n6_app import CEILING_PATH, PORTFOLIO_CEILING_PATH
 from consortia.access.identity import Identity, identity_for_user_id
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, allows
-from consortia.audit.service import SYSTEM
+from consortia.audit.models import SYSTEM
 from consortia.db import Database
 from consortia.eresources.models import Portfolio
-from consortia.generate import GenerationContext, load_context, patron_id, staff_id
+from consortia.generate import load_context
 from consortia.platform.auth import create_api_key, revoke_api_key
+from consortia.platform.generate import GenerationContext, patron_id, staff_id
 from consortia.platform.models import ApiKey, Consortium, FulfillmentNetwork, Institution, Library, User
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -25,9 +25,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from consortia.access.deps import SESSION_COOKIE, get_session
 from consortia.app import create_app
 from consortia.db import Database, utcnow
+from consortia.http.deps import SESSION_COOKIE, get_session
 from consortia.platform.auth import create_web_session
 from consortia.platform.models import Consortium, Institution, User
 from consortia.support.models import CaseNumberCounter, SupportCase

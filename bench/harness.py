@@ -42,6 +42,7 @@ from sqlalchemy.exc import SQLAlchemyError
 import bench
 from consortia.config import configure, load_settings, normalise_database_url
 from consortia.db import Database, set_database
+from consortia.domains import assemble
 from consortia.generate import SIZES, generate_data
 from consortia.schema import upgrade
 
@@ -272,6 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="Also write the results to this JSON file.")
     parser.add_argument("--strict", action="store_true", help="Exit 1 on a MISS too, not only on an ERROR.")
     args = parser.parse_args(argv)
+    assemble()  # a process of its own: every domain's rules and job kinds in place, as in the server
 
     console = Console(stderr=True)
     size: str = args.size

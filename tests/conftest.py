@@ -17,14 +17,19 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from consortia.access.deps import get_session
 from consortia.app import create_app
 from consortia.config import load_settings, normalise_database_url
 from consortia.db import Database, set_database
+from consortia.domains import assemble
+from consortia.http.deps import get_session
 from consortia.schema import upgrade
 from tests.factories import Factory
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+# The tests are a process of their own: every domain's rules, job kinds and hooks in place, as in the
+# server, a worker and the command line (tests that build an app assemble again, which changes nothing).
+assemble()
 
 
 def _test_database_url(tmp_root: Path) -> tuple[str, str | None]:

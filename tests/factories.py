@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from consortia.audit.service import SYSTEM
+from consortia.audit.models import SYSTEM
 from consortia.platform.auth import create_api_key, hash_password
 from consortia.platform.models import (
     CodeTableRow,

@@ -39,6 +39,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
+from consortia.access import roles as R
 from consortia.access.permissions import Permission
 from consortia.audit.registry import history_kinds
 from consortia.db import utcnow
@@ -72,7 +73,6 @@ from consortia.eresources.task_models import (
 )
 from consortia.jobs.models import COMPLETED_SUCCESS, JobEvent, JobInstance
 from consortia.jobs.registry import job_kinds
-from consortia.platform import roles as R
 from consortia.platform.codetables import TABLES
 from consortia.platform.models import ApiKey, Institution, InstitutionParameter
 from consortia.platform.parameters import DEFINITIONS

@@ -31,9 +31,9 @@ import httpx2 as httpx
 import pytest
 from sqlalchemy import func, select
 
+from consortia.access import roles as R
 from consortia.audit.models import HistoryEvent
 from consortia.db import Database
-from consortia.platform import roles as R
 from consortia.platform.models import User
 from consortia.support.models import CaseAttachment, CaseComment, ListView, SupportCase
 from tests.bench.databases import fresh_database

@@ -14,26 +14,26 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from consortia.access import roles as R
 from consortia.access.identity import hash_secret
+from consortia.access.roles import RoleSpec, role_set_problems
 from consortia.app import create_app
-from consortia.audit.models import HistoryEvent
-from consortia.audit.service import SYSTEM
+from consortia.audit.models import SYSTEM, HistoryEvent
 from consortia.config import load_settings
-from consortia.demo import (
+from consortia.demo import build_demo
+from consortia.domain import Domain
+from consortia.domains import DOMAINS
+from consortia.eresources.demo import EXTRA_STAFF
+from consortia.errors import Unauthorized
+from consortia.platform.auth import create_api_key, find_sign_in_user, revoke_api_key, sign_in
+from consortia.platform.demo import (
     DEMO_API_KEY,
-    DEMO_EXTENSIONS,
     DEMO_PASSWORD,
     DemoContext,
     SignIn,
-    build_demo,
     demo_api_key,
-    demo_extensions,
     sign_ins,
 )
-from consortia.eresources.demo import EXTRA_STAFF
-from consortia.errors import Unauthorized
-from consortia.platform import roles as R
-from consortia.platform.auth import create_api_key, find_sign_in_user, revoke_api_key, sign_in
 from consortia.platform.models import (
     ApiKey,
     CodeTableRow,
@@ -45,7 +45,6 @@ from consortia.platform.models import (
     UserBlock,
     UserIdentifier,
 )
-from consortia.platform.roles import RoleSpec, role_set_problems
 
 
 def _count(db: Session, model: type) -> int:
@@ -189,8 +188,7 @@ def test_demo_users_see_their_own_institution_only(client: TestClient, db: Sessi
     assert by_barcode.json()["primary_id"] == "east-patron-02"
 
 
-def test_extensions_run_once_with_the_context(db: Session) -> None:
-    demo_extensions()  # the domains' own extensions register first
+def test_each_domains_demo_runs_once_with_the_context(db: Session) -> None:
     seen: list[DemoContext] = []
 
     def extension(session: Session, context: DemoContext) -> None:
@@ -205,12 +203,9 @@ def test_extensions_run_once_with_the_context(db: Session) -> None:
             )
         )
 
-    DEMO_EXTENSIONS.append(extension)
-    try:
-        build_demo(db)
-        build_demo(db)
-    finally:
-        DEMO_EXTENSIONS.remove(extension)
+    domains = (*DOMAINS, Domain(name="extra", demo=extension))
+    build_demo(db, domains)
+    build_demo(db, domains)
 
     assert len(seen) == 1
     context = seen[0]

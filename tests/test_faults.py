@@ -12,11 +12,11 @@ from sqlalchemy.engine import Engine
 
 import consortia.config
 import consortia.db
-from consortia.access.deps import get_session
-from consortia.almaws.conventions import JSON_TYPE
 from consortia.app import create_app
 from consortia.config import load_settings
 from consortia.db import Database, set_database
+from consortia.http.answers import JSON_TYPE
+from consortia.http.deps import get_session
 from consortia.platform.setup import ensure_operator
 from consortia.schema import upgrade
 from tests.bench.databases import fresh_database

@@ -42,8 +42,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 from sqlalchemy.orm import Session
 
-from consortia.access.explain import access_object_types
 from consortia.access.permissions import Permission
+from consortia.platform.explain import access_object_types
 from tests.factories import Factory
 from tests.fuzz_bodies import EXAMPLE_BODIES, replaced, sample_body, string_leaves, valid_bodies
 from tests.fuzz_world import KINDS, LONE_SURROGATE, Actor, FuzzWorld, build_fuzz_world, rolled_back, vocabulary

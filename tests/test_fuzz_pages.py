@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consortia.access.deps import SESSION_COOKIE
+from consortia.http.deps import SESSION_COOKIE
 from consortia.platform.models import User
 from tests.factories import Factory
 from tests.fuzz_world import NASTY_TEXTS, FuzzWorld, build_fuzz_world, rolled_back, vocabulary

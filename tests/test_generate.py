@@ -10,20 +10,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from consortia.db import Database
-from consortia.demo import DEMO_PASSWORD
+from consortia.domain import Domain
+from consortia.domains import DOMAINS
 from consortia.errors import BadRequest
-from consortia.generate import (
-    CASES,
-    GENERATORS,
-    GenerationContext,
-    Generator,
-    domain_generators,
-    generate_data,
-    load_context,
-    patron_id,
-    step_done,
-)
+from consortia.generate import generate_data, load_context, step_done
 from consortia.platform.auth import sign_in
+from consortia.platform.demo import DEMO_PASSWORD
+from consortia.platform.generate import CASES, GenerationContext, Step, patron_id
 from consortia.platform.models import (
     Consortium,
     FulfillmentNetwork,
@@ -109,19 +102,18 @@ def test_sizes_live_side_by_side(fresh: Database) -> None:
 
 
 def test_domain_generators_run_once_in_their_own_step(fresh: Database) -> None:
-    domain_generators()  # the domains' own generators register first
     runs: list[GenerationContext] = []
 
     def cases(session: Session, context: GenerationContext) -> None:
         runs.append(context)
         session.add(Consortium(code="HOOKED", name=f"{context.scaled(CASES)} cases"))
 
-    GENERATORS.append(Generator("test-cases", cases))
-    try:
-        generate_data(fresh, "XS")
-        generate_data(fresh, "XS")
-    finally:
-        GENERATORS.pop()
+    def generate(_context: GenerationContext, step: Step) -> None:
+        step("test-cases", cases)
+
+    domains = (*DOMAINS, Domain(name="hooked", generate=generate))
+    generate_data(fresh, "XS", domains=domains)
+    generate_data(fresh, "XS", domains=domains)
 
     assert len(runs) == 1
     assert runs[0].scaled(CASES) == 1_000
@@ -132,19 +124,16 @@ def test_domain_generators_run_once_in_their_own_step(fresh: Database) -> None:
 
 
 def test_a_failing_step_leaves_nothing_and_runs_again(fresh: Database) -> None:
-    domain_generators()
-
     def broken(session: Session, _context: GenerationContext) -> None:
         session.add(Consortium(code="HALF", name="Half written"))
         session.flush()
         raise RuntimeError("disk full")
 
-    GENERATORS.append(Generator("test-broken", broken))
-    try:
-        with pytest.raises(RuntimeError, match="disk full"):
-            generate_data(fresh, "XS")
-    finally:
-        GENERATORS.pop()
+    def generate(_context: GenerationContext, step: Step) -> None:
+        step("test-broken", broken)
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        generate_data(fresh, "XS", domains=(*DOMAINS, Domain(name="broken", generate=generate)))
 
     with fresh.session() as session:
         assert session.scalar(select(Consortium.id).where(Consortium.code == "HALF")) is None

@@ -1,57 +1,91 @@
-"""The web application: routers of every domain, the API conventions, pages and the embedded worker."""
+"""The web application: the assembled domains and their routes, the HTTP kit's conventions, the kernel's
+pages and routes, and the embedded worker."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 from starlette.types import ASGIApp
 
 from consortia import __version__
-from consortia.almaws import bibs as almaws_bibs
-from consortia.almaws import conf as almaws_conf
-from consortia.almaws import electronic as almaws_electronic
-from consortia.almaws import import_profiles as almaws_import_profiles
 from consortia.almaws import jobs as almaws_jobs
-from consortia.almaws import sets as almaws_sets
-from consortia.almaws import users as almaws_users
-from consortia.almaws.conventions import TrailingSlashMiddleware, document_errors, install_error_handlers
 from consortia.almaws.error_codes import markdown_table
+from consortia.audit import api as audit_api
 from consortia.config import Settings, configure, get_settings
 from consortia.db import get_database, init_database
-from consortia.eresources import acq_api as eresources_acq_api
-from consortia.eresources import acq_pages as eresources_acq_pages
-from consortia.eresources import api as eresources_api
-from consortia.eresources import delete_pages as eresources_delete_pages
-from consortia.eresources import exchange_api as eresources_exchange_api
-from consortia.eresources import exchange_pages as eresources_exchange_pages
-from consortia.eresources import import_api as eresources_import_api
-from consortia.eresources import import_pages as eresources_import_pages
-from consortia.eresources import pages as eresources_pages
-from consortia.eresources import service_pages as eresources_service_pages
-from consortia.eresources import task_api as eresources_task_api
-from consortia.eresources import task_pages as eresources_task_pages
-from consortia.headers import SecurityHeadersMiddleware
+from consortia.domains import DOMAINS, assemble
+from consortia.http.deps import DbSession, public
+from consortia.http.errors import document_errors, install_error_handlers
+from consortia.http.middleware import SecurityHeadersMiddleware, TrailingSlashMiddleware
 from consortia.jobs import pages as job_pages
+from consortia.jobs.queue import HueyQueue, get_queue
 from consortia.logs import install_redaction
-from consortia.network import api as network_api
-from consortia.network import pages as network_pages
-from consortia.platform import account_pages as platform_account_pages
-from consortia.platform import api as platform_api
-from consortia.platform import apikey_api as platform_apikey_api
-from consortia.platform import pages as platform_pages
-from consortia.platform import user_pages as platform_user_pages
-from consortia.support import api as support_api
-from consortia.support import pages as support_pages
-from consortia.support import view_pages as support_view_pages
 from consortia.web import mail_pages as web_mail_pages
-from consortia.web import pages as web_pages
 from consortia.web.templating import html_error
 
 STATIC = Path(__file__).parent / "web" / "static"
+
+FAVICON = STATIC / "favicon.ico"
+log = logging.getLogger("consortia.web")
+
+# The application's own routes: the health check and the favicon.
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/healthz", dependencies=[Depends(public())])
+def health(session: DbSession) -> Response:
+    """For load balancers and monitors: 200 `{"status": "ok", "database": "ok", "queue": "ok"}` when the
+    database and the job queue answer; otherwise 503 with `status` "unavailable" and "down" for each
+    part that does not answer. Always JSON of this one shape, never cached."""
+    parts = {"database": _database_state(session), "queue": _queue_state()}
+    healthy = all(state == "ok" for state in parts.values())
+    return JSONResponse(
+        {"status": "ok" if healthy else "unavailable", **parts},
+        status_code=200 if healthy else 503,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _database_state(session: Session) -> str:
+    try:
+        session.execute(select(1))
+    except DBAPIError as exc:
+        log.warning("health: the database does not answer: %s", exc.orig if exc.orig is not None else exc)
+        session.rollback()
+        return "down"
+    return "ok"
+
+
+def _queue_state() -> str:
+    """The queue answers when it can count its pending ids (the in-process queue of tests always can)."""
+    queue = get_queue()
+    if not isinstance(queue, HueyQueue):
+        return "ok"
+    try:
+        queue.huey.pending_count()
+    except Exception as exc:  # any failure of the queue's store (Redis, the SQLite file) means down
+        log.warning("health: the job queue does not answer: %s", exc)
+        return "down"
+    return "ok"
+
+
+@router.get("/favicon.ico", dependencies=[Depends(public())])
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico whatever the page links; the pages link the SVG in /static."""
+    return FileResponse(FAVICON, media_type="image/x-icon", headers={"Cache-Control": "public, max-age=86400"})
+
+
+# The routes that belong to no domain: jobs, history, the mail outbox's pages, and the application's own.
+KERNEL_ROUTERS = (almaws_jobs.router, audit_api.router, router, job_pages.router, web_mail_pages.router)
 
 DESCRIPTION = """Consortia's HTTP API.
 
@@ -70,6 +104,7 @@ codes mean what they mean in Alma; 402119 is its general error):
 
 def create_app(settings: Settings | None = None, *, start_worker: bool | None = None) -> FastAPI:
     settings = configure(settings) if settings is not None else get_settings()
+    assemble()
     init_database(settings.database_url)
     run_worker = settings.run_embedded_worker if start_worker is None else start_worker
 
@@ -101,40 +136,10 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _wrap_outermost(app, lambda inner: SecurityHeadersMiddleware(inner, hsts=settings.secure_cookies))
 
-    for router in (
-        almaws_users.router,
-        almaws_conf.router,
-        almaws_jobs.router,
-        almaws_electronic.router,
-        almaws_bibs.router,
-        almaws_sets.router,
-        almaws_import_profiles.router,
-        platform_api.router,
-        platform_apikey_api.router,
-        support_api.router,
-        eresources_api.router,
-        eresources_task_api.router,
-        eresources_acq_api.router,
-        eresources_import_api.router,
-        eresources_exchange_api.router,
-        network_api.router,
-        web_pages.router,
-        platform_pages.router,
-        platform_user_pages.router,
-        platform_account_pages.router,
-        job_pages.router,
-        support_pages.router,
-        support_view_pages.router,
-        eresources_pages.router,
-        eresources_service_pages.router,
-        eresources_delete_pages.router,
-        eresources_task_pages.router,
-        eresources_acq_pages.router,
-        eresources_import_pages.router,
-        eresources_exchange_pages.router,
-        network_pages.router,
-        web_mail_pages.router,
-    ):
+    for domain in DOMAINS:
+        for router in domain.routers:
+            app.include_router(router)
+    for router in KERNEL_ROUTERS:
         app.include_router(router)
     return app
 

@@ -48,6 +48,15 @@ console = Console()
 errors = Console(stderr=True)
 
 
+@app.callback()
+def assemble_domains() -> None:
+    """Consortia: a platform for library consortia."""
+    # Every command (a worker too) works with every domain's rules, job kinds and hooks in place.
+    from consortia.domains import assemble
+
+    assemble()
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     """End the command: `message` on standard error, exit code `code`."""
     errors.print(f"[red]Error:[/red] {escape(message)}", soft_wrap=True)
@@ -139,7 +148,8 @@ def demo(
 ) -> None:
     """Create the schema, the demo consortia (once), print the sign-ins, and serve."""
     from consortia.db import init_database
-    from consortia.demo import DEMO_API_KEY_USER, DEMO_PASSWORD, build_demo, demo_api_key
+    from consortia.demo import build_demo
+    from consortia.platform.demo import DEMO_API_KEY_USER, DEMO_PASSWORD, demo_api_key
     from consortia.platform.setup import ensure_operator
     from consortia.schema import upgrade
 

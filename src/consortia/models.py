@@ -1,15 +1,21 @@
-"""Imports every domain's tables so that the metadata is complete (migrations, `create_all` in tools)."""
+"""Every table of the application, so that the metadata is complete (migrations, `create_all` in tools):
+the kernel's (history, jobs, the mail outbox) and each domain's (`Domain.models`)."""
 
 from __future__ import annotations
 
+from types import ModuleType
 
-def load_all_models() -> None:
-    import consortia.audit.models
-    import consortia.eresources.import_models
-    import consortia.eresources.models
-    import consortia.eresources.task_models
-    import consortia.jobs.models
-    import consortia.mail
-    import consortia.network.models
-    import consortia.platform.models
-    import consortia.support.models  # noqa: F401
+import consortia.audit.models
+import consortia.jobs.models
+import consortia.mail
+from consortia.domains import DOMAINS
+
+
+def load_all_models() -> list[ModuleType]:
+    """The modules of every table (importing them, here and in `consortia.domains`, defines the tables)."""
+    return [
+        consortia.audit.models,
+        consortia.jobs.models,
+        consortia.mail,
+        *(module for domain in DOMAINS for module in domain.models),
+    ]

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from consortia.access import explain
 from consortia.errors import NotFound
+from consortia.platform import explain
 from tests.audit.world import World, build_world, error_of
 from tests.factories import Factory
 

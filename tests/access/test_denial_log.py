@@ -6,11 +6,11 @@ import logging
 
 import pytest
 
+from consortia.access import roles as R
 from consortia.access.identity import Identity, RoleGrant
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import authorize
 from consortia.errors import NotFound
-from consortia.platform import roles as R
 from consortia.platform.models import User
 
 

@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session
 
 import consortia.config
 import consortia.db
-from consortia.access.deps import get_session
+from consortia.access import roles as R
 from consortia.app import create_app
-from consortia.audit.service import SYSTEM
+from consortia.audit.models import SYSTEM
 from consortia.config import load_settings
 from consortia.db import Database, utcnow
-from consortia.platform import roles as R
+from consortia.http.deps import get_session
 from consortia.platform.auth import revoke_api_key
 from consortia.platform.models import ApiKey, Institution, User, UserRole
 from tests.bench.databases import fresh_database

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
 from consortia.access.permissions import Permission
+
+
+def _routes(app: FastAPI) -> Iterator[tuple[str, set[str], Any]]:
+    """(path, methods, dependant) of every API route, those of included routers too (FastAPI keeps an
+    included router as one entry of `app.routes` and lists its routes through it)."""
+    for route in app.routes:
+        if isinstance(route, APIRoute):
+            yield route.path, set(route.methods), route.dependant
+        for context in getattr(route, "effective_route_contexts", lambda: ())():
+            if isinstance(context.original_route, APIRoute):
+                yield context.path, set(context.methods or ()), context.dependant
 
 
 def _declared(dependant: Any) -> set[Permission]:
@@ -22,11 +34,12 @@ def _declared(dependant: Any) -> set[Permission]:
 
 def test_every_route_declares_one_permission(app: FastAPI) -> None:
     undeclared = []
-    for route in app.routes:
-        if isinstance(route, APIRoute):
-            declared = _declared(route.dependant)
-            if len(declared) != 1:
-                undeclared.append(f"{sorted(route.methods)} {route.path}: {sorted(declared)}")
+    routes = list(_routes(app))
+    assert len(routes) > 100  # the walk sees the routes of the included routers
+    for path, methods, dependant in routes:
+        declared = _declared(dependant)
+        if len(declared) != 1:
+            undeclared.append(f"{sorted(methods)} {path}: {sorted(declared)}")
     assert not undeclared, "routes without exactly one permission:\n" + "\n".join(undeclared)
 
 
@@ -35,5 +48,19 @@ def test_the_check_notices_a_route_without_a_permission(app: FastAPI) -> None:
     def undeclared() -> dict[str, str]:
         return {}
 
-    route = next(r for r in app.routes if isinstance(r, APIRoute) and r.path == "/api/v1/undeclared-example")
-    assert _declared(route.dependant) == set()
+    found = [dependant for path, _methods, dependant in _routes(app) if path == "/api/v1/undeclared-example"]
+    assert len(found) == 1
+    assert _declared(found[0]) == set()
+
+
+def test_the_check_notices_an_undeclared_route_of_an_included_router(app: FastAPI) -> None:
+    router = APIRouter()
+
+    @router.get("/api/v1/undeclared-included")
+    def undeclared() -> dict[str, str]:
+        return {}
+
+    app.include_router(router)
+    found = [dependant for path, _methods, dependant in _routes(app) if path == "/api/v1/undeclared-included"]
+    assert len(found) == 1
+    assert _declared(found[0]) == set()

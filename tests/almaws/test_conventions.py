@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from consortia.almaws.conventions import JSON_TYPE
+from consortia.http.answers import JSON_TYPE
 from tests.factories import Factory
 
 

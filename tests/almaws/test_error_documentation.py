@@ -8,7 +8,7 @@ import json
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from consortia.almaws.conventions import JSON_TYPE, AlmaJSONResponse
+from consortia.http.answers import JSON_TYPE, AlmaJSONResponse
 
 
 def test_a_lone_surrogate_is_answered_as_a_json_escape() -> None:

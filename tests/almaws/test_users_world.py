@@ -18,7 +18,7 @@ from typing import Any
 import httpx2
 from fastapi.testclient import TestClient
 
-from consortia.platform import roles as R
+from consortia.access import roles as R
 from consortia.platform.models import Institution, User
 from tests.factories import Factory
 

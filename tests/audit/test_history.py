@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from consortia.audit.service import SYSTEM, Actor, events_for, record
+from consortia.audit.models import SYSTEM, Actor
+from consortia.audit.service import events_for, record
 
 
 def test_record_writes_one_row_and_skips_non_changes(db: Session) -> None:

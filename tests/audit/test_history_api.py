@@ -9,7 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from consortia.audit import registry
-from consortia.audit.service import SYSTEM, record
+from consortia.audit.models import SYSTEM
+from consortia.audit.service import record
 from consortia.errors import NotFound
 from tests.audit.world import World, assert_same_denial, build_world, error_of
 from tests.factories import Factory

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from consortia.platform import roles as R
+from consortia.access import roles as R
 from consortia.platform.models import Consortium, FulfillmentNetwork, Institution, User
 from tests.factories import Factory
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy.orm import Session
 
+from consortia.access import roles as R
 from consortia.db import utcnow
 from consortia.eresources.marc import minimal_marcxml
 from consortia.eresources.models import BibRecord, ElectronicCollection, ElectronicService, Portfolio
-from consortia.platform import roles as R
 from consortia.platform.models import Institution, InstitutionParameter, Library, User
 from tests.factories import Factory
 

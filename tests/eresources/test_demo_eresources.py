@@ -7,7 +7,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from consortia.audit.service import SYSTEM
+from consortia.access.roles import RoleSpec, role_set_problems
+from consortia.audit.models import SYSTEM
 from consortia.demo import build_demo
 from consortia.eresources.import_models import (
     INVENTORY_UPDATE,
@@ -22,7 +23,6 @@ from consortia.eresources.models import CzCollection, ElectronicCollection, Port
 from consortia.eresources.task_models import PoLine
 from consortia.platform.auth import create_api_key
 from consortia.platform.models import Institution, InstitutionParameter, User
-from consortia.platform.roles import RoleSpec, role_set_problems
 
 
 def _headers(db: Session, primary_id: str) -> dict[str, str]:

@@ -6,9 +6,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consortia.almaws.conventions import JSON_TYPE
 from consortia.audit.models import HistoryEvent
 from consortia.eresources.models import ElectronicCollection, Portfolio
+from consortia.http.answers import JSON_TYPE
 from tests.eresources.conftest import World, bib, collection, portfolio
 
 E = "/almaws/v1/electronic/e-collections"

@@ -14,15 +14,9 @@ from consortia.db import Database
 from consortia.eresources import search, service
 from consortia.eresources.generate import AGGREGATOR_NAME, aggregator_collection_id
 from consortia.eresources.models import BibRecord, ElectronicCollection, Portfolio
-from consortia.generate import (
-    AGGREGATOR_PORTFOLIOS,
-    PORTFOLIOS,
-    generate_data,
-    institution_code,
-    load_context,
-    staff_id,
-)
+from consortia.generate import generate_data, load_context
 from consortia.jobs.runner import run_instance
+from consortia.platform.generate import AGGREGATOR_PORTFOLIOS, PORTFOLIOS, institution_code, staff_id
 from consortia.platform.models import Institution, User
 from tests.bench.databases import fresh_database
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from consortia.access import roles as R
 from consortia.access.identity import identity_of
 from consortia.db import Database
 from consortia.eresources import import_profiles
@@ -13,7 +14,6 @@ from consortia.eresources.import_cli import follow, submit_file
 from consortia.eresources.models import Portfolio
 from consortia.jobs.models import COMPLETED_SUCCESS
 from consortia.jobs.queue import queue_for, set_queue
-from consortia.platform import roles as R
 from tests.eresources.test_imports import marc21, marc_record
 from tests.factories import Factory
 from tests.jobs.conftest import fresh_database  # noqa: F401 - the fixture

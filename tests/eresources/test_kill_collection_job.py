@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select
 
+from consortia.access import roles as R
 from consortia.access.identity import identity_of
 from consortia.audit.models import HistoryEvent
 from consortia.db import Database
@@ -20,7 +21,6 @@ from consortia.eresources.models import Portfolio
 from consortia.eresources.service import set_collection_library
 from consortia.jobs.models import COMPLETED_SUCCESS, RUNNING, JobInstance
 from consortia.jobs.queue import queue_for, set_queue
-from consortia.platform import roles as R
 from consortia.platform.models import Library
 from tests.eresources.conftest import bib, collection, set_switch
 from tests.factories import Factory

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from consortia.access import roles as R
 from consortia.access.identity import identity_of
 from consortia.audit.models import HistoryEvent
 from consortia.db import Database
@@ -21,7 +22,6 @@ from consortia.eresources import import_profiles, imports
 from consortia.eresources.models import BibRecord, Portfolio
 from consortia.jobs.models import COMPLETED_SUCCESS, RUNNING, JobInstance
 from consortia.jobs.queue import queue_for, set_queue
-from consortia.platform import roles as R
 from tests.eresources.conftest import set_switch
 from tests.eresources.test_imports import marc21, marc_record
 from tests.factories import Factory

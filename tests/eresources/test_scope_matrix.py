@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from consortia.platform import roles as R
+from consortia.access import roles as R
 from tests.eresources.conftest import PEOPLE, World, build_world, collection, portfolio
 from tests.factories import Factory
 

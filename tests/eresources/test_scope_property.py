@@ -21,12 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consortia.access import policy
+from consortia.access import roles as R
 from consortia.access.identity import identity_of
 from consortia.eresources import policy as scope
 from consortia.eresources.models import ElectronicCollection, ElectronicService, Portfolio
 from consortia.eresources.search import portfolio_facet
 from consortia.eresources.service import rows_scope, scoped
-from consortia.platform import roles as R
 from consortia.platform.models import Library
 from tests.eresources.conftest import bib, set_switch
 from tests.factories import Factory

@@ -99,7 +99,7 @@ def test_who_may_run_change_electronic_portfolio_information(
 def test_an_eio_who_is_also_repository_manager_may_run_it(
     client: TestClient, db: Session, world: World, factory: object
 ) -> None:
-    from consortia.platform import roles as R
+    from consortia.access import roles as R
 
     both = world.factory.user(
         world.east, "east-both", roles=((R.ELECTRONIC_INVENTORY_OPERATOR, None), (R.REPOSITORY_MANAGER, None))

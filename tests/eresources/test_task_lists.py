@@ -13,8 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consortia.audit.models import HistoryEvent
-from consortia.audit.service import SYSTEM
+from consortia.audit.models import SYSTEM, HistoryEvent
 from consortia.eresources import tasks
 from consortia.eresources.models import Portfolio
 from consortia.eresources.task_models import (
@@ -320,3 +319,67 @@ def test_activation_actions_and_selection_only_in_scope(client: TestClient, db: 
     assert "EAST_SCI" in message(refused)
     activated = client.post(f"{API}/activation/{law.id}/activate", headers=world.key("eio_law"))
     assert activated.json()["status"]["value"] == "DONE"
+
+
+def test_an_action_on_selected_activation_items_is_all_or_nothing(
+    client: TestClient, db: Session, world: World
+) -> None:
+    """ER-15 selection: only in-scope items can be selected, so a selection with an out-of-scope item
+    changes nothing and names it (API and page); an in-scope selection is acted on as a whole, with
+    history per item; Delete on a selection still needs Extended."""
+    _c, sci_service = collection(db, world.east, world.sci, name="Sci")
+    law = [
+        tasks.add_activation_item(db, ACTIVATED_FROM_CZ, portfolio(db, world.east, library=world.law), SYSTEM)
+        for _ in range(2)
+    ]
+    sci = tasks.add_activation_item(
+        db, ACTIVATED_FROM_CZ, portfolio(db, world.east, library=world.law, service=sci_service), SYSTEM
+    )
+    db.commit()
+    headers = world.key("eio_law")
+    law_ids = [str(t.id) for t in law]
+    refused = client.post(f"{API}/activation/done", json={"ids": [*law_ids, str(sci.id)]}, headers=headers)
+    assert refused.status_code == 403
+    assert str(sci.id) in message(refused)
+    db.expire_all()
+    assert {db.get(EresourceTask, t.id).status for t in law} == {OPEN}  # type: ignore[union-attr]
+    no_delete = client.post(f"{API}/activation/delete", json={"ids": law_ids}, headers=headers)
+    assert no_delete.status_code == 403
+    bad_status = client.post(
+        f"{API}/activation/change_status", json={"ids": law_ids, "status": "NOPE"}, headers=headers
+    )
+    assert bad_status.status_code == 400
+    assert message(bad_status).startswith("status:")
+    unknown_action = client.post(f"{API}/activation/edit", json={"ids": law_ids}, headers=headers)
+    assert unknown_action.status_code == 400
+    changed = client.post(
+        f"{API}/activation/change_status", json={"ids": law_ids, "status": "IN_REVIEW"}, headers=headers
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json() == {"action": "change_status", "changed": 2}
+    db.expire_all()
+    assert {db.get(EresourceTask, t.id).status for t in law} == {"IN_REVIEW"}  # type: ignore[union-attr]
+    for task in law:
+        events = db.scalars(
+            select(HistoryEvent).where(HistoryEvent.entity == "eresource_task", HistoryEvent.entity_id == str(task.id))
+        ).all()
+        assert [(e.field, e.new) for e in events][-1] == ("status", "IN_REVIEW")
+
+    token = sign_in(client, world.users["eio_law"])
+    page = client.get("/eresources/task-lists/activation")
+    assert 'id="selection-form"' in page.text
+    assert f'id="select-{law[0].id}" form="selection-form"' in page.text
+    forged = client.post(
+        "/eresources/task-lists/activation/selected",
+        data={"csrf_token": token, "action": "done", "ids": [law_ids[0], str(sci.id)]},
+    )
+    assert forged.status_code == 403
+    done = client.post(
+        "/eresources/task-lists/activation/selected",
+        data={"csrf_token": token, "action": "done", "ids": law_ids},
+        follow_redirects=True,
+    )
+    assert "Done: done on 2 items." in done.text
+    db.expire_all()
+    assert {db.get(EresourceTask, t.id).status for t in law} == {"DONE"}  # type: ignore[union-attr]
+    assert db.get(EresourceTask, sci.id).status == OPEN  # type: ignore[union-attr]

@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
+from consortia.access import roles as R
 from consortia.db import Database
 from consortia.jobs.queue import ImmediateQueue, session_factory_like, set_queue
 from consortia.jobs.runner import SessionFactory
-from consortia.platform import roles as R
 from consortia.platform.models import Institution, User
 from consortia.schema import upgrade
 from tests.conftest import PG_ADMIN_URL

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from consortia.access.permissions import Permission as P
-from consortia.almaws.conventions import JSON_TYPE
 from consortia.audit.models import HistoryEvent
+from consortia.http.answers import JSON_TYPE
 from consortia.jobs import registry
 from consortia.jobs.models import JobInstance
 from consortia.platform.models import User
@@ -173,15 +173,17 @@ def kind_with_a_required_parameter() -> Iterator[registry.JobKind]:
         return registry.ChunkResult(checkpoint=None, done=True, counters={"members": 1}, events=events)
 
     kind = registry.register_job_kind(
-        job_id="M9201",
-        name="Set test job",
-        description="Needs a set.",
-        category="TEST",
-        category_desc="Test",
-        run_chunk=one_chunk,
-        permission=P.USER_EDIT,
-        parameters=(registry.JobParameter("set_id", "Set", required=True),),
-        counters=(registry.CounterDefinition("members", "Members processed", "Each member of the set."),),
+        registry.JobKind(
+            job_id="M9201",
+            name="Set test job",
+            description="Needs a set.",
+            category="TEST",
+            category_desc="Test",
+            run_chunk=one_chunk,
+            permission=P.USER_EDIT,
+            parameters=(registry.JobParameter("set_id", "Set", required=True),),
+            counters=(registry.CounterDefinition("members", "Members processed", "Each member of the set."),),
+        )
     )
     yield kind
     registry.unregister_job_kind("M9201")

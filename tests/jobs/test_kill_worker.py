@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select
 
+from consortia.access import roles as R
 from consortia.access.identity import identity_of
 from consortia.audit.models import HistoryEvent
 from consortia.config import load_settings
@@ -27,7 +28,6 @@ from consortia.jobs.queue import JobQueue, queue_for, set_queue, start_embedded
 from consortia.jobs.registry import job_kind
 from consortia.jobs.runner import run_instance
 from consortia.jobs.service import submit
-from consortia.platform import roles as R
 from consortia.platform.jobs import DEACTIVATE_EXPIRED_USERS, USERS_DEACTIVATED
 from consortia.platform.models import User
 from tests.factories import Factory

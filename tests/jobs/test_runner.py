@@ -234,23 +234,27 @@ def test_kinds() -> object:
     from consortia.access.permissions import Permission as P
 
     registry.register_job_kind(
-        job_id="M9101",
-        name="Exploding test job",
-        description="Raises.",
-        category="TEST",
-        category_desc="Test",
-        run_chunk=explode,
-        permission=P.USER_EDIT,
+        registry.JobKind(
+            job_id="M9101",
+            name="Exploding test job",
+            description="Raises.",
+            category="TEST",
+            category_desc="Test",
+            run_chunk=explode,
+            permission=P.USER_EDIT,
+        )
     )
     registry.register_job_kind(
-        job_id="M9102",
-        name="Noting test job",
-        description="Reports an error event.",
-        category="TEST",
-        category_desc="Test",
-        run_chunk=notes,
-        permission=P.USER_EDIT,
-        counters=(registry.CounterDefinition("seen", "Records seen", "Every record read."),),
+        registry.JobKind(
+            job_id="M9102",
+            name="Noting test job",
+            description="Reports an error event.",
+            category="TEST",
+            category_desc="Test",
+            run_chunk=notes,
+            permission=P.USER_EDIT,
+            counters=(registry.CounterDefinition("seen", "Records seen", "Every record read."),),
+        )
     )
     yield
     registry.unregister_job_kind("M9101")
@@ -296,27 +300,33 @@ def test_kinds_are_registered_with_a_permission_and_a_proper_id() -> None:
 
     with pytest.raises(ValueError, match="M1001"):
         registry.register_job_kind(
-            job_id="1001",
-            name="x",
-            description="",
-            category="X",
-            category_desc="X",
-            run_chunk=nothing,
-            may_run=lambda *_: None,  # type: ignore[arg-type,return-value]
+            registry.JobKind(
+                job_id="1001",
+                name="x",
+                description="",
+                category="X",
+                category_desc="X",
+                run_chunk=nothing,
+                may_run=lambda *_: None,  # type: ignore[arg-type,return-value]
+            )
         )
     with pytest.raises(ValueError, match="permission"):
         registry.register_job_kind(
-            job_id="M9103", name="x", description="", category="X", category_desc="X", run_chunk=nothing
+            registry.JobKind(
+                job_id="M9103", name="x", description="", category="X", category_desc="X", run_chunk=nothing
+            )
         )
     with pytest.raises(ValueError, match="already used"):
         registry.register_job_kind(
-            job_id=DEACTIVATE_EXPIRED_USERS,
-            name="Something else",
-            description="",
-            category="X",
-            category_desc="X",
-            run_chunk=nothing,
-            may_run=lambda *_: None,  # type: ignore[arg-type,return-value]
+            registry.JobKind(
+                job_id=DEACTIVATE_EXPIRED_USERS,
+                name="Something else",
+                description="",
+                category="X",
+                category_desc="X",
+                run_chunk=nothing,
+                may_run=lambda *_: None,  # type: ignore[arg-type,return-value]
+            )
         )
 
 

@@ -22,7 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from consortia.platform import roles as R
+from consortia.access import roles as R
 from consortia.platform.models import CodeTableRow, Institution, InstitutionParameter, User, UserBlock
 from tests.factories import Factory, days
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from consortia.platform import roles as R
+from consortia.access import roles as R
 from consortia.platform.models import User
 from tests.factories import days
 from tests.network.conftest import NetworkWorld, error_of

@@ -1,17 +1,22 @@
-"""The network pages: rules (add, move, duplicate, delete, default, View mode), tables and the walk-in desk."""
+"""The network pages: rules (add, move, drag-and-drop order, duplicate, delete, default, View mode), tables and
+the walk-in desk."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from consortia.audit.models import HistoryEvent
+from consortia.network import rules
 from consortia.network.models import LinkedAccountRule, RestrictedUserGroup, SharedField
 from consortia.platform.models import User
 from tests.factories import PASSWORD
-from tests.network.conftest import NetworkWorld
+from tests.network.conftest import NetworkWorld, rule_body
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -74,6 +79,121 @@ def test_a_stale_move_is_refused(client: TestClient, world: NetworkWorld) -> Non
         f"/network/rules/{north.id}/move", data={"csrf_token": token, "direction": "up", "version": "1"}
     )
     assert stale.status_code == 409
+    assert _names(world) == ["West", "North"]
+
+
+def _ids(world: NetworkWorld) -> dict[str, str]:
+    session = world.factory.session
+    rows = session.execute(
+        select(LinkedAccountRule.name, LinkedAccountRule.id).where(LinkedAccountRule.institution_id == world.east.id)
+    )
+    return {name: str(rule_id) for name, rule_id in rows}
+
+
+def _order(client: TestClient, token: str, ids: list[str], version: int | None = None) -> httpx2.Response:
+    data: dict[str, Any] = {"csrf_token": token, "id": ids}
+    if version is not None:
+        data["version"] = str(version)
+    return client.post("/network/rules/order", data=data, follow_redirects=False)
+
+
+def _rule_events(world: NetworkWorld) -> int:
+    return world.factory.session.scalar(
+        select(func.count()).select_from(HistoryEvent).where(HistoryEvent.entity == "rule")
+    ) or 0  # fmt: skip
+
+
+def test_the_dropped_order_is_saved_with_history(client: TestClient, world: NetworkWorld) -> None:
+    token = _sign_in(client, world, "east_ua")
+    for name, source in (("West", "WEST"), ("North", "NORTH"), ("Both", "WEST")):
+        client.post("/network/rules/new", data=_rule_form(token, name, source))
+    page = client.get("/network/rules")
+    assert 'id="rules-order"' in page.text
+    assert page.text.count('draggable="true"') == 3  # the default rule's row is not draggable
+    ids = _ids(world)
+    version = rules.list_version(world.factory.session, world.east.id)
+    response = _order(client, token, [ids["Both"], ids["West"], ids["North"]], version)
+    assert response.status_code == 303
+    assert _names(world) == ["Both", "West", "North"]
+    moves = world.factory.session.scalars(
+        select(HistoryEvent.new).where(
+            HistoryEvent.entity == "rule", HistoryEvent.entity_id == ids["Both"], HistoryEvent.field == "position"
+        )
+    ).all()
+    assert moves[-1] == "1"
+    assert client.get(f"/network/rules/{ids['Both']}").text.count("<td>position</td>") == 2
+
+
+def test_the_order_form_is_not_offered_in_view_mode_or_for_one_rule(client: TestClient, world: NetworkWorld) -> None:
+    token = _sign_in(client, world, "east_ua")
+    client.post("/network/rules/new", data=_rule_form(token, "West", "WEST"))
+    assert 'id="rules-order"' not in client.get("/network/rules").text  # one rule: nothing to reorder
+    client.post("/network/rules/new", data=_rule_form(token, "North", "NORTH"))
+    client.cookies.clear()
+    _sign_in(client, world, "east_cdo")
+    page = client.get("/network/rules")
+    assert 'id="rules-order"' not in page.text
+    assert 'draggable="true"' not in page.text
+
+
+@pytest.mark.parametrize(
+    "forged",
+    ["another institution's rule", "a rule left out", "the default rule", "a rule twice", "no rule", "not an id"],
+)
+def test_a_forged_order_is_refused_and_changes_nothing(client: TestClient, world: NetworkWorld, forged: str) -> None:
+    west_rule = world.rule(client, rule_body(["EAST"]), who="west_ua")
+    assert west_rule.status_code == 201, west_rule.text
+    token = _sign_in(client, world, "east_ua")
+    for name, source in (("West", "WEST"), ("North", "NORTH")):
+        client.post("/network/rules/new", data=_rule_form(token, name, source))
+    ids = _ids(world)
+    west_id = str(west_rule.json()["id"])
+    orders = {
+        "another institution's rule": [ids["North"], ids["West"], west_id],
+        "a rule left out": [ids["North"]],
+        "the default rule": [ids["North"], ids["West"], "default"],
+        "a rule twice": [ids["North"], ids["West"], ids["West"]],
+        "no rule": [],
+        "not an id": [ids["North"], "1 OR 1=1"],
+    }
+    session = world.factory.session
+    version = rules.list_version(session, world.east.id)
+    events = _rule_events(world)
+
+    response = _order(client, token, orders[forged], version)
+
+    assert response.status_code == 400
+    assert 'class="error" role="alert"' in response.text
+    message = "the default rule is always last" if forged == "the default rule" else "exactly once"
+    assert message in response.text
+    assert 'id="rules"' in response.text  # the rules page again, with the error
+    session.expire_all()
+    assert _names(world) == ["West", "North"]
+    assert rules.list_version(session, world.east.id) == version
+    assert _rule_events(world) == events
+    west_rules = session.scalars(select(LinkedAccountRule).where(LinkedAccountRule.institution_id == world.west.id))
+    assert [(rule.name, rule.position) for rule in west_rules] == [("in EAST", 1)]
+
+
+def test_a_stale_order_is_refused(client: TestClient, world: NetworkWorld) -> None:
+    token = _sign_in(client, world, "east_ua")
+    for name, source in (("West", "WEST"), ("North", "NORTH")):
+        client.post("/network/rules/new", data=_rule_form(token, name, source))
+    ids = _ids(world)
+    version = rules.list_version(world.factory.session, world.east.id)
+    assert _order(client, token, [ids["North"], ids["West"]], version - 1).status_code == 409
+    assert _names(world) == ["West", "North"]
+
+
+def test_desk_staff_cannot_send_an_order(client: TestClient, world: NetworkWorld) -> None:
+    token = _sign_in(client, world, "east_ua")
+    for name, source in (("West", "WEST"), ("North", "NORTH")):
+        client.post("/network/rules/new", data=_rule_form(token, name, source))
+    ids = _ids(world)
+    client.cookies.clear()
+    desk_token = _sign_in(client, world, "east_cdo")
+    assert _order(client, desk_token, [ids["North"], ids["West"]]).status_code == 403
+    assert _order(client, "forged", [ids["North"], ids["West"]]).status_code == 403
     assert _names(world) == ["West", "North"]
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select
 
+from consortia.access import roles as R
 from consortia.access.identity import identity_of
 from consortia.audit.models import HistoryEvent
 from consortia.db import Database
@@ -24,7 +25,6 @@ from consortia.jobs.registry import job_kind
 from consortia.jobs.service import submit
 from consortia.network.jobs import PURGE_LINKED_ACCOUNTS, PURGED, SKIPPED_LOANS
 from consortia.network.models import Loan
-from consortia.platform import roles as R
 from consortia.platform.models import User
 from tests.factories import Factory
 from tests.jobs.conftest import fresh_database  # noqa: F401 - the fixture

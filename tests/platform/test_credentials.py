@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from consortia.access import roles as R
 from consortia.access.identity import Identity, RoleGrant
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import allows, where
-from consortia.platform import roles as R
 from consortia.platform.models import Institution, User
 from consortia.support.models import ConsortiaLicence
 from tests.almaws.test_users_world import UsersWorld, Who, build_users_world, error_of

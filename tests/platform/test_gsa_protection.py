@@ -16,8 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from consortia.access import roles as R
 from consortia.audit.models import HistoryEvent
-from consortia.platform import roles as R
 from consortia.platform.models import User
 from tests.almaws.test_users_world import UsersWorld, Who, build_users_world, error_of
 from tests.factories import Factory

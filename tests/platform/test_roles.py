@@ -11,12 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from consortia.access import roles as R
 from consortia.access.identity import identity_of
+from consortia.access.roles import RoleSpec
 from consortia.audit.models import HistoryEvent
 from consortia.errors import Forbidden, NotFound
-from consortia.platform import roles as R
 from consortia.platform.models import CodeTableRow
-from consortia.platform.roles import RoleSpec
 from consortia.platform.user_roles import RoleProblems, set_user_roles
 from tests.almaws.test_users_world import UsersWorld, build_users_world, error_of
 from tests.factories import Factory

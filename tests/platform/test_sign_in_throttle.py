@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from consortia.access.deps import SESSION_COOKIE
 from consortia.db import utcnow
+from consortia.http.deps import SESSION_COOKIE
 from consortia.platform.auth import FREE_FAILURES
 from consortia.platform.models import SignInFailure
 from tests.factories import PASSWORD, Factory

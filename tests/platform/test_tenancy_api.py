@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from consortia.almaws.conventions import JSON_TYPE
 from consortia.audit.service import events_for
+from consortia.http.answers import JSON_TYPE
 from tests.audit.world import World, assert_same_denial, build_world, error_of
 from tests.factories import Factory
 

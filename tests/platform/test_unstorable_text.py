@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from consortia.almaws.conventions import JSON_TYPE
-from consortia.platform import roles as R
+from consortia.access import roles as R
+from consortia.http.answers import JSON_TYPE
 from tests.factories import Factory
 
 LONE_SURROGATE = b"A\\ud800B"  # as it travels: a JSON escape

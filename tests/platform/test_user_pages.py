@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from consortia.access import roles as R
 from consortia.audit.models import HistoryEvent
-from consortia.platform import roles as R
 from consortia.platform.models import ApiKey, User
 from tests.almaws.test_users_world import UsersWorld, build_users_world
 from tests.factories import PASSWORD, Factory

@@ -7,7 +7,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from consortia.almaws.conventions import JSON_TYPE
+from consortia.http.answers import JSON_TYPE
 from tests.support.conftest import SupportWorld, error_message, key, support_user
 
 NEW_CASE = {

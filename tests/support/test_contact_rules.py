@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from consortia.access import roles as R
 from consortia.audit.models import HistoryEvent
-from consortia.platform import roles as R
 from consortia.platform.models import User
 from consortia.support.models import ConsortiaLicence
 from tests.factories import Factory

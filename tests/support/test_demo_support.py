@@ -11,11 +11,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from consortia.audit.models import HistoryEvent
-from consortia.audit.service import SYSTEM
+from consortia.audit.models import SYSTEM, HistoryEvent
 from consortia.db import utcnow
-from consortia.demo import DemoContext, build_demo
+from consortia.demo import build_demo
 from consortia.platform.auth import create_api_key
+from consortia.platform.demo import DemoContext
 from consortia.platform.models import Institution, User
 from consortia.platform.setup import OPERATOR_ID
 from consortia.support.demo import build_support_demo, case_timeline, demo_day

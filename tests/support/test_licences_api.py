@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from fastapi.testclient import TestClient
 
-from consortia.platform import roles as R
+from consortia.access import roles as R
 from tests.support.conftest import SupportWorld, error_message, key, sign_in, support_user
 
 

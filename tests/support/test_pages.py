@@ -7,7 +7,7 @@ import re
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from consortia.platform import roles as R
+from consortia.access import roles as R
 from consortia.support.models import ConsortiaLicence, SupportCase
 from tests.factories import Factory
 from tests.support.conftest import CSRF_FIELD, SupportWorld, build_world, key, sign_in, support_user

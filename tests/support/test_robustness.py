@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consortia.almaws.conventions import JSON_TYPE
+from consortia.http.answers import JSON_TYPE
 from tests.support.conftest import SupportWorld
 
 ENDPOINTS = (

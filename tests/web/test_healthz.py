@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from consortia.access.deps import get_session
 from consortia.app import create_app
 from consortia.config import load_settings
 from consortia.db import set_database
+from consortia.http.deps import get_session
 from consortia.jobs.queue import HueyQueue, set_queue
 
 

@@ -7,9 +7,9 @@ import re
 
 from fastapi.testclient import TestClient
 
+from consortia.access import roles as R
 from consortia.db import utcnow
 from consortia.mail import MailMessage, send_mail
-from consortia.platform import roles as R
 from tests.factories import Factory
 from tests.web.test_sign_in import sign_in
 

@@ -9,7 +9,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from consortia.platform import roles as R
+from consortia.access import roles as R
 from tests.factories import Factory
 from tests.web.test_sign_in import sign_in
 

@@ -13,9 +13,9 @@ from fastapi import FastAPI, Response
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from consortia.access.deps import get_session
 from consortia.app import create_app
 from consortia.config import Settings
+from consortia.http.deps import get_session
 from tests.factories import Factory
 
 TEMPLATES = Path(__file__).parents[2] / "src" / "consortia" / "web" / "templates"

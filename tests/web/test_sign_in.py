@@ -6,7 +6,7 @@ import re
 
 from fastapi.testclient import TestClient
 
-from consortia.access.deps import SESSION_COOKIE
+from consortia.http.deps import SESSION_COOKIE
 from tests.factories import PASSWORD, Factory
 
 

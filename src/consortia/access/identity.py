@@ -1,4 +1,6 @@
-"""Who is asking: the identity loaded once per request, and the ways to get one (P-5).
+"""Who is asking: the identity loaded once per request, and the ways to get one (P-5): an API key
+(`identity_from_api_key`, cached), a browser session's cookie (`signed_in`), a user id (jobs); and the
+institution a request works in (`acting_institution`).
 
 An `Identity` is a frozen snapshot of a user's place: institution, consortium, operator flag,
 active roles with their scopes and Support Center level. Policy predicates read only this and
@@ -17,9 +19,10 @@ from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from consortia.access import auth_epoch as _auth_epoch  # noqa: F401  (listens for the changes an identity depends on)
-from consortia.audit.service import Actor
+from consortia.audit.models import Actor
 from consortia.db import keep_for_session, today, unless_locked, utcnow
-from consortia.platform.models import ApiKey, Institution, User, UserRole
+from consortia.errors import BadRequest, NotFound
+from consortia.platform.models import ApiKey, Institution, User, UserRole, WebSession
 
 EMPTY_LIBRARIES: frozenset[int] = frozenset()
 
@@ -114,6 +117,25 @@ def identity_of(user: User, on: dt.date | None = None) -> Identity:
     )
 
 
+def acting_institution(session: Session, identity: Identity) -> Institution:
+    """The institution an institution-bound request works in.
+
+    Staff work in their own institution; the operator names one with `?institution=CODE`
+    (API) or picks one on the start page (web).
+    """
+    if identity.acting_institution_id is None:
+        raise BadRequest(
+            "Name the institution to work in with ?institution=CODE."
+            if identity.is_operator
+            else "This account belongs to no institution.",
+            "60224",
+        )
+    institution = session.get(Institution, identity.acting_institution_id)
+    if institution is None:
+        raise NotFound("Institution not found.", "60224")
+    return institution
+
+
 def hash_secret(secret: str) -> str:
     """SHA-256 for high-entropy random tokens (API keys, session tokens); passwords use argon2."""
     return hashlib.sha256(secret.encode()).hexdigest()
@@ -132,6 +154,35 @@ def can_sign_in(user: User) -> bool:
     if user.status != "ACTIVE":
         return False
     return not (user.expiry_date is not None and user.expiry_date < today())
+
+
+# --- browser sessions ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """Who a browser session belongs to. `csrf_token` is the session's token as a plain value, so that
+    an error page rendered after the request's database session has ended can still show its forms."""
+
+    identity: Identity
+    web_session: WebSession
+    csrf_token: str
+
+
+def signed_in(session: Session, token: str | None) -> SignedIn | None:
+    """The identity behind a session cookie; None when absent, expired, or the user can no longer sign in."""
+    if not token:
+        return None
+    row = session.scalars(select(WebSession).where(WebSession.token_hash == hash_secret(token))).first()
+    if row is None or row.expires_at < utcnow():
+        return None
+    user = session.scalars(select(User).where(User.id == row.user_id).options(selectinload(User.roles))).first()
+    if user is None or not can_sign_in(user):
+        return None
+    identity = identity_of(user)
+    if user.is_operator:
+        identity = identity.acting_in(row.acting_institution_id)
+    return SignedIn(identity, row, row.csrf_token)
 
 
 # --- API keys: the identity cache --------------------------------------------------------------
@@ -288,11 +339,14 @@ def identity_for_user_id(session: Session, user_id: int) -> Identity | None:
 __all__ = [
     "Identity",
     "RoleGrant",
+    "SignedIn",
     "UserRole",
+    "acting_institution",
     "can_sign_in",
     "forget_cached_identities",
     "hash_secret",
     "identity_for_user_id",
     "identity_from_api_key",
     "identity_of",
+    "signed_in",
 ]

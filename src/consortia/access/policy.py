@@ -16,12 +16,11 @@ from typing import Any
 from sqlalchemy import and_, false, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
+from consortia.access import roles as R
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.errors import Forbidden, NotFound
-from consortia.platform import roles as R
-from consortia.platform.models import Consortium, FulfillmentNetwork, Institution, User, UserRole
-from consortia.platform.user_record import UserRecord
+from consortia.platform.models import Consortium, FulfillmentNetwork, Institution, User, UserRecord, UserRole
 
 # A user account as the rules see it: the entity, or the read-only record answers are built from.
 USER_ACCOUNT = (User, UserRecord)
@@ -369,13 +368,29 @@ DENIALS: dict[P, str] = {
 }
 
 
-def register(permission: P, *rules: Rule, see_first: P | None = None, denial: str | None = None) -> None:
-    """Add a domain's rules to the map (used by domains whose objects the platform cannot import)."""
-    PERMISSION_MAP[permission] = rules
-    if see_first is not None:
-        SEE_FIRST[permission] = see_first
-    if denial is not None:
-        DENIALS[permission] = denial
+@dataclass(frozen=True)
+class Grant:
+    """A domain's entry of the map: the rules that grant `permission`, the permission that decides whether
+    the caller may know an object exists (`see_first`), and the reason people read when it is denied."""
+
+    permission: P
+    rules: tuple[Rule, ...]
+    see_first: P | None = None
+    denial: str | None = None
+
+
+def grant(*grants: Grant) -> None:
+    """Put domains' grants into the map (`consortia.domains.assemble`, in every process). A permission has
+    one set of rules: granting it again with other rules is an error, the same grant again changes nothing."""
+    for entry in grants:
+        known = PERMISSION_MAP.get(entry.permission)
+        if known is not None and known != entry.rules:
+            raise ValueError(f"{entry.permission} already has rules: {[rule.name for rule in known]}")
+        PERMISSION_MAP[entry.permission] = entry.rules
+        if entry.see_first is not None:
+            SEE_FIRST[entry.permission] = entry.see_first
+        if entry.denial is not None:
+            DENIALS[entry.permission] = entry.denial
 
 
 # --- the questions ----------------------------------------------------------------------------

@@ -12,22 +12,21 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from consortia.access.deps import ApiCaller, DbSession, api_caller, in_one_hop, requires
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
-from consortia.almaws.conventions import Limit, Offset, envelope, respond
 from consortia.almaws.electronic import IfMatch, base_url, if_match, portfolio_answer, portfolio_change
 from consortia.eresources import service
 from consortia.eresources.marc import MAX_BYTES, parse_marcxml
 from consortia.eresources.reads import access_bib_portfolio_record
 from consortia.eresources.schemas import PortfolioIn, bib_json, portfolio_json
 from consortia.errors import BadRequest, NotFound
-from consortia.platform.tenancy import acting_institution
+from consortia.http.answers import Limit, Offset, envelope, respond
+from consortia.http.deps import ApiCaller, DbSession, api_caller, declares, in_one_hop
 
 router = APIRouter(prefix="/almaws/v1", tags=["Bibs"])
 
 Id = Annotated[str, Path(min_length=1, max_length=20)]
-Reader = Annotated[Identity, Depends(requires(P.ERESOURCE_READ))]
+Reader = Annotated[Identity, Depends(declares(P.ERESOURCE_READ))]
 
 
 async def marcxml_body(request: Request) -> bytes:
@@ -65,7 +64,7 @@ def list_bibs(
 def post_bib(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.BIB_CREATE))],
+    identity: Annotated[Identity, Depends(declares(P.BIB_CREATE))],
     body: Annotated[bytes, Depends(marcxml_body)],
 ) -> Response:
     institution = acting_institution(session, identity)
@@ -94,7 +93,7 @@ def list_bib_portfolios(
 def post_bib_portfolio(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.PORTFOLIO_CREATE))],
+    identity: Annotated[Identity, Depends(declares(P.PORTFOLIO_CREATE))],
     mms_id: Id,
     body: Annotated[PortfolioIn, Body()],
 ) -> Response:
@@ -124,7 +123,7 @@ async def get_bib_portfolio(
 def put_bib_portfolio(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.PORTFOLIO_EDIT))],
+    identity: Annotated[Identity, Depends(declares(P.PORTFOLIO_EDIT))],
     mms_id: Id,
     portfolio_id: Id,
     body: Annotated[PortfolioIn, Body()],
@@ -143,7 +142,7 @@ def put_bib_portfolio(
 @router.delete("/bibs/{mms_id}/portfolios/{portfolio_id}", status_code=204, summary="Delete a portfolio of a record")
 def delete_bib_portfolio(
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.PORTFOLIO_DELETE))],
+    identity: Annotated[Identity, Depends(declares(P.PORTFOLIO_DELETE))],
     mms_id: Id,
     portfolio_id: Id,
 ) -> Response:

@@ -10,18 +10,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
-from sqlalchemy import select
 
-from consortia.access.deps import DbSession, requires
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
-from consortia.access.policy import InInstitution, authorize
-from consortia.almaws.conventions import coded, envelope, respond
 from consortia.errors import NotFound
-from consortia.platform import codetables
+from consortia.formats import coded
+from consortia.http.answers import envelope, respond
+from consortia.http.deps import DbSession, declares
+from consortia.platform import codetables, library_service
 from consortia.platform.models import Institution, Library
-from consortia.platform.tenancy import acting_institution, libraries_of
-from consortia.platform.users import has_control_characters
 
 router = APIRouter(prefix="/almaws/v1/conf", tags=["Configuration"])
 
@@ -51,11 +48,9 @@ def library_json(library: Library, institution: Institution, base_url: str) -> d
 
 @router.get("/libraries", summary="The libraries of the institution")
 def list_libraries(
-    request: Request, session: DbSession, identity: Annotated[Identity, Depends(requires(P.LIBRARY_READ))]
+    request: Request, session: DbSession, identity: Annotated[Identity, Depends(declares(P.LIBRARY_READ))]
 ) -> Response:
-    institution = acting_institution(session, identity)
-    authorize(identity, P.LIBRARY_READ, InInstitution(institution.id), not_found=NotFound("Institution not found."))
-    libraries = libraries_of(session, institution.id)
+    institution, libraries = library_service.libraries_here(session, identity)
     base = _base(request)
     items = [library_json(library, institution, base) for library in libraries]
     return respond(request, envelope("library", items, len(items)), root="library")
@@ -65,19 +60,12 @@ def list_libraries(
 def get_library(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.LIBRARY_READ))],
+    identity: Annotated[Identity, Depends(declares(P.LIBRARY_READ))],
     code: Annotated[str, Path(max_length=40)],
 ) -> Response:
-    institution = acting_institution(session, identity)
-    library = (
-        None
-        if has_control_characters(code)
-        else session.scalars(
-            select(Library).where(Library.code == code.strip().upper(), Library.institution_id == institution.id)
-        ).first()
+    institution, library = library_service.access_library_here(
+        session, identity, code, not_found=library_not_found(code)
     )
-    authorize(identity, P.LIBRARY_READ, library, not_found=library_not_found(code))
-    assert library is not None
     return respond(request, library_json(library, institution, _base(request)), root="library")
 
 
@@ -130,7 +118,7 @@ class CodeTableIn(BaseModel):
 def get_code_table(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.CODE_TABLE_READ))],
+    identity: Annotated[Identity, Depends(declares(P.CODE_TABLE_READ))],
     name: TableName,
 ) -> Response:
     name = codetables.check_table_name(name)
@@ -144,7 +132,7 @@ def get_code_table(
 def put_code_table(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.CODE_TABLE_EDIT))],
+    identity: Annotated[Identity, Depends(declares(P.CODE_TABLE_EDIT))],
     name: TableName,
     body: Annotated[CodeTableIn, Body()],
 ) -> Response:

@@ -15,10 +15,8 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from consortia.access.deps import DbSession, requires
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
-from consortia.almaws.conventions import Limit, Offset, envelope, respond
 from consortia.eresources import service
 from consortia.eresources.models import ElectronicCollection, ElectronicService, Portfolio
 from consortia.eresources.schemas import (
@@ -31,14 +29,15 @@ from consortia.eresources.schemas import (
     service_json,
 )
 from consortia.errors import BadRequest
+from consortia.http.answers import Limit, Offset, envelope, respond
+from consortia.http.deps import DbSession, declares
 from consortia.jobs.models import JobInstance
-from consortia.platform.tenancy import acting_institution
 
 router = APIRouter(prefix="/almaws/v1/electronic", tags=["Electronic"])
 
 Id = Annotated[str, Path(min_length=1, max_length=20)]
 IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=40)]
-Reader = Annotated[Identity, Depends(requires(P.ERESOURCE_READ))]
+Reader = Annotated[Identity, Depends(declares(P.ERESOURCE_READ))]
 
 
 def base_url(request: Request) -> str:
@@ -128,7 +127,7 @@ def list_collections(
 def post_collection(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.COLLECTION_CREATE))],
+    identity: Annotated[Identity, Depends(declares(P.COLLECTION_CREATE))],
     body: Annotated[CollectionIn, Body()],
 ) -> Response:
     institution = acting_institution(session, identity)
@@ -146,7 +145,7 @@ def get_collection(request: Request, session: DbSession, identity: Reader, colle
 def put_collection(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.COLLECTION_EDIT))],
+    identity: Annotated[Identity, Depends(declares(P.COLLECTION_EDIT))],
     collection_id: Id,
     body: Annotated[CollectionIn, Body()],
     if_match_header: IfMatch = None,
@@ -162,7 +161,7 @@ def put_collection(
 @router.delete("/e-collections/{collection_id}", status_code=204, summary="Delete an electronic collection")
 def delete_collection(
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.COLLECTION_DELETE))],
+    identity: Annotated[Identity, Depends(declares(P.COLLECTION_DELETE))],
     collection_id: Id,
 ) -> Response:
     collection = service.access_collection(session, identity, collection_id, P.COLLECTION_DELETE)
@@ -193,7 +192,7 @@ def list_services(request: Request, session: DbSession, identity: Reader, collec
 def post_service(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.COLLECTION_EDIT))],
+    identity: Annotated[Identity, Depends(declares(P.COLLECTION_EDIT))],
     collection_id: Id,
     body: Annotated[ServiceIn, Body()],
 ) -> Response:
@@ -218,7 +217,7 @@ def get_service(request: Request, session: DbSession, identity: Reader, collecti
 def put_service(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.SERVICE_EDIT))],
+    identity: Annotated[Identity, Depends(declares(P.SERVICE_EDIT))],
     collection_id: Id,
     service_id: Id,
     body: Annotated[ServiceIn, Body()],
@@ -240,7 +239,7 @@ def put_service(
 @router.delete("/e-collections/{collection_id}/e-services/{service_id}", status_code=204, summary="Delete a service")
 def delete_service(
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.SERVICE_DELETE))],
+    identity: Annotated[Identity, Depends(declares(P.SERVICE_DELETE))],
     collection_id: Id,
     service_id: Id,
 ) -> Response:
@@ -308,7 +307,7 @@ def list_service_portfolios(
 def post_service_portfolio(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.PORTFOLIO_CREATE))],
+    identity: Annotated[Identity, Depends(declares(P.PORTFOLIO_CREATE))],
     collection_id: Id,
     service_id: Id,
     body: Annotated[PortfolioIn, Body()],
@@ -339,7 +338,7 @@ def get_service_portfolio(
 def put_service_portfolio(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.PORTFOLIO_EDIT))],
+    identity: Annotated[Identity, Depends(declares(P.PORTFOLIO_EDIT))],
     collection_id: Id,
     service_id: Id,
     portfolio_id: Id,
@@ -362,7 +361,7 @@ def put_service_portfolio(
 )
 def delete_service_portfolio(
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.PORTFOLIO_DELETE))],
+    identity: Annotated[Identity, Depends(declares(P.PORTFOLIO_DELETE))],
     collection_id: Id,
     service_id: Id,
     portfolio_id: Id,

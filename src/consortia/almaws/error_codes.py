@@ -18,7 +18,7 @@ class ErrorCode(NamedTuple):
 
 
 ERROR_CODES: tuple[ErrorCode, ...] = (
-    # general ones: the defaults of consortia.errors and of the handlers in conventions
+    # general ones: the defaults of consortia.errors and of the handlers in consortia.http.errors
     ErrorCode(
         "402119",
         "400, 404, 500",

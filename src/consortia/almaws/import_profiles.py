@@ -15,15 +15,15 @@ from fastapi.responses import Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from consortia.access.deps import DbSession, requires
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
-from consortia.almaws.conventions import alma_datetime, coded, envelope, respond
 from consortia.eresources import import_profiles as profiles
 from consortia.eresources.import_models import PORTFOLIO_TYPES, PROFILE_TYPES, ImportProfile
 from consortia.eresources.models import ElectronicCollection
+from consortia.formats import alma_datetime, coded
+from consortia.http.answers import envelope, respond
+from consortia.http.deps import DbSession, declares
 from consortia.platform.models import Library
-from consortia.platform.tenancy import acting_institution
 
 router = APIRouter(prefix="/almaws/v1/conf/md-import-profiles", tags=["Import profiles"])
 
@@ -100,7 +100,7 @@ def profile_json(request: Request, session: Session, profile: ImportProfile) -> 
 def list_profiles(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.IMPORT_PROFILE_READ))],
+    identity: Annotated[Identity, Depends(declares(P.IMPORT_PROFILE_READ))],
     profile_type: Annotated[str | None, Query(alias="type", max_length=30)] = None,
 ) -> Response:
     institution = acting_institution(session, identity)
@@ -113,7 +113,7 @@ def list_profiles(
 def create_profile(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.IMPORT_PROFILE_MANAGE))],
+    identity: Annotated[Identity, Depends(declares(P.IMPORT_PROFILE_MANAGE))],
     body: Annotated[ProfileIn, Body()],
 ) -> Response:
     institution = acting_institution(session, identity)
@@ -125,7 +125,7 @@ def create_profile(
 def get_profile(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.IMPORT_PROFILE_READ))],
+    identity: Annotated[Identity, Depends(declares(P.IMPORT_PROFILE_READ))],
     profile_id: ProfileId,
 ) -> Response:
     row = profiles.access_profile(session, identity, profile_id)
@@ -136,7 +136,7 @@ def get_profile(
 def put_profile(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.IMPORT_PROFILE_MANAGE))],
+    identity: Annotated[Identity, Depends(declares(P.IMPORT_PROFILE_MANAGE))],
     profile_id: ProfileId,
     body: Annotated[ProfileIn, Body()],
 ) -> Response:

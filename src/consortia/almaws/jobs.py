@@ -23,20 +23,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from consortia.access.deps import DbSession, requires
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
-from consortia.almaws.conventions import (
-    Limit,
-    Offset,
-    alma_date,
-    alma_datetime,
-    coded,
-    envelope,
-    parse_alma_date,
-    respond,
-)
 from consortia.errors import BadRequest
+from consortia.formats import alma_date, alma_datetime, coded, parse_alma_date
+from consortia.http.answers import Limit, Offset, envelope, respond
+from consortia.http.deps import DbSession, declares
 from consortia.jobs import service
 from consortia.jobs.models import COMPLETED_FAILED, COMPLETED_SUCCESS, FAILED, STATUS_DESC, JobEvent, JobInstance
 from consortia.jobs.registry import EVENT_TYPES, JobKind, job_kind
@@ -243,7 +235,7 @@ def _xml_parameters(text: bytes) -> dict[str, str]:
 @router.get("", summary="The jobs that can be run")
 def list_jobs(
     request: Request,
-    identity: Annotated[Identity, Depends(requires(P.JOB_READ))],
+    identity: Annotated[Identity, Depends(declares(P.JOB_READ))],
     limit: Limit = 10,
     offset: Offset = 0,
     category: Annotated[str | None, Query(max_length=60)] = None,
@@ -264,7 +256,7 @@ def list_jobs(
 @router.get("/{job_id}", summary="One job")
 def get_job(
     request: Request,
-    identity: Annotated[Identity, Depends(requires(P.JOB_READ))],
+    identity: Annotated[Identity, Depends(declares(P.JOB_READ))],
     job_id: JobId,
 ) -> Response:
     service.check_may_monitor(identity)
@@ -275,7 +267,7 @@ def get_job(
 def run_job(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.JOB_RUN))],
+    identity: Annotated[Identity, Depends(declares(P.JOB_RUN))],
     body: Annotated[bytes, Depends(raw_body)],
     job_id: JobId,
     op: Annotated[str | None, Query(max_length=40, description="run")] = None,
@@ -326,7 +318,7 @@ def _instances(
 def list_job_instances(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.JOB_READ))],
+    identity: Annotated[Identity, Depends(declares(P.JOB_READ))],
     job_id: JobId,
     limit: Limit = 10,
     offset: Offset = 0,
@@ -342,7 +334,7 @@ def list_job_instances(
 def get_job_instance(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.JOB_READ))],
+    identity: Annotated[Identity, Depends(declares(P.JOB_READ))],
     job_id: JobId,
     instance_id: InstanceId,
 ) -> Response:
@@ -355,7 +347,7 @@ def get_job_instance(
 def get_job_instance_events(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.JOB_READ))],
+    identity: Annotated[Identity, Depends(declares(P.JOB_READ))],
     job_id: JobId,
     instance_id: InstanceId,
     limit: Limit = 10,

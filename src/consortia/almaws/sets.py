@@ -13,16 +13,16 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from consortia.access.deps import DbSession, requires
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
-from consortia.almaws.conventions import Limit, Offset, alma_datetime, coded, envelope, respond
 from consortia.eresources import sets
 from consortia.eresources.import_models import PortfolioSet
 from consortia.eresources.models import Portfolio
 from consortia.eresources.schemas import portfolio_link
 from consortia.errors import BadRequest
-from consortia.platform.tenancy import acting_institution
+from consortia.formats import alma_datetime, coded
+from consortia.http.answers import Limit, Offset, envelope, respond
+from consortia.http.deps import DbSession, declares
 
 router = APIRouter(prefix="/almaws/v1/conf/sets", tags=["Sets"])
 
@@ -85,7 +85,7 @@ def member_json(request: Request, portfolio: Portfolio) -> dict[str, Any]:
 def list_sets(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.SET_READ))],
+    identity: Annotated[Identity, Depends(declares(P.SET_READ))],
     limit: Limit = 10,
     offset: Offset = 0,
     q: Annotated[str | None, Query(max_length=200, description="name~<words>")] = None,
@@ -107,7 +107,7 @@ def list_sets(
 def create_set(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.SET_MANAGE))],
+    identity: Annotated[Identity, Depends(declares(P.SET_MANAGE))],
     body: Annotated[SetIn, Body()],
 ) -> Response:
     if body.type is not None and body.type.strip().upper() != "ITEMIZED":
@@ -124,7 +124,7 @@ def create_set(
 def get_set(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.SET_READ))],
+    identity: Annotated[Identity, Depends(declares(P.SET_READ))],
     set_id: SetId,
 ) -> Response:
     row = sets.access_set(session, identity, set_id)
@@ -135,7 +135,7 @@ def get_set(
 def get_members(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.SET_READ))],
+    identity: Annotated[Identity, Depends(declares(P.SET_READ))],
     set_id: SetId,
     limit: Limit = 10,
     offset: Offset = 0,

@@ -17,14 +17,13 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from consortia.almaws.conventions import alma_date, alma_datetime, coded, parse_alma_date
+from consortia.access import roles as R
+from consortia.access.roles import RoleSpec
 from consortia.errors import BadRequest
-from consortia.platform import roles as R
-from consortia.platform.models import User
-from consortia.platform.roles import RoleSpec
+from consortia.formats import alma_date, alma_datetime, coded, parse_alma_date
+from consortia.platform.models import User, UserRecord
 from consortia.platform.user_changes import ADDRESS_KEYS, BlockSpec, IdentifierSpec, UserChanges
 from consortia.platform.user_labels import UserLabels
-from consortia.platform.user_record import UserRecord
 from consortia.platform.user_roles import SUPPORT_LEVELS
 
 # --- in ---------------------------------------------------------------------------------------

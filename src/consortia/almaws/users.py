@@ -12,20 +12,19 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from consortia.access.deps import ApiCaller, DbSession, api_caller, in_one_hop, requires
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
-from consortia.almaws.conventions import Limit, Offset, envelope, respond
 from consortia.almaws.user_json import LoanIn, UserIn, brief_user_json, changes_from_json, user_json
 from consortia.errors import BadRequest
+from consortia.http.answers import Limit, Offset, envelope, respond
+from consortia.http.deps import ApiCaller, DbSession, api_caller, declares, in_one_hop
 from consortia.network import rules as network_rules
 from consortia.network import service as network
 from consortia.network.schemas import loan_json
-from consortia.platform.models import User
-from consortia.platform.tenancy import acting_institution, library_by_code
+from consortia.platform.models import User, UserRecord, record_of
+from consortia.platform.tenancy import library_by_code
 from consortia.platform.user_labels import UserLabels, user_labels
 from consortia.platform.user_reads import access_user_record
-from consortia.platform.user_record import UserRecord, record_of
 from consortia.platform.user_service import create_user, delete_user, update_user
 from consortia.platform.users import (
     access_linked_user,
@@ -94,7 +93,7 @@ def _if_match(value: str | None) -> int | None:
 def list_users(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.USER_READ))],
+    identity: Annotated[Identity, Depends(declares(P.USER_READ))],
     q: Annotated[str | None, Query(max_length=2000, description="e.g. last_name~Smith AND user_group~STAFF")] = None,
     limit: Limit = 10,
     offset: Offset = 0,
@@ -121,7 +120,7 @@ def list_users(
 def post_user(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.USER_CREATE))],
+    identity: Annotated[Identity, Depends(declares(P.USER_CREATE))],
     body: Annotated[UserIn | None, Body()] = None,
     source_institution_code: Annotated[str | None, Query(max_length=40)] = None,
     source_user_id: Annotated[str | None, Query(max_length=200)] = None,
@@ -166,7 +165,7 @@ async def get_user(
 def put_user(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.USER_EDIT))],
+    identity: Annotated[Identity, Depends(declares(P.USER_EDIT))],
     user_id: UserId,
     body: Annotated[UserIn, Body()],
     user_id_type: UserIdType = "all_unique",
@@ -184,7 +183,7 @@ def put_user(
 @router.delete("/users/{user_id}", status_code=204, summary="Delete a user")
 def remove_user(
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.USER_DELETE))],
+    identity: Annotated[Identity, Depends(declares(P.USER_DELETE))],
     user_id: UserId,
     user_id_type: UserIdType = "all_unique",
 ) -> Response:
@@ -196,7 +195,7 @@ def remove_user(
 @router.post("/users/{user_id}", status_code=204, summary="Refresh a linked account from its source (op=refresh)")
 def post_user_operation(
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.LINKED_ACCOUNT_REFRESH))],
+    identity: Annotated[Identity, Depends(declares(P.LINKED_ACCOUNT_REFRESH))],
     user_id: UserId,
     op: Annotated[str, Query(max_length=20, description="refresh")],
     user_id_type: UserIdType = "all_unique",
@@ -214,7 +213,7 @@ def post_user_operation(
 def get_loans(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.USER_READ))],
+    identity: Annotated[Identity, Depends(declares(P.USER_READ))],
     user_id: UserId,
     limit: Limit = 10,
     offset: Offset = 0,
@@ -229,7 +228,7 @@ def get_loans(
 def post_loan(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.LINKED_ACCOUNT_REFRESH))],
+    identity: Annotated[Identity, Depends(declares(P.LINKED_ACCOUNT_REFRESH))],
     user_id: UserId,
     item_barcode: Annotated[str, Query(min_length=1, max_length=200)],
     body: Annotated[LoanIn | None, Body()] = None,

@@ -1,8 +1,9 @@
-"""History rows (P-6): one append-only table that every domain writes to."""
+"""History rows (P-6): one append-only table that every domain writes to, and the actor a row names."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -27,3 +28,18 @@ class HistoryEvent(Base):
     actor: Mapped[str] = mapped_column(String(200), default="")
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     job_instance_id: Mapped[int | None] = mapped_column(Integer, index=True)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did a change: a user (id + label), or the system; with the job instance when a job did it."""
+
+    user_id: int | None
+    label: str
+    job_instance_id: int | None = None
+
+    def in_job(self, job_instance_id: int) -> Actor:
+        return Actor(self.user_id, self.label, job_instance_id)
+
+
+SYSTEM = Actor(None, "System")

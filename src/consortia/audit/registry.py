@@ -1,7 +1,8 @@
 """History kinds: which governed things have a History tab, and who may read it (P-6, P-8).
 
-Each domain registers the kinds it records with `register_history_kind(kind, resolve)`, from its own
-module. `resolve(session, identity, id)` fetches the thing with its own read permission — raising
+Each domain hands over the kinds it records (`Domain.history_kinds`: kind -> `resolve`), and the
+assembly (`consortia.domains`) registers them with `register_history_kind(kind, resolve)`.
+`resolve(session, identity, id)` fetches the thing with its own read permission — raising
 NotFound alike for unknown ids and ids outside the caller's tenancy — and answers which history rows
 are that thing's:
 
@@ -10,7 +11,7 @@ are that thing's:
 - None: every row of `id` (ids unique on the whole platform: codes of consortia, institutions, ...);
 - a `HistoryScope`, when the id stored in the rows differs from the one asked (`east` → `EAST`).
 
-This module imports no domain module, so any domain can register without an import cycle.
+This module imports no domain module.
 """
 
 from __future__ import annotations

@@ -16,23 +16,8 @@ from sqlalchemy import Select, event, insert, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from consortia.audit.models import HistoryEvent
+from consortia.audit.models import Actor, HistoryEvent
 from consortia.db import utcnow
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who did a change: a user (id + label), or the system; with the job instance when a job did it."""
-
-    user_id: int | None
-    label: str
-    job_instance_id: int | None = None
-
-    def in_job(self, job_instance_id: int) -> Actor:
-        return Actor(self.user_id, self.label, job_instance_id)
-
-
-SYSTEM = Actor(None, "System")
 
 
 def text_of(value: Any) -> str | None:
@@ -79,37 +64,58 @@ def record(
     return row
 
 
+Value = Any  # a column expression of `where_from`'s rows, a mapped attribute, or a plain value
+
+
+@dataclass(frozen=True)
+class RowActor:
+    """Who did each change of a bulk insert, read from its row: the user's id and the label (column
+    expressions or plain values), and the job instance (None: none)."""
+
+    user_id: Value
+    label: Value
+    job_instance_id: Value = None
+
+
+def _column(value: Value) -> ColumnElement[Any]:
+    if isinstance(value, ColumnElement):
+        return value
+    if hasattr(value, "__clause_element__"):  # a mapped attribute (`SupportCase.number`)
+        return value.__clause_element__()  # type: ignore[no-any-return]
+    return literal(value)
+
+
 def history_insert_from_select(
     *,
     entity: str,
-    entity_id: ColumnElement[Any],
-    institution_id: ColumnElement[Any] | int | None,
+    entity_id: Value,
+    institution_id: Value,
     field: str,
-    old: ColumnElement[Any] | str | None,
-    new: ColumnElement[Any] | str | None,
-    actor: Actor,
+    old: Value,
+    new: Value,
+    actor: Actor | RowActor,
     where_from: Select[Any],
+    at: Value = None,
 ) -> Any:
     """An `INSERT INTO history_event ... SELECT` over the rows of `where_from` (set-based bulk history).
 
-    `where_from` supplies the FROM and WHERE; the column expressions given here are selected from it.
+    `where_from` supplies the FROM and WHERE; the values given here are selected from it: column
+    expressions of its rows, or plain values the same for every row. `actor` is one `Actor` for every
+    row (a job's submitter), or a `RowActor` read from each row (bulk data, each row's own person);
+    `at` is the time of each row (a column), or of all of them (None: now).
     """
-
-    def as_column(value: Any) -> ColumnElement[Any]:
-        return value if isinstance(value, ColumnElement) else literal(value)
-
-    at = utcnow()
+    who = actor if isinstance(actor, RowActor) else RowActor(actor.user_id, actor.label, actor.job_instance_id)
     selected = where_from.with_only_columns(
         literal(entity),
-        as_column(entity_id),
-        as_column(institution_id),
+        _column(entity_id),
+        _column(institution_id),
         literal(field),
-        as_column(old),
-        as_column(new),
-        literal(actor.user_id),
-        literal(actor.label),
-        literal(at),
-        literal(actor.job_instance_id),
+        _column(old),
+        _column(new),
+        _column(who.user_id),
+        _column(who.label),
+        _column(utcnow() if at is None else at),
+        _column(who.job_instance_id),
         maintain_column_froms=True,
     )
     return insert(HistoryEvent).from_select(

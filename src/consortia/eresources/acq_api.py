@@ -3,79 +3,52 @@ Parse, call a verb, respond."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Request
 from fastapi.responses import Response
 
-from consortia.access.deps import DbSession, requires
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
-from consortia.almaws.conventions import Limit, Offset, envelope, respond
 from consortia.eresources import acquisitions as acq
 from consortia.eresources.schemas import library_or_null
-from consortia.eresources.task_schemas import PoLineItemIn, effective_library, resource_ref, resource_title
-from consortia.platform.tenancy import acting_institution
+from consortia.eresources.task_schemas import (
+    PoLineItemIn,
+    editor_links,
+    effective_library,
+    item_json,
+    po_line_json,
+    resource_ref,
+    resource_title,
+)
+from consortia.http.answers import Limit, Offset, envelope, respond
+from consortia.http.deps import DbSession, declares
 
 router = APIRouter(prefix="/api/v1", tags=["Acquisitions: electronic items"])
 
 Id = Annotated[str, Path(min_length=1, max_length=20)]
 Code = Annotated[str, Path(min_length=1, max_length=60)]
-Reader = Annotated[Identity, Depends(requires(P.ERESOURCE_READ))]
+Reader = Annotated[Identity, Depends(declares(P.ERESOURCE_READ))]
 
 
 def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def editor_links(base: str, resource: Any) -> dict[str, str]:
-    ref = resource_ref(resource)
-    kind = "portfolios" if ref["kind"] == "portfolio" else "collections"
-    return {
-        "link": f"{base}/eresources/{kind}/{ref['id']}",
-        "editor": f"{base}/api/v1/eresources/{kind}/{ref['id']}/editor",
-    }
-
-
-def item_json(row: acq.ItemRow, base: str) -> dict[str, Any]:
-    item = row.item
-    resource = item.resource
-    return {
-        "id": str(item.id),
-        "resource": {**resource_ref(resource), "title": resource_title(resource), **editor_links(base, resource)},
-        "library": library_or_null(effective_library(resource)),
-        "coverage": item.coverage,
-        "note": item.note,
-        "activation_note": item.activation_note,
-        "version": item.version,
-        "actions": row.actions,
-    }
-
-
-def po_line_json(session: Any, identity: Identity, line: Any, base: str) -> dict[str, Any]:
-    rows = acq.po_line_items(session, identity, line)
-    body = {
-        "id": str(line.id),
-        "number": line.number,
-        "vendor": line.vendor,
-        "description": line.description,
-        "link": f"{base}/api/v1/acq/po-lines/{line.id}",
-    }
-    body.update(envelope("item", [item_json(r, base) for r in rows], len(rows)))
-    return body
-
-
 @router.get("/acq/po-lines/{po_line_id}", summary="A PO line and its ordered electronic items (ER-18)")
 def get_po_line(request: Request, session: DbSession, identity: Reader, po_line_id: Id) -> Response:
     line = acq.access_po_line(session, identity, po_line_id)
-    return respond(request, po_line_json(session, identity, line, _base(request)), root="po_line")
+    base = _base(request)
+    rows = acq.po_line_items(session, identity, line)
+    body = {**po_line_json(line, base), **envelope("item", [item_json(r, base) for r in rows], len(rows))}
+    return respond(request, body, root="po_line")
 
 
 @router.put("/acq/po-lines/{po_line_id}/items/{item_id}", summary="Edit an ordered electronic item, in scope (ER-18)")
 def put_po_line_item(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.PO_LINE_ITEM_EDIT))],
+    identity: Annotated[Identity, Depends(declares(P.PO_LINE_ITEM_EDIT))],
     po_line_id: Id,
     item_id: Id,
     body: Annotated[PoLineItemIn, Body()],

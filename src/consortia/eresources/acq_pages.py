@@ -9,17 +9,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from consortia.access.deps import DbSession, page_requires
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
 from consortia.eresources import acquisitions as acq
 from consortia.eresources.task_schemas import effective_library, resource_ref, resource_title
-from consortia.platform.tenancy import acting_institution
+from consortia.http.deps import DbSession, page_declares
 from consortia.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
 
-Reader = Annotated[Identity, Depends(page_requires(P.ERESOURCE_READ))]
+Reader = Annotated[Identity, Depends(page_declares(P.ERESOURCE_READ))]
 PAGE_SIZE = 50
 HELPERS = {"ref": resource_ref, "title_of": resource_title, "library_of": effective_library}
 
@@ -48,7 +47,7 @@ def po_line_page(request: Request, session: DbSession, identity: Reader, po_line
 @router.post("/acq/po-lines/{po_line_id}/items/{item_id}")
 def po_line_item_update(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.PO_LINE_ITEM_EDIT))],
+    identity: Annotated[Identity, Depends(page_declares(P.PO_LINE_ITEM_EDIT))],
     po_line_id: str,
     item_id: str,
     coverage: Annotated[str | None, Form(max_length=200)] = None,

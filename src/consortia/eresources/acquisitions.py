@@ -1,7 +1,7 @@
 """Purchase order lines with their ordered electronic items (ER-18) and licences' inventory (ER-19).
 
 An ordered item (a portfolio or a collection) can be edited only when the scope rule lets the caller edit
-its resource (`P.PO_LINE_ITEM_EDIT`, registered in `eresources.policy` with the edit rule); a licence's
+its resource (`P.PO_LINE_ITEM_EDIT`, granted in `eresources.policy` with the edit rule); a licence's
 inventory is every collection and portfolio carrying its code, each with the mode its editor opens in
 (`scope.editor_mode`: EDIT in scope, VIEW otherwise). Unknown ids and another institution's answer the same
 404 (R-3). Changes write history (`po_line_item`) in the caller's transaction.
@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, authorize, demand
-from consortia.audit.registry import register_history_kind
 from consortia.audit.service import record
 from consortia.eresources import policy as scope
 from consortia.eresources.models import ElectronicCollection, Portfolio
@@ -245,13 +244,10 @@ def create_license(session: Session, identity: Identity, institution: Institutio
     return found
 
 
-def _item_history(session: Session, identity: Identity, iid: str) -> int:
+def po_line_item_history(session: Session, identity: Identity, iid: str) -> int:
     number = _id(iid)
     item = session.get(PoLineItem, number) if number is not None else None
     if item is None:
         raise po_line_item_not_found(iid)
     line = access_po_line(session, identity, item.po_line_id)
     return access_po_line_item(session, identity, line, iid).institution_id
-
-
-register_history_kind(PO_LINE_ITEM, _item_history)

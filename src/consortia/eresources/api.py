@@ -11,27 +11,27 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from consortia.access.deps import DbSession, requires
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
-from consortia.almaws.conventions import Limit, Offset, envelope, respond
 from consortia.eresources import cz, search, service
 from consortia.eresources.models import Portfolio
-from consortia.eresources.policy import COLLECTION
 from consortia.eresources.schemas import (
     AttachIn,
     CzCollectionIn,
     collection_json,
     cz_collection_json,
+    library_facets_json,
     library_or_null,
     portfolio_json,
+    result_json,
 )
-from consortia.platform.tenancy import acting_institution
+from consortia.http.answers import Limit, Offset, envelope, respond
+from consortia.http.deps import DbSession, declares
 
 router = APIRouter(prefix="/api/v1", tags=["Electronic resources"])
 
 Id = Annotated[str, Path(min_length=1, max_length=20)]
-Reader = Annotated[Identity, Depends(requires(P.ERESOURCE_READ))]
+Reader = Annotated[Identity, Depends(declares(P.ERESOURCE_READ))]
 Q = Annotated[str | None, Query(max_length=200, description="Words of the title or name.")]
 LibraryCode = Annotated[str | None, Query(max_length=40, description="Only resources of this (effective) library.")]
 Editable = Annotated[bool, Query(description="Only resources the caller may edit.")]
@@ -41,38 +41,14 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def result_json(result: search.Result) -> dict[str, Any]:
-    resource = result.resource
-    if result.scoped.kind == COLLECTION:
-        return {
-            "id": str(resource.id),
-            "kind": "electronic_collection",
-            "title": resource.public_name,
-            "library": library_or_null(resource.library),
-            "electronic_collection_library": None,
-            "actions": result.actions,
-        }
-    collection = resource.collection
-    return {
-        "id": str(resource.id),
-        "kind": "portfolio",
-        "title": resource.title,
-        "mms_id": str(resource.bib_id),
-        "library": library_or_null(resource.library),
-        "electronic_collection_library": library_or_null(collection.library if collection else None),
-        "actions": result.actions,
-    }
-
-
-def page_json(page: search.SearchPage) -> dict[str, Any]:
-    facets = [{"value": f.library.code, "desc": f.library.name, "count": f.count} for f in page.facets if f.library]
+def _search_answer(page: search.SearchPage) -> dict[str, Any]:
     return envelope(
         "result",
         [result_json(r) for r in page.results],
         page.total,
         total_is_exact=page.exact,
         columns={"library": page.show_library, "electronic_collection_library": page.show_collection_library},
-        facets={"library": facets},
+        facets={"library": library_facets_json(page)},
     )
 
 
@@ -101,7 +77,7 @@ def search_portfolios(
         facets=facets,
         count_cap=search.API_COUNT_CAP,
     )
-    return respond(request, page_json(page), root="result")
+    return respond(request, _search_answer(page), root="result")
 
 
 @router.get("/eresources/collections/search", summary="Electronic collection search (ER-10)")
@@ -127,7 +103,7 @@ def search_collections(
         offset=offset,
         count_cap=search.API_COUNT_CAP,
     )
-    return respond(request, page_json(page), root="result")
+    return respond(request, _search_answer(page), root="result")
 
 
 @router.get("/eresources/collections/{collection_id}/editor", summary="How the collection editor opens (ER-11, ER-13)")
@@ -209,7 +185,7 @@ def attach_choices(request: Request, session: DbSession, identity: Reader, portf
 def attach(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.PORTFOLIO_EDIT))],
+    identity: Annotated[Identity, Depends(declares(P.PORTFOLIO_EDIT))],
     portfolio_id: Id,
     body: Annotated[AttachIn, Body()],
 ) -> Response:
@@ -253,7 +229,7 @@ def list_cz(request: Request, session: DbSession, identity: Reader) -> Response:
 def post_cz(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.CZ_MANAGE))],
+    identity: Annotated[Identity, Depends(declares(P.CZ_MANAGE))],
     body: Annotated[CzCollectionIn, Body()],
 ) -> Response:
     collection = cz.create_cz_collection(session, identity, body)
@@ -264,7 +240,7 @@ def post_cz(
 def activate_cz_collection(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.CZ_ACTIVATE))],
+    identity: Annotated[Identity, Depends(declares(P.CZ_ACTIVATE))],
     cz_id: Id,
 ) -> Response:
     institution = acting_institution(session, identity)
@@ -279,7 +255,7 @@ def activate_cz_collection(
 def activate_cz_portfolio(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.CZ_ACTIVATE))],
+    identity: Annotated[Identity, Depends(declares(P.CZ_ACTIVATE))],
     cz_id: Id,
 ) -> Response:
     institution = acting_institution(session, identity)

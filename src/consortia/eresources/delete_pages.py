@@ -14,11 +14,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from consortia.access.deps import DbSession, page_requires
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.eresources import service
 from consortia.errors import BadRequest
+from consortia.http.deps import DbSession, page_declares
 from consortia.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -50,7 +50,7 @@ def _confirm(request: Request, *, what: str, name: str, action: str, back: str) 
 
 # --- electronic collections -------------------------------------------------------------------
 
-CollectionDeleter = Annotated[Identity, Depends(page_requires(P.COLLECTION_DELETE))]
+CollectionDeleter = Annotated[Identity, Depends(page_declares(P.COLLECTION_DELETE))]
 
 
 @router.get("/eresources/collections/{cid}/delete", response_class=HTMLResponse)
@@ -80,7 +80,7 @@ def collection_delete(session: DbSession, identity: CollectionDeleter, cid: str,
 
 # --- electronic services ----------------------------------------------------------------------
 
-ServiceDeleter = Annotated[Identity, Depends(page_requires(P.SERVICE_DELETE))]
+ServiceDeleter = Annotated[Identity, Depends(page_declares(P.SERVICE_DELETE))]
 
 
 @router.get("/eresources/collections/{cid}/services/{sid}/delete", response_class=HTMLResponse)
@@ -108,7 +108,7 @@ def service_delete(session: DbSession, identity: ServiceDeleter, cid: str, sid: 
 
 # --- portfolios -------------------------------------------------------------------------------
 
-PortfolioDeleter = Annotated[Identity, Depends(page_requires(P.PORTFOLIO_DELETE))]
+PortfolioDeleter = Annotated[Identity, Depends(page_declares(P.PORTFOLIO_DELETE))]
 
 
 @router.get("/eresources/portfolios/{pid}/delete", response_class=HTMLResponse)

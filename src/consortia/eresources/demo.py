@@ -1,4 +1,4 @@
-"""Electronic resources in the demo (`consortia demo`), registered in `DEMO_EXTENSIONS`.
+"""Electronic resources in the demo (`consortia demo`), handed over in its `Domain` (`build_eresources_demo`).
 
 - EAST has `temp_user_scope_limits_electronic_resources` switched on (by the operator, with history);
   WEST keeps it off, so the same roles act on every resource there (ER-2).
@@ -28,8 +28,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from consortia.access import roles as R
 from consortia.access.identity import Identity, identity_of
-from consortia.demo import DEMO_EXTENSIONS, DemoContext
+from consortia.access.roles import RoleSpec, role_set_problems
 from consortia.eresources import acquisitions as acq
 from consortia.eresources import cz, import_profiles, service, sets, tasks
 from consortia.eresources.import_models import INVENTORY_UPDATE, PART_OF_COLLECTION, REPOSITORY
@@ -39,10 +40,9 @@ from consortia.eresources.models import CzCollection, ElectronicCollection, Elec
 from consortia.eresources.policy import SWITCH
 from consortia.eresources.schemas import CzCollectionIn, CzPortfolioIn
 from consortia.eresources.task_models import COLLECTION_UPDATED, PORTFOLIO_UPDATED
-from consortia.platform import roles as R
+from consortia.platform.demo import DemoContext
 from consortia.platform.models import Institution, User, UserRole
 from consortia.platform.parameters import set_parameter
-from consortia.platform.roles import RoleSpec, role_set_problems
 from consortia.platform.setup import OPERATOR_ID
 
 # primary id suffix, first name, last name, roles (role type, library suffix or None)
@@ -328,6 +328,3 @@ def _operator(session: Session, context: DemoContext) -> User:
     session.add(operator)
     session.flush()
     return operator
-
-
-DEMO_EXTENSIONS.append(build_eresources_demo)

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
 
-from consortia.access.deps import DbSession, get_session, requires
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
-from consortia.almaws.conventions import respond
 from consortia.eresources import exchange
-from consortia.platform.tenancy import acting_institution
+from consortia.eresources.task_schemas import report_json
+from consortia.http.answers import respond
+from consortia.http.deps import DbSession, declares, get_session
 
 router = APIRouter(prefix="/api/v1", tags=["Electronic resources: export and load"])
 
@@ -30,14 +30,6 @@ def export_response(rows: Any) -> StreamingResponse:
     )
 
 
-def report_json(report: exchange.LoadReport) -> dict[str, Any]:
-    return {
-        "updated": report.updated,
-        "created": report.created,
-        "errors": [{"row": p.row, "column": p.column, "reason": p.reason} for p in report.problems],
-    }
-
-
 def read_upload(file: UploadFile) -> bytes:
     """The uploaded bytes, at most one byte beyond the limit (which the load answers with 413)."""
     return file.file.read(exchange.MAX_UPLOAD_BYTES + 1)
@@ -49,7 +41,7 @@ def read_upload(file: UploadFile) -> bytes:
     response_class=StreamingResponse,
 )
 def export_portfolios(
-    session: StreamingSession, identity: Annotated[Identity, Depends(requires(P.ERESOURCE_READ))]
+    session: StreamingSession, identity: Annotated[Identity, Depends(declares(P.ERESOURCE_READ))]
 ) -> StreamingResponse:
     institution = acting_institution(session, identity)
     return export_response(exchange.export_csv(session, identity, institution))
@@ -62,7 +54,7 @@ def export_portfolios(
 def load_portfolios(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.PORTFOLIO_EDIT))],
+    identity: Annotated[Identity, Depends(declares(P.PORTFOLIO_EDIT))],
     file: Annotated[UploadFile, File(description="The CSV file (the export's headers).")],
 ) -> Response:
     institution = acting_institution(session, identity)

@@ -9,12 +9,11 @@ from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from consortia.access.deps import DbSession, get_session, page_requires
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
 from consortia.eresources import exchange
 from consortia.eresources.exchange_api import export_response, read_upload
-from consortia.platform.tenancy import acting_institution
+from consortia.http.deps import DbSession, get_session, page_declares
 from consortia.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -24,7 +23,7 @@ StreamingSession = Annotated[Session, Depends(get_session, scope="request")]
 
 @router.get("/eresources/portfolios-export.csv")
 def export_page(
-    session: StreamingSession, identity: Annotated[Identity, Depends(page_requires(P.ERESOURCE_READ))]
+    session: StreamingSession, identity: Annotated[Identity, Depends(page_declares(P.ERESOURCE_READ))]
 ) -> Response:
     return export_response(exchange.export_csv(session, identity, acting_institution(session, identity)))
 
@@ -33,7 +32,7 @@ def export_page(
 def load_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.PORTFOLIO_EDIT))],
+    identity: Annotated[Identity, Depends(page_declares(P.PORTFOLIO_EDIT))],
     file: Annotated[UploadFile, File()],
 ) -> Response:
     report = exchange.load_portfolios(session, identity, acting_institution(session, identity), read_upload(file))

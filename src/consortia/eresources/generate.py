@@ -1,4 +1,5 @@
-"""Electronic inventory volumes for `consortia generate` (SPEC N, N-1, N-2), registered in `GENERATORS`.
+"""Electronic inventory volumes for `consortia generate` (SPEC N, N-1, N-2), each institution's
+volumes one step (`generate_eresources`, handed over in `eresources.domain`).
 
 Size L has 2,000,000 portfolios (S 20,000): one aggregator collection of 1,000,000 (S 10,000) in the
 first institution, at institution level, each of its portfolios with a library of its own (so that
@@ -24,14 +25,13 @@ from sqlalchemy.orm import Session
 from consortia.db import today, utcnow
 from consortia.eresources.models import BibRecord, ElectronicCollection, ElectronicService, Portfolio
 from consortia.eresources.policy import SWITCH
-from consortia.generate import (
+from consortia.platform.generate import (
     AGGREGATOR_PORTFOLIOS,
     BATCH,
-    GENERATORS,
     INSTITUTIONS,
     PORTFOLIOS,
     GenerationContext,
-    Generator,
+    Step,
     institution_code,
 )
 from consortia.platform.models import InstitutionParameter
@@ -196,8 +196,10 @@ def _generate_institution(number: int) -> Any:
     return run
 
 
-for _number in range(1, INSTITUTIONS + 1):
-    GENERATORS.append(Generator(f"eresources:{_number:02d}", _generate_institution(_number)))
+def generate_eresources(context: GenerationContext, step: Step) -> None:
+    """The electronic inventory of each generated institution, one step each."""
+    for number in range(1, INSTITUTIONS + 1):
+        step(f"eresources:{number:02d}", _generate_institution(number))
 
 
 def aggregator_collection_id(session: Session, context: GenerationContext) -> int | None:

@@ -12,12 +12,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import Response
 
-from consortia.access.deps import DbSession, requires
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
-from consortia.almaws.conventions import respond
 from consortia.almaws.jobs import instance_json
 from consortia.eresources import import_profiles, imports
+from consortia.http.answers import respond
+from consortia.http.deps import DbSession, declares
 from consortia.jobs import service as jobs
 
 router = APIRouter(prefix="/api/v1/eresources", tags=["Electronic resources"])
@@ -36,7 +36,7 @@ def _not_too_large(request: Request) -> None:
 def post_import(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.IMPORT_RUN))],
+    identity: Annotated[Identity, Depends(declares(P.IMPORT_RUN))],
     _size: Annotated[None, Depends(_not_too_large)],
     profile_id: Annotated[str, Query(min_length=1, max_length=20)],
     file: Annotated[UploadFile, File(description="Binary MARC21 or MARCXML.")],

@@ -14,8 +14,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
-from consortia.access.deps import DbSession, page_requires
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, allows
 from consortia.eresources import import_profiles as profiles
@@ -23,16 +22,16 @@ from consortia.eresources import imports, sets
 from consortia.eresources.import_models import PORTFOLIO_TYPES, PROFILE_TYPES
 from consortia.eresources.models import ElectronicCollection
 from consortia.eresources.portfolio_jobs import CHANGE_PORTFOLIO_INFORMATION
+from consortia.http.deps import DbSession, page_declares
 from consortia.jobs import service as jobs
 from consortia.jobs.registry import job_kind
 from consortia.platform.models import Library
-from consortia.platform.tenancy import acting_institution
 from consortia.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
 
-SetReader = Annotated[Identity, Depends(page_requires(P.SET_READ))]
-ProfileReader = Annotated[Identity, Depends(page_requires(P.IMPORT_PROFILE_READ))]
+SetReader = Annotated[Identity, Depends(page_declares(P.SET_READ))]
+ProfileReader = Annotated[Identity, Depends(page_declares(P.IMPORT_PROFILE_READ))]
 PAGE_SIZE = 50
 
 
@@ -70,7 +69,7 @@ def set_list(
 @router.post("/eresources/sets")
 def set_create(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.SET_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.SET_MANAGE))],
     name: Annotated[str, Form(max_length=200)],
     ids: Annotated[str, Form(max_length=2_000_000)] = "",
     description: Annotated[str, Form(max_length=2000)] = "",
@@ -115,7 +114,7 @@ def set_page(
 @router.post("/eresources/sets/{set_id}/change-information")
 def set_change_information(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.JOB_RUN))],
+    identity: Annotated[Identity, Depends(page_declares(P.JOB_RUN))],
     set_id: str,
     library: Annotated[str, Form(max_length=40)],
 ) -> Response:
@@ -183,7 +182,7 @@ Short = Annotated[str, Form(max_length=40)]
 @router.post("/eresources/import-profiles")
 def profile_create(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.IMPORT_PROFILE_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.IMPORT_PROFILE_MANAGE))],
     name: Annotated[str, Form(max_length=200)],
     type: Short = "REPOSITORY",
     portfolio_type: Short = "STANDALONE",
@@ -212,7 +211,7 @@ def profile_page(request: Request, session: DbSession, identity: ProfileReader, 
 @router.post("/eresources/import-profiles/{profile_id}")
 def profile_update(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.IMPORT_PROFILE_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.IMPORT_PROFILE_MANAGE))],
     profile_id: str,
     name: Annotated[str, Form(max_length=200)],
     type: Short = "REPOSITORY",
@@ -232,7 +231,7 @@ def profile_update(
 @router.post("/eresources/import-profiles/{profile_id}/import")
 def profile_import(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.IMPORT_RUN))],
+    identity: Annotated[Identity, Depends(page_declares(P.IMPORT_RUN))],
     profile_id: str,
     file: Annotated[UploadFile, File()],
 ) -> Response:

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, authorize, demand
-from consortia.audit.registry import register_history_kind
 from consortia.audit.service import record
 from consortia.db import utcnow
 from consortia.eresources import service
@@ -213,8 +212,5 @@ def update_profile(session: Session, identity: Identity, profile: ImportProfile,
     _save(session, identity, profile, _apply(session, identity, profile, change), new=False)
 
 
-def _profile_history(session: Session, identity: Identity, profile_id: str) -> int:
+def profile_history(session: Session, identity: Identity, profile_id: str) -> int:
     return access_profile(session, identity, profile_id).institution_id
-
-
-register_history_kind(PROFILE, _profile_history)

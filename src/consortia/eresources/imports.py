@@ -488,50 +488,53 @@ def _history(session: Session, bib_ids: list[int], portfolio_ids: list[int], act
     )
 
 
-registry.register_job_kind(
-    job_id=REPOSITORY_IMPORT,
-    name="Repository Import",
-    description="Loads a MARC file (binary MARC21 or MARCXML) with a Repository import profile: bibliographic "
-    "records and their portfolios, following the library of the electronic collection.",
-    category="IMPORT",
-    category_desc="Import",
-    content="BIB_MMS",
-    content_desc="Bibliographic records",
-    permission=P.IMPORT_RUN,
-    parameters=(
-        JobParameter("profile_id", "Import profile", required=True, validate=_profile_id),
-        JobParameter("file_id", "Uploaded file", required=True, validate=_file_id),
+# Its job kinds, handed over in `eresources.domain`.
+KINDS = (
+    registry.JobKind(
+        job_id=REPOSITORY_IMPORT,
+        name="Repository Import",
+        description="Loads a MARC file (binary MARC21 or MARCXML) with a Repository import profile: bibliographic "
+        "records and their portfolios, following the library of the electronic collection.",
+        category="IMPORT",
+        category_desc="Import",
+        content="BIB_MMS",
+        content_desc="Bibliographic records",
+        permission=P.IMPORT_RUN,
+        parameters=(
+            JobParameter("profile_id", "Import profile", required=True, validate=_profile_id),
+            JobParameter("file_id", "Uploaded file", required=True, validate=_file_id),
+        ),
+        counters=(
+            CounterDefinition(CREATED, "Records imported", "Bibliographic records created from the file."),
+            CounterDefinition(
+                PORTFOLIOS,
+                "Electronic portfolios created",
+                "Portfolios created, one per imported record; each has a history row naming this job.",
+            ),
+            CounterDefinition(
+                CONFLICT,
+                CONFLICT_LABEL,
+                "Records skipped because the library extracted from the record differs from the library set on the "
+                "profile's electronic collection (its portfolios inherit the collection's library).",
+            ),
+            CounterDefinition(
+                DEFAULT_USED,
+                "Default library used",
+                "Records whose extracted library named no library of the institution: the profile's Default library "
+                "was used instead.",
+            ),
+            CounterDefinition(
+                ALREADY,
+                "Records already imported",
+                "Records whose key (001 control number, else a digest of the record) the institution imported before: "
+                "nothing was created again.",
+            ),
+            CounterDefinition(
+                INVALID,
+                "Records not imported (malformed)",
+                "Records that could not be read; each is an event with its number in the file and the reason.",
+            ),
+        ),
+        run_chunk=_import_chunk,
     ),
-    counters=(
-        CounterDefinition(CREATED, "Records imported", "Bibliographic records created from the file."),
-        CounterDefinition(
-            PORTFOLIOS,
-            "Electronic portfolios created",
-            "Portfolios created, one per imported record; each has a history row naming this job.",
-        ),
-        CounterDefinition(
-            CONFLICT,
-            CONFLICT_LABEL,
-            "Records skipped because the library extracted from the record differs from the library set on the "
-            "profile's electronic collection (its portfolios inherit the collection's library).",
-        ),
-        CounterDefinition(
-            DEFAULT_USED,
-            "Default library used",
-            "Records whose extracted library named no library of the institution: the profile's Default library "
-            "was used instead.",
-        ),
-        CounterDefinition(
-            ALREADY,
-            "Records already imported",
-            "Records whose key (001 control number, else a digest of the record) the institution imported before: "
-            "nothing was created again.",
-        ),
-        CounterDefinition(
-            INVALID,
-            "Records not imported (malformed)",
-            "Records that could not be read; each is an event with its number in the file and the reason.",
-        ),
-    ),
-    run_chunk=_import_chunk,
 )

@@ -32,10 +32,10 @@ from consortia.jobs.models import JobInstance
 from consortia.jobs.registry import (
     ChunkResult,
     CounterDefinition,
+    JobKind,
     JobParameter,
     chunk_size,
     job_actor,
-    register_job_kind,
 )
 from consortia.platform.models import Library
 
@@ -168,33 +168,31 @@ def _clear_portfolio_libraries(
     )
 
 
-register_job_kind(
-    job_id=SET_COLLECTION_LIBRARY,
-    name="Set Electronic Collection Library",
-    description="Gives an electronic collection a library and deletes the library of every one of its portfolios, "
-    "which then inherit the collection's (cannot be reversed).",
-    category="ELECTRONIC_RESOURCES",
-    category_desc="Electronic Resources",
-    content="IEP",
-    content_desc="Electronic portfolios",
-    may_run=_may_run,
-    parameters=(
-        JobParameter("collection_id", "Electronic collection", required=True, validate=_collection_id),
-        JobParameter("library", "Library", required=True, validate=_library_code, choices=_libraries),
-    ),
-    counters=(
-        CounterDefinition(
-            PORTFOLIOS_CLEARED,
-            "Portfolio libraries deleted",
-            "Portfolios of the collection that had a library of their own, now without one (they inherit the "
-            "collection's library); each has one history row naming this job.",
+# Its job kinds, handed over in `eresources.domain`.
+KINDS = (
+    JobKind(
+        job_id=SET_COLLECTION_LIBRARY,
+        name="Set Electronic Collection Library",
+        description="Gives an electronic collection a library and deletes the library of every one of its portfolios, "
+        "which then inherit the collection's (cannot be reversed).",
+        category="ELECTRONIC_RESOURCES",
+        category_desc="Electronic Resources",
+        content="IEP",
+        content_desc="Electronic portfolios",
+        may_run=_may_run,
+        parameters=(
+            JobParameter("collection_id", "Electronic collection", required=True, validate=_collection_id),
+            JobParameter("library", "Library", required=True, validate=_library_code, choices=_libraries),
         ),
+        counters=(
+            CounterDefinition(
+                PORTFOLIOS_CLEARED,
+                "Portfolio libraries deleted",
+                "Portfolios of the collection that had a library of their own, now without one (they inherit the "
+                "collection's library); each has one history row naming this job.",
+            ),
+        ),
+        run_chunk=_clear_portfolio_libraries,
+        related_page="/eresources/collections/{id}",
     ),
-    run_chunk=_clear_portfolio_libraries,
-    related_page="/eresources/collections/{id}",
 )
-
-
-# The kinds of the sets and imports modules register themselves when imported (the registry loads this module).
-from consortia.eresources import imports as _imports  # noqa: E402, F401
-from consortia.eresources import portfolio_jobs as _portfolio_jobs  # noqa: E402, F401

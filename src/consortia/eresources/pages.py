@@ -17,19 +17,18 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from consortia.access.deps import DbSession, page_requires
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, allows
 from consortia.eresources import cz, search, service
 from consortia.eresources.models import AVAILABILITY, SERVICE_TYPES
 from consortia.errors import BadRequest, Conflict
-from consortia.platform.tenancy import acting_institution
+from consortia.http.deps import DbSession, page_declares
 from consortia.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
 
-Reader = Annotated[Identity, Depends(page_requires(P.ERESOURCE_READ))]
+Reader = Annotated[Identity, Depends(page_declares(P.ERESOURCE_READ))]
 PAGE_SIZE = 50
 Text = Annotated[str, Form(max_length=300)]
 
@@ -111,7 +110,7 @@ def collection_search(
 @router.post("/eresources/collections")
 def collection_add(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.COLLECTION_CREATE))],
+    identity: Annotated[Identity, Depends(page_declares(P.COLLECTION_CREATE))],
     public_name: Text = "",
     description: Annotated[str, Form(max_length=4000)] = "",
     library: Annotated[str, Form(max_length=40)] = "",
@@ -159,7 +158,7 @@ def collection_page(request: Request, session: DbSession, identity: Reader, cid:
 def collection_library(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.COLLECTION_EDIT))],
+    identity: Annotated[Identity, Depends(page_declares(P.COLLECTION_EDIT))],
     cid: str,
     library: Annotated[str, Form(max_length=40)] = "",
     confirmed: Annotated[str, Form(max_length=5)] = "",
@@ -182,7 +181,7 @@ def collection_library(
 @router.post("/eresources/collections/{cid}/update")
 def collection_update(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.COLLECTION_EDIT))],
+    identity: Annotated[Identity, Depends(page_declares(P.COLLECTION_EDIT))],
     cid: str,
     public_name: Text,
     description: Annotated[str, Form(max_length=4000)] = "",
@@ -201,7 +200,7 @@ def collection_update(
 @router.post("/eresources/collections/{cid}/services")
 def service_add(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.COLLECTION_EDIT))],
+    identity: Annotated[Identity, Depends(page_declares(P.COLLECTION_EDIT))],
     cid: str,
     type: Annotated[str, Form(max_length=40)] = "getFullTxt",
     public_description: Annotated[str, Form(max_length=300)] = "",
@@ -253,7 +252,7 @@ def portfolio_page(request: Request, session: DbSession, identity: Reader, pid: 
 @router.post("/eresources/portfolios/{pid}/update")
 def portfolio_update(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.PORTFOLIO_EDIT))],
+    identity: Annotated[Identity, Depends(page_declares(P.PORTFOLIO_EDIT))],
     pid: str,
     library: Annotated[str | None, Form(max_length=40)] = None,
     availability: Annotated[str | None, Form(max_length=10)] = None,
@@ -274,7 +273,7 @@ def portfolio_update(
 def portfolio_attach(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.PORTFOLIO_EDIT))],
+    identity: Annotated[Identity, Depends(page_declares(P.PORTFOLIO_EDIT))],
     pid: str,
     collection_id: Annotated[str, Form(max_length=20)] = "",
     confirmed: Annotated[str, Form(max_length=5)] = "",
@@ -317,7 +316,7 @@ def bib_page(
 def new_portfolio_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.PORTFOLIO_CREATE))],
+    identity: Annotated[Identity, Depends(page_declares(P.PORTFOLIO_CREATE))],
     mms_id: str,
     collection_id: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:
@@ -343,7 +342,7 @@ def new_portfolio_page(
 @router.post("/eresources/bibs/{mms_id}/portfolios")
 def new_portfolio(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.PORTFOLIO_CREATE))],
+    identity: Annotated[Identity, Depends(page_declares(P.PORTFOLIO_CREATE))],
     mms_id: str,
     portfolio_type: Annotated[str, Form(max_length=40)] = "STANDALONE",
     collection_id: Annotated[str, Form(max_length=20)] = "",
@@ -378,7 +377,7 @@ def cz_page(request: Request, session: DbSession, identity: Reader) -> Response:
 @router.post("/eresources/cz/{cz_id}/activate")
 def cz_activate(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CZ_ACTIVATE))],
+    identity: Annotated[Identity, Depends(page_declares(P.CZ_ACTIVATE))],
     cz_id: str,
 ) -> Response:
     institution = acting_institution(session, identity)

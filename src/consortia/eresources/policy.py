@@ -1,5 +1,6 @@
 """Electronic resources permissions (ER-2 .. ER-6): the effective library and the ONE scope rule, with its
-faces, registered into the one permission map on import.
+faces. `GRANTS` are its entries of the one permission map, handed over in `eresources.domain` and put
+into the map at assembly (`consortia.domains`).
 
 The effective library (ER-3) of a portfolio is its collection's library when the collection has one,
 else its own; of a collection, its own; of a service, its collection's. `effective_library_id` is the
@@ -35,11 +36,11 @@ from sqlalchemy import and_, false, func, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from consortia.access import policy
+from consortia.access import roles as R
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
-from consortia.access.policy import Rule, institution_of, institution_staff, operator
+from consortia.access.policy import Grant, Rule, institution_of, institution_staff, operator
 from consortia.eresources.models import ElectronicCollection, Portfolio
-from consortia.platform import roles as R
 
 SWITCH = "temp_user_scope_limits_electronic_resources"
 
@@ -275,66 +276,73 @@ reader = Rule(
     institution_staff.where,
 )
 
-policy.register(P.ERESOURCE_READ, operator, reader, denial="Electronic resources of the institution are for its staff.")
-for _kind, _edit, _delete in (
-    (COLLECTION, P.COLLECTION_EDIT, P.COLLECTION_DELETE),
-    (SERVICE, P.SERVICE_EDIT, P.SERVICE_DELETE),
-    (PORTFOLIO, P.PORTFOLIO_EDIT, P.PORTFOLIO_DELETE),
-):
-    policy.register(
-        _edit,
-        operator,
-        editor[_kind],
+# Electronic resources' entries of the permission map, handed over in `eresources.domain` (see `GRANTS`).
+_SCOPE_GRANTS = (
+    Grant(P.ERESOURCE_READ, (operator, reader), denial="Electronic resources of the institution are for its staff."),
+    *(
+        grant
+        for _kind, _edit, _delete in (
+            (COLLECTION, P.COLLECTION_EDIT, P.COLLECTION_DELETE),
+            (SERVICE, P.SERVICE_EDIT, P.SERVICE_DELETE),
+            (PORTFOLIO, P.PORTFOLIO_EDIT, P.PORTFOLIO_DELETE),
+        )
+        for grant in (
+            Grant(
+                _edit,
+                (operator, editor[_kind]),
+                see_first=P.ERESOURCE_READ,
+                denial=f"Editing needs {_role_names(EDITING_ROLES)} with the resource's library in scope.",
+            ),
+            Grant(
+                _delete,
+                (operator, deleter[_kind]),
+                see_first=P.ERESOURCE_READ,
+                denial=f"Deleting needs {_role_names(DELETING_ROLES)} with the resource's library in scope.",
+            ),
+        )
+    ),
+    *(
+        Grant(
+            _create,
+            (operator, editing_role_holder),
+            see_first=P.ERESOURCE_READ,
+            denial=f"Creating or activating electronic resources needs {_role_names(EDITING_ROLES)}.",
+        )
+        for _create in (P.COLLECTION_CREATE, P.PORTFOLIO_CREATE, P.CZ_ACTIVATE)
+    ),
+    Grant(
+        P.BIB_CREATE,
+        (operator, cataloguer),
         see_first=P.ERESOURCE_READ,
-        denial=f"Editing needs {_role_names(EDITING_ROLES)} with the resource's library in scope.",
-    )
-    policy.register(
-        _delete,
-        operator,
-        deleter[_kind],
-        see_first=P.ERESOURCE_READ,
-        denial=f"Deleting needs {_role_names(DELETING_ROLES)} with the resource's library in scope.",
-    )
-for _create in (P.COLLECTION_CREATE, P.PORTFOLIO_CREATE, P.CZ_ACTIVATE):
-    policy.register(
-        _create,
-        operator,
-        editing_role_holder,
-        see_first=P.ERESOURCE_READ,
-        denial=f"Creating or activating electronic resources needs {_role_names(EDITING_ROLES)}.",
-    )
-policy.register(
-    P.BIB_CREATE,
-    operator,
-    cataloguer,
-    see_first=P.ERESOURCE_READ,
-    denial="Adding bibliographic records needs the Repository Manager role or an electronic inventory editing role.",
+        denial="Adding bibliographic records needs the Repository Manager role or an electronic inventory editing "
+        "role.",
+    ),
+    Grant(P.CZ_MANAGE, (operator,), denial="Only the operator manages the Community Zone catalogue."),
+    # ER-14, ER-15, ER-18: an item of a task list or of a PO line is judged by the scope rule of its resource
+    # (a portfolio or an electronic collection): acting on it is editing that resource; deleting an activation
+    # item is deleting it (Extended, ER-6). The rule of the other kind never matches, so each grant is the one
+    # rule, with both faces, for whichever kind the item names.
+    *(
+        Grant(_permission, (operator, _rules[COLLECTION], _rules[PORTFOLIO]), see_first=P.ERESOURCE_READ, denial=_why)
+        for _permission, _rules, _why in (
+            (
+                P.TASK_EDIT,
+                editor,
+                f"Acting on a task item needs {_role_names(EDITING_ROLES)} with its resource's library in scope.",
+            ),
+            (
+                P.PO_LINE_ITEM_EDIT,
+                editor,
+                f"Editing an ordered item needs {_role_names(EDITING_ROLES)} with its resource's library in scope.",
+            ),
+            (
+                P.TASK_DELETE,
+                deleter,
+                f"Deleting a task item needs {_role_names(DELETING_ROLES)} with its resource's library in scope.",
+            ),
+        )
+    ),
 )
-policy.register(P.CZ_MANAGE, operator, denial="Only the operator manages the Community Zone catalogue.")
-# ER-14, ER-15, ER-18: an item of a task list or of a PO line is judged by the scope rule of its resource
-# (a portfolio or an electronic collection): acting on it is editing that resource; deleting an activation
-# item is deleting it (Extended, ER-6). The rule of the other kind never matches, so each registration is
-# the one rule, with both faces, for whichever kind the item names.
-for _permission, _rules, _why in (
-    (
-        P.TASK_EDIT,
-        editor,
-        f"Acting on a task item needs {_role_names(EDITING_ROLES)} with its resource's library in scope.",
-    ),
-    (
-        P.PO_LINE_ITEM_EDIT,
-        editor,
-        f"Editing an ordered item needs {_role_names(EDITING_ROLES)} with its resource's library in scope.",
-    ),
-    (
-        P.TASK_DELETE,
-        deleter,
-        f"Deleting a task item needs {_role_names(DELETING_ROLES)} with its resource's library in scope.",
-    ),
-):
-    policy.register(
-        _permission, operator, _rules[COLLECTION], _rules[PORTFOLIO], see_first=P.ERESOURCE_READ, denial=_why
-    )
 
 
 def _holds_repository_role(identity: Identity, obj: Any) -> bool:
@@ -352,33 +360,37 @@ repository_manager = Rule(
     _holds_repository_role,
 )
 
-policy.register(
-    P.PORTFOLIO_BULK_CHANGE,
-    operator,
-    repository_manager,
-    see_first=P.ERESOURCE_READ,
-    denial="Running Change Electronic Portfolio Information needs the Repository Manager role; Electronic Inventory "
-    "Operator, Electronic Inventory Operator Extended and CDI Inventory Operator roles do not have permission to run "
-    "the job.",
+# Electronic resources' entries of the permission map, handed over in `eresources.domain` and put into
+# the map at assembly (`consortia.domains`).
+GRANTS = (
+    *_SCOPE_GRANTS,
+    Grant(
+        P.PORTFOLIO_BULK_CHANGE,
+        (operator, repository_manager),
+        see_first=P.ERESOURCE_READ,
+        denial="Running Change Electronic Portfolio Information needs the Repository Manager role; Electronic "
+        "Inventory Operator, Electronic Inventory Operator Extended and CDI Inventory Operator roles do not have "
+        "permission to run the job.",
+    ),
+    Grant(P.SET_READ, (operator, reader), denial="Sets of the institution are for its staff."),
+    Grant(
+        P.SET_MANAGE,
+        (operator, cataloguer),
+        see_first=P.SET_READ,
+        denial="Creating sets of portfolios needs the Repository Manager role or an electronic inventory editing role.",
+    ),
+    Grant(P.IMPORT_PROFILE_READ, (operator, reader), denial="Import profiles of the institution are for its staff."),
+    *(
+        Grant(
+            _import_permission,
+            (operator, cataloguer),
+            see_first=P.IMPORT_PROFILE_READ,
+            denial="Import profiles and imports need the Repository Manager role or an electronic inventory editing "
+            "role.",
+        )
+        for _import_permission in (P.IMPORT_PROFILE_MANAGE, P.IMPORT_RUN)
+    ),
 )
-policy.register(P.SET_READ, operator, reader, denial="Sets of the institution are for its staff.")
-policy.register(
-    P.SET_MANAGE,
-    operator,
-    cataloguer,
-    see_first=P.SET_READ,
-    denial="Creating sets of portfolios needs the Repository Manager role or an electronic inventory editing role.",
-)
-policy.register(P.IMPORT_PROFILE_READ, operator, reader, denial="Import profiles of the institution are for its staff.")
-for _import_permission in (P.IMPORT_PROFILE_MANAGE, P.IMPORT_RUN):
-    policy.register(
-        _import_permission,
-        operator,
-        cataloguer,
-        see_first=P.IMPORT_PROFILE_READ,
-        denial="Import profiles and imports need the Repository Manager role or an electronic inventory editing role.",
-    )
-
 
 EDIT_PERMISSION = {COLLECTION: P.COLLECTION_EDIT, SERVICE: P.SERVICE_EDIT, PORTFOLIO: P.PORTFOLIO_EDIT}
 DELETE_PERMISSION = {COLLECTION: P.COLLECTION_DELETE, SERVICE: P.SERVICE_DELETE, PORTFOLIO: P.PORTFOLIO_DELETE}

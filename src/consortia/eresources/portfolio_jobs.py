@@ -35,10 +35,10 @@ from consortia.jobs.models import JobInstance
 from consortia.jobs.registry import (
     ChunkResult,
     CounterDefinition,
+    JobKind,
     JobParameter,
     chunk_size,
     job_actor,
-    register_job_kind,
 )
 from consortia.platform.models import Library
 
@@ -152,52 +152,55 @@ def _change_portfolios(session: Session, instance: JobInstance, checkpoint: dict
     )
 
 
-register_job_kind(
-    job_id=CHANGE_PORTFOLIO_INFORMATION,
-    name="Change Electronic Portfolio Information",
-    description="Changes information of the portfolios of a set in bulk: puts the library chosen on each portfolio "
-    "that does not inherit one from its electronic collection.",
-    category="ELECTRONIC_RESOURCES",
-    category_desc="Electronic Resources",
-    content="IEP",
-    content_desc="Electronic portfolios",
-    permission=P.PORTFOLIO_BULK_CHANGE,
-    parameters=(
-        JobParameter("set_id", "Set", required=True, validate=_set_id),
-        JobParameter(
-            "library",
-            "Library",
-            required=True,
-            description='The library to set on the portfolios (formerly "Set owner").',
-            validate=_library_code,
-            choices=_libraries,
+# Its job kinds, handed over in `eresources.domain`.
+KINDS = (
+    JobKind(
+        job_id=CHANGE_PORTFOLIO_INFORMATION,
+        name="Change Electronic Portfolio Information",
+        description="Changes information of the portfolios of a set in bulk: puts the library chosen on each portfolio "
+        "that does not inherit one from its electronic collection.",
+        category="ELECTRONIC_RESOURCES",
+        category_desc="Electronic Resources",
+        content="IEP",
+        content_desc="Electronic portfolios",
+        permission=P.PORTFOLIO_BULK_CHANGE,
+        parameters=(
+            JobParameter("set_id", "Set", required=True, validate=_set_id),
+            JobParameter(
+                "library",
+                "Library",
+                required=True,
+                description='The library to set on the portfolios (formerly "Set owner").',
+                validate=_library_code,
+                choices=_libraries,
+            ),
         ),
+        counters=(
+            CounterDefinition(
+                UPDATED,
+                "Portfolios updated",
+                "Portfolios that now have the library chosen (standalone, or of a collection without a library); each "
+                "has one history row naming this job.",
+            ),
+            CounterDefinition(
+                LIBRARY_SKIPPED,
+                "Library update skipped",
+                "Portfolios where the library update was skipped because that library is already set on the electronic "
+                "collection (the portfolio inherits the electronic collection's library).",
+            ),
+            CounterDefinition(
+                PORTFOLIO_SKIPPED,
+                "Portfolios update skipped",
+                "Portfolios not updated at all because a different library is already set on the electronic collection "
+                "(the portfolio inherits the electronic collection's library).",
+            ),
+            CounterDefinition(
+                UNCHANGED,
+                "Portfolios unchanged",
+                "Portfolios that already had the library chosen; nothing was changed.",
+            ),
+        ),
+        run_chunk=_change_portfolios,
+        related_page="/eresources/sets/{id}",
     ),
-    counters=(
-        CounterDefinition(
-            UPDATED,
-            "Portfolios updated",
-            "Portfolios that now have the library chosen (standalone, or of a collection without a library); each "
-            "has one history row naming this job.",
-        ),
-        CounterDefinition(
-            LIBRARY_SKIPPED,
-            "Library update skipped",
-            "Portfolios where the library update was skipped because that library is already set on the electronic "
-            "collection (the portfolio inherits the electronic collection's library).",
-        ),
-        CounterDefinition(
-            PORTFOLIO_SKIPPED,
-            "Portfolios update skipped",
-            "Portfolios not updated at all because a different library is already set on the electronic collection "
-            "(the portfolio inherits the electronic collection's library).",
-        ),
-        CounterDefinition(
-            UNCHANGED,
-            "Portfolios unchanged",
-            "Portfolios that already had the library chosen; nothing was changed.",
-        ),
-    ),
-    run_chunk=_change_portfolios,
-    related_page="/eresources/sets/{id}",
 )

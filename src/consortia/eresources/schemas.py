@@ -10,11 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from consortia.almaws.conventions import alma_date, alma_datetime, coded, reference
 from consortia.audit.models import HistoryEvent
 from consortia.eresources.models import (
     AVAILABILITY,
@@ -27,7 +26,12 @@ from consortia.eresources.models import (
     ElectronicService,
     Portfolio,
 )
+from consortia.eresources.policy import COLLECTION
+from consortia.formats import alma_date, alma_datetime, coded, reference
 from consortia.platform.models import Library
+
+if TYPE_CHECKING:
+    from consortia.eresources.search import Result, SearchPage
 
 ALMAWS = "/almaws/v1"
 
@@ -362,3 +366,31 @@ def event_json(event: HistoryEvent) -> dict[str, Any]:
         "at": alma_datetime(event.at),
         "job_instance": event.job_instance_id,
     }
+
+
+def result_json(result: Result) -> dict[str, Any]:
+    resource = result.resource
+    if result.scoped.kind == COLLECTION:
+        return {
+            "id": str(resource.id),
+            "kind": "electronic_collection",
+            "title": resource.public_name,
+            "library": library_or_null(resource.library),
+            "electronic_collection_library": None,
+            "actions": result.actions,
+        }
+    collection = resource.collection
+    return {
+        "id": str(resource.id),
+        "kind": "portfolio",
+        "title": resource.title,
+        "mms_id": str(resource.bib_id),
+        "library": library_or_null(resource.library),
+        "electronic_collection_library": library_or_null(collection.library if collection else None),
+        "actions": result.actions,
+    }
+
+
+def library_facets_json(page: SearchPage) -> list[dict[str, Any]]:
+    """The Library facet of a search: each library with its count."""
+    return [{"value": f.library.code, "desc": f.library.name, "count": f.count} for f in page.facets if f.library]

@@ -16,12 +16,11 @@ from typing import Any
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from consortia.access.explain import register_access_object
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, allows, authorize, demand
-from consortia.audit.registry import register_history_kind
-from consortia.audit.service import Actor, record
+from consortia.audit.models import Actor
+from consortia.audit.service import record
 from consortia.db import today, utcnow
 from consortia.eresources import policy as scope
 from consortia.eresources.marc import ParsedBib, minimal_marcxml
@@ -775,19 +774,19 @@ def portfolios_of(
 # --- history and access checks (P-6, P-9) -----------------------------------------------------
 
 
-def _collection_history(session: Session, identity: Identity, cid: str) -> int:
+def collection_history(session: Session, identity: Identity, cid: str) -> int:
     return access_collection(session, identity, cid).institution_id
 
 
-def _portfolio_history(session: Session, identity: Identity, pid: str) -> int:
+def portfolio_history(session: Session, identity: Identity, pid: str) -> int:
     return access_portfolio(session, identity, pid).institution_id
 
 
-register_history_kind(COLLECTION, _collection_history)
-register_history_kind(PORTFOLIO, _portfolio_history)
-register_access_object(
-    COLLECTION, lambda session, identity, cid: scoped(session, access_collection(session, identity, cid))
-)
-register_access_object(
-    PORTFOLIO, lambda session, identity, pid: scoped(session, access_portfolio(session, identity, pid))
-)
+def access_scoped_collection(session: Session, identity: Identity, cid: str) -> Scoped:
+    """A collection as the access check sees it (its effective library)."""
+    return scoped(session, access_collection(session, identity, cid))
+
+
+def access_scoped_portfolio(session: Session, identity: Identity, pid: str) -> Scoped:
+    """A portfolio as the access check sees it (its effective library)."""
+    return scoped(session, access_portfolio(session, identity, pid))

@@ -14,19 +14,19 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from consortia.access.deps import DbSession, page_requires
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.eresources import portfolio_actions as actions
 from consortia.eresources import search, service
 from consortia.eresources.models import AVAILABLE, NOT_AVAILABLE
 from consortia.eresources.pages import PAGE_SIZE, Reader, pager
+from consortia.http.deps import DbSession, page_declares
 from consortia.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
 
 BASE = "/eresources/collections/{cid}/services/{sid}"
-Editor = Annotated[Identity, Depends(page_requires(P.PORTFOLIO_EDIT))]
+Editor = Annotated[Identity, Depends(page_declares(P.PORTFOLIO_EDIT))]
 Selection = Annotated[list[str] | None, Form()]
 # The row and table actions of ER-12 in the editor's order; "delete" and "delete_selected" need Extended.
 ROW_ACTIONS = (*search.ROW_ACTIONS, "delete")
@@ -140,7 +140,7 @@ def move(
 @router.post(BASE + "/portfolios/availability")
 def selection_availability(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.SERVICE_EDIT))],
+    identity: Annotated[Identity, Depends(page_declares(P.SERVICE_EDIT))],
     cid: str,
     sid: str,
     portfolio: Selection = None,
@@ -156,7 +156,7 @@ def selection_availability(
 def selection_delete(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.SERVICE_DELETE))],
+    identity: Annotated[Identity, Depends(page_declares(P.SERVICE_DELETE))],
     cid: str,
     sid: str,
     portfolio: Selection = None,
@@ -184,7 +184,7 @@ def selection_delete(
 @router.post(BASE + "/portfolios")
 def add_portfolio(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.SERVICE_EDIT))],
+    identity: Annotated[Identity, Depends(page_declares(P.SERVICE_EDIT))],
     cid: str,
     sid: str,
     title: Annotated[str, Form(max_length=500)] = "",

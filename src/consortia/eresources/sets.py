@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, authorize, demand, where
-from consortia.audit.registry import register_history_kind
 from consortia.audit.service import record
 from consortia.db import utcnow
 from consortia.eresources.import_models import PortfolioSet, PortfolioSetMember
@@ -163,8 +162,5 @@ def members(session: Session, portfolio_set: PortfolioSet, *, limit: int, offset
     return rows, total
 
 
-def _set_history(session: Session, identity: Identity, set_id: str) -> int:
+def set_history(session: Session, identity: Identity, set_id: str) -> int:
     return access_set(session, identity, set_id).institution_id
-
-
-register_history_kind(SET, _set_history)

@@ -9,30 +9,30 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from consortia.access.deps import DbSession, requires
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
-from consortia.almaws.conventions import Limit, Offset, envelope, respond
 from consortia.eresources import cz, tasks
 from consortia.eresources import policy as scope
 from consortia.eresources.schemas import cz_collection_json
 from consortia.eresources.task_models import ACTIVATION, CZ_UPDATES
 from consortia.eresources.task_schemas import (
     ActivationActionIn,
+    ActivationSelectionIn,
     CzCollectionPatch,
     CzPortfolioPatch,
     DismissIn,
     task_json,
 )
 from consortia.errors import BadRequest
-from consortia.platform.tenancy import acting_institution
+from consortia.http.answers import Limit, Offset, envelope, respond
+from consortia.http.deps import DbSession, declares
 
 router = APIRouter(prefix="/api/v1", tags=["Electronic resources: task lists"])
 
 Id = Annotated[str, Path(min_length=1, max_length=20)]
-Reader = Annotated[Identity, Depends(requires(P.ERESOURCE_READ))]
-TaskEditor = Annotated[Identity, Depends(requires(P.TASK_EDIT))]
-CzManager = Annotated[Identity, Depends(requires(P.CZ_MANAGE))]
+Reader = Annotated[Identity, Depends(declares(P.ERESOURCE_READ))]
+TaskEditor = Annotated[Identity, Depends(declares(P.TASK_EDIT))]
+CzManager = Annotated[Identity, Depends(declares(P.CZ_MANAGE))]
 Status = Annotated[str | None, Query(max_length=20, description="Only items of this status (OPEN, DISMISSED, ...).")]
 Action = Annotated[str, Path(max_length=20, description=", ".join(scope.ACTIVATION_TASK_ACTIONS))]
 
@@ -78,6 +78,23 @@ def activation(
     request: Request, session: DbSession, identity: Reader, status: Status = None, limit: Limit = 10, offset: Offset = 0
 ) -> Response:
     return _list(request, session, identity, ACTIVATION, status, limit, offset)
+
+
+@router.post(
+    "/eresources/task-lists/activation/{action}",
+    summary="Activate, Done, Delete (Extended), Unsuppress or Change Status on selected items, all or nothing (ER-15)",
+)
+def activation_selection(
+    request: Request,
+    session: DbSession,
+    identity: TaskEditor,
+    action: Action,
+    body: Annotated[ActivationSelectionIn, Body()],
+) -> Response:
+    institution = acting_institution(session, identity)
+    change = tasks.ActivationChange(status=body.status)
+    count = tasks.act_on_activation_tasks(session, identity, institution, body.ids, action, change)
+    return respond(request, {"action": action, "changed": count}, root="result")
 
 
 @router.post(

@@ -10,24 +10,30 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from consortia.access.deps import DbSession, page_requires
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
 from consortia.eresources import policy as scope
 from consortia.eresources import tasks
 from consortia.eresources.task_models import ACTIVATION, ACTIVATION_STATUSES, CZ_UPDATES, OPEN, STATUSES
 from consortia.eresources.task_schemas import effective_library, resource_ref, resource_title
 from consortia.errors import BadRequest
-from consortia.platform.tenancy import acting_institution
+from consortia.http.deps import DbSession, page_declares
 from consortia.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
 
-Reader = Annotated[Identity, Depends(page_requires(P.ERESOURCE_READ))]
-TaskEditor = Annotated[Identity, Depends(page_requires(P.TASK_EDIT))]
+Reader = Annotated[Identity, Depends(page_declares(P.ERESOURCE_READ))]
+TaskEditor = Annotated[Identity, Depends(page_declares(P.TASK_EDIT))]
 PAGE_SIZE = 50
 CZ_PAGE = "/eresources/task-lists/cz-updates"
 ACTIVATION_PAGE = "/eresources/task-lists/activation"
+SELECTION_LABELS = {
+    "activate": "Activate",
+    "done": "Done",
+    "delete": "Delete",
+    "unsuppress": "Unsuppress",
+    "change_status": "Change Status",
+}
 
 
 def _page(request: Request, session: DbSession, identity: Identity, task_list: str, status: str, page: int) -> Response:
@@ -57,6 +63,7 @@ def _page(request: Request, session: DbSession, identity: Identity, task_list: s
             "ref": resource_ref,
             "title_of": resource_title,
             "library_of": effective_library,
+            "selection_actions": [(a, SELECTION_LABELS[a]) for a in tasks.SELECTION_ACTIONS],
         },
     )
 
@@ -99,6 +106,24 @@ def activation_page(
     request: Request, session: DbSession, identity: Reader, status: StatusQuery = "", page: Page = 1
 ) -> Response:
     return _page(request, session, identity, ACTIVATION, status, page)
+
+
+@router.post(ACTIVATION_PAGE + "/selected")
+def activation_selection(
+    session: DbSession,
+    identity: TaskEditor,
+    action: Annotated[str, Form(max_length=20)],
+    ids: Annotated[list[str], Form(max_length=1000)] = [],  # noqa: B006 (FastAPI copies the default)
+    status: Annotated[str | None, Form(max_length=20)] = None,
+) -> Response:
+    if not ids:
+        raise BadRequest("Select the items to act on.")
+    institution = acting_institution(session, identity)
+    count = tasks.act_on_activation_tasks(
+        session, identity, institution, ids, action, tasks.ActivationChange(status=status)
+    )
+    label = SELECTION_LABELS.get(action, action)
+    return redirect(ACTIVATION_PAGE, f"{label}: done on {count} item{'s' if count != 1 else ''}.")
 
 
 @router.post(ACTIVATION_PAGE + "/{tid}/{action}")

@@ -3,13 +3,17 @@ ER-19) and the portfolio load (ER-20)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from consortia.almaws.conventions import alma_datetime, coded
 from consortia.eresources.schemas import library_or_null
 from consortia.eresources.task_models import STATUSES
+from consortia.formats import alma_datetime, coded
+
+if TYPE_CHECKING:
+    from consortia.eresources.acquisitions import ItemRow
+    from consortia.eresources.exchange import LoadReport
 
 
 class _Body(BaseModel):
@@ -30,6 +34,11 @@ class CzCollectionPatch(_Body):
 
 class DismissIn(_Body):
     ids: list[str | int] = Field(min_length=1, max_length=1000)
+
+
+class ActivationSelectionIn(_Body):
+    ids: list[str | int] = Field(min_length=1, max_length=1000)
+    status: str | None = Field(default=None, max_length=20, description="The new status (Change Status).")
 
 
 class ActivationActionIn(_Body):
@@ -82,4 +91,47 @@ def task_json(row: Any) -> dict[str, Any]:
         "closed_at": alma_datetime(task.closed_at),
         "actions": row.actions,
         "selectable": row.selectable,
+    }
+
+
+def editor_links(base: str, resource: Any) -> dict[str, str]:
+    ref = resource_ref(resource)
+    kind = "portfolios" if ref["kind"] == "portfolio" else "collections"
+    return {
+        "link": f"{base}/eresources/{kind}/{ref['id']}",
+        "editor": f"{base}/api/v1/eresources/{kind}/{ref['id']}/editor",
+    }
+
+
+def item_json(row: ItemRow, base: str) -> dict[str, Any]:
+    item = row.item
+    resource = item.resource
+    return {
+        "id": str(item.id),
+        "resource": {**resource_ref(resource), "title": resource_title(resource), **editor_links(base, resource)},
+        "library": library_or_null(effective_library(resource)),
+        "coverage": item.coverage,
+        "note": item.note,
+        "activation_note": item.activation_note,
+        "version": item.version,
+        "actions": row.actions,
+    }
+
+
+def po_line_json(line: Any, base: str) -> dict[str, Any]:
+    """A PO line's own fields (its items follow in the answer's list)."""
+    return {
+        "id": str(line.id),
+        "number": line.number,
+        "vendor": line.vendor,
+        "description": line.description,
+        "link": f"{base}/api/v1/acq/po-lines/{line.id}",
+    }
+
+
+def report_json(report: LoadReport) -> dict[str, Any]:
+    return {
+        "updated": report.updated,
+        "created": report.created,
+        "errors": [{"row": p.row, "column": p.column, "reason": p.reason} for p in report.problems],
     }

@@ -24,8 +24,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, authorize, demand
-from consortia.audit.registry import register_history_kind
-from consortia.audit.service import Actor, history_insert_from_select, record
+from consortia.audit.models import Actor
+from consortia.audit.service import history_insert_from_select, record
 from consortia.db import utcnow
 from consortia.eresources import policy as scope
 from consortia.eresources.models import AVAILABLE, ElectronicCollection, Portfolio
@@ -242,12 +242,9 @@ def _dismiss(session: Session, task: EresourceTask, actor: Actor) -> None:
     task.closed_at = utcnow()
 
 
-def dismiss_tasks(session: Session, identity: Identity, institution: Institution, ids: Sequence[Any]) -> int:
-    """ "Dismiss Selected": every id must name an item of the institution's list (400 naming the field
-    otherwise, another institution's alike) and be in scope; if any is not, nothing is dismissed and the
-    answer (403) names the out-of-scope items. Answers how many were dismissed (already dismissed ones
-    stay as they are)."""
-    demand(identity, P.ERESOURCE_READ, InInstitution(institution.id))
+def _selected(session: Session, institution: Institution, task_list: str, ids: Sequence[Any]) -> list[EresourceTask]:
+    """The items a selection names, in the order given, each once: every id must name an item of the
+    institution's list (400 naming the field otherwise, another institution's alike)."""
     if not ids:
         raise BadRequest("ids: choose at least one task item.")
     if len(ids) > MAX_IDS:
@@ -259,22 +256,35 @@ def dismiss_tasks(session: Session, identity: Identity, institution: Institution
             select(EresourceTask).where(
                 EresourceTask.id.in_(sorted({n for n in numbers.values() if n is not None})),
                 EresourceTask.institution_id == institution.id,
-                EresourceTask.task_list == CZ_UPDATES,
+                EresourceTask.task_list == task_list,
             )
         ).unique()
     }
     unknown = [text for text, n in numbers.items() if n is None or n not in found]
     if unknown:
         raise BadRequest(f"ids: these task items were not found: {', '.join(unknown)}.")
-    tasks = [found[n] for n in dict.fromkeys(n for n in numbers.values() if n is not None)]
-    refused = [t for t in tasks if "dismiss" not in scope.cz_task_actions(identity, task_scoped(session, t))]
+    return [found[n] for n in dict.fromkeys(n for n in numbers.values() if n is not None)]
+
+
+def _refuse_out_of_scope(refused: Sequence[EresourceTask], done: str, needs: str) -> None:
     if refused:
         raise Forbidden(
-            "Nothing was dismissed: these items are out of your role scope: "
+            f"Nothing was {done}: these items are out of your role scope: "
             + ", ".join(str(t.id) for t in refused)
-            + ". "
-            + "Dismissing an item needs the editing rights on its resource (its library in your scope)."
+            + f". {needs}"
         )
+
+
+def dismiss_tasks(session: Session, identity: Identity, institution: Institution, ids: Sequence[Any]) -> int:
+    """ "Dismiss Selected": every id must name an item of the institution's list and be in scope; if any is
+    not, nothing is dismissed and the answer (403) names the out-of-scope items. Answers how many were
+    dismissed (already dismissed ones stay as they are)."""
+    demand(identity, P.ERESOURCE_READ, InInstitution(institution.id))
+    tasks = _selected(session, institution, CZ_UPDATES, ids)
+    refused = [t for t in tasks if "dismiss" not in scope.cz_task_actions(identity, task_scoped(session, t))]
+    _refuse_out_of_scope(
+        refused, "dismissed", "Dismissing an item needs the editing rights on its resource (its library in your scope)."
+    )
     before = sum(1 for t in tasks if t.status == OPEN)
     for task in tasks:
         _dismiss(session, task, identity.actor)
@@ -405,6 +415,40 @@ def act_on_activation_task(
     session.flush()
 
 
+# The actions a selection of the Activation Task List takes at once (ER-15): the ones without a value of
+# their own per item (Edit and Edit Resource are per item).
+SELECTION_ACTIONS = ("activate", "done", "delete", "unsuppress", "change_status")
+
+
+def act_on_activation_tasks(
+    session: Session,
+    identity: Identity,
+    institution: Institution,
+    ids: Sequence[Any],
+    action: str,
+    change: ActivationChange,
+) -> int:
+    """One action of ER-15 on the selected items, all or nothing: only items in scope can be selected (the
+    page shows no selection box by the others), so if any is out of scope for the action nothing is done
+    and the answer (403) names them. Answers how many items the action was taken on."""
+    demand(identity, P.ERESOURCE_READ, InInstitution(institution.id))
+    if action not in SELECTION_ACTIONS:
+        raise BadRequest(f"action: {action!r} is not valid on a selection; use one of: {', '.join(SELECTION_ACTIONS)}.")
+    if action == "change_status" and (change.status or "").strip().upper() not in ACTIVATION_STATUSES:
+        raise BadRequest(f"status: {change.status!r} is not valid; use one of: {', '.join(ACTIVATION_STATUSES)}.")
+    tasks = _selected(session, institution, ACTIVATION, ids)
+    refused = [t for t in tasks if action not in scope.activation_task_actions(identity, task_scoped(session, t))]
+    _refuse_out_of_scope(
+        refused,
+        "changed",
+        "Acting on an item needs the editing rights on its resource (its library in your scope); Delete needs "
+        "the Electronic Inventory Operator Extended role.",
+    )
+    for task in tasks:
+        act_on_activation_task(session, identity, task, action, change)
+    return len(tasks)
+
+
 def _set_status(session: Session, task: EresourceTask, status: str, actor: Actor) -> None:
     if task.status == status:
         return
@@ -415,12 +459,9 @@ def _set_status(session: Session, task: EresourceTask, status: str, actor: Actor
         task.closed_at = utcnow()
 
 
-def _task_history(session: Session, identity: Identity, tid: str) -> int:
+def task_history(session: Session, identity: Identity, tid: str) -> int:
     number = _id(tid)
     task = session.get(EresourceTask, number) if number is not None else None
     if task is None:
         raise task_not_found(tid)
     return access_task(session, identity, tid, task.task_list).institution_id
-
-
-register_history_kind(TASK, _task_history)

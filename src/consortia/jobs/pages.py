@@ -13,10 +13,10 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from consortia.access.deps import DbSession, page_requires
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.errors import DomainError
+from consortia.http.deps import DbSession, page_declares
 from consortia.jobs import service
 from consortia.jobs.models import FINAL_STATUSES, STATUS_DESC, JobInstance
 from consortia.jobs.registry import EVENT_TYPES, job_kind
@@ -73,7 +73,7 @@ InstanceId = Annotated[int, Path(ge=1, le=service.MAX_INSTANCE_ID)]
 def jobs_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.JOB_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.JOB_READ))],
     status: Status = "",
     offset: Annotated[int, Query(ge=0, le=service.MAX_OFFSET)] = 0,
     fragment: Annotated[str, Query(max_length=20)] = "",
@@ -95,7 +95,7 @@ async def form_data(request: Request) -> FormData:
 def run_job_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.JOB_RUN))],
+    identity: Annotated[Identity, Depends(page_declares(P.JOB_RUN))],
     form: Annotated[FormData, Depends(form_data)],
 ) -> Response:
     job_id = str(form.get("job_id") or "")[:40]
@@ -151,7 +151,7 @@ def _instance_context(session: Session, identity: Identity, instance_id: int) ->
 def job_instance_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.JOB_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.JOB_READ))],
     instance_id: InstanceId,
 ) -> Response:
     return render(request, "jobs/instance.html", _instance_context(session, identity, instance_id))
@@ -161,7 +161,7 @@ def job_instance_page(
 def job_instance_status(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.JOB_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.JOB_READ))],
     instance_id: InstanceId,
 ) -> Response:
     """The status block alone (htmx polls it while the instance runs)."""

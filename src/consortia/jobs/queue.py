@@ -33,7 +33,6 @@ from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from consortia.config import Settings, get_settings
 from consortia.db import get_database, init_database, utcnow
-from consortia.jobs import registry
 from consortia.jobs.models import FAILED, QUEUED, RUNNING, JobInstance
 from consortia.jobs.runner import MAX_ATTEMPTS, SessionFactory, run_instance
 
@@ -335,14 +334,14 @@ class EmbeddedWorker:
 
 def start_embedded(settings: Settings, *, threads: int = 2) -> EmbeddedWorker | None:
     """Consume the queue inside the server process when the queue is local (SQLite); with Redis the
-    `consortia worker` processes do, and with `memory://` jobs run where they are committed."""
+    `consortia worker` processes do, and with `memory://` jobs run where they are committed. The server
+    has assembled the domains (their job kinds) before."""
     queue = queue_for(settings.queue_url)
     if not isinstance(queue, HueyQueue):
         return None
     if queue.distributed:
         log.info("jobs are run by `consortia worker` processes reading %s", settings.queue_url)
         return None
-    registry.load_job_kinds()
     queue.stop_event.clear()
     sweep()
     consumer = queue.consumer(threads, handle_signals=False)
@@ -353,7 +352,8 @@ def start_embedded(settings: Settings, *, threads: int = 2) -> EmbeddedWorker | 
 
 
 def run_worker(settings: Settings, *, threads: int = 2) -> None:
-    """`consortia worker`: consume the configured queue until SIGINT/SIGTERM (blocking)."""
+    """`consortia worker`: consume the configured queue until SIGINT/SIGTERM (blocking). The command has
+    assembled the domains (their job kinds) before."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     init_database(settings.database_url)
     queue = queue_for(settings.queue_url)
@@ -362,7 +362,6 @@ def run_worker(settings: Settings, *, threads: int = 2) -> None:
             "CONSORTIA_QUEUE_URL is memory://: jobs run where they are submitted and there is no queue to "
             "consume. Use sqlite:///path or redis://host:port/db."
         )
-    registry.load_job_kinds()
     queue.stop_event.clear()
     sweep()
     consumer = queue.consumer(threads, handle_signals=True)

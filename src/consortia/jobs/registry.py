@@ -1,8 +1,9 @@
 """The job kinds' registry (P-7): what each kind is called, who may run it, what it takes and counts.
 
-A domain registers its kinds with `register_job_kind(...)` in its own `jobs.py` module
-(`consortia.<domain>.jobs`); `load_job_kinds()` imports those modules, so the server and every
-worker process know the same kinds. A kind does its work in chunks: `run_chunk(session, instance,
+A domain describes its kinds as `JobKind` values in its own `jobs.py` and hands them over in its
+`Domain` (`job_kinds`); `consortia.domains.assemble()` registers every domain's kinds with
+`register_job_kind`, so the server, every worker process and every command know the same kinds. This
+module knows no domain. A kind does its work in chunks: `run_chunk(session, instance,
 checkpoint)` changes one bounded piece of the work in the session it is given and answers a
 `ChunkResult`; the runner commits that piece together with the new checkpoint, counters, progress and
 events, so a piece is never done twice (R-1).
@@ -10,11 +11,8 @@ events, so a piece is never done twice (R-1).
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 import re
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,14 +23,11 @@ from sqlalchemy.orm import Session
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission
 from consortia.access.policy import Decision, InInstitution, decide
-from consortia.audit.service import Actor
+from consortia.audit.models import Actor
 from consortia.errors import BadRequest
 from consortia.jobs.models import JobInstance
 from consortia.platform.models import User
-from consortia.platform.users import has_control_characters
-
-# The domains whose `jobs` module (when it exists) registers job kinds.
-JOB_DOMAINS = ("platform", "support", "network", "eresources")
+from consortia.text import has_control_characters
 
 JOB_ID = re.compile(r"^[MSO]\d{1,20}$")
 
@@ -113,6 +108,16 @@ class JobKind:
     visible: Callable[[Identity], bool] | None = None
     related_page: str | None = None  # e.g. "/admin/users/{id}": the page of the entity a run is about
 
+    def __post_init__(self) -> None:
+        """Who may run it is the `permission` (checked on the institution the job runs in) or, when the
+        decision depends on more, the `may_run(identity, institution_id, parameters)` predicate."""
+        if not JOB_ID.match(self.job_id):
+            raise ValueError(f"job ids look like M1001, not {self.job_id!r}")
+        if self.permission is None and self.may_run is None:
+            raise ValueError(f"job kind {self.job_id} needs a permission or a may_run predicate")
+        object.__setattr__(self, "parameters", tuple(self.parameters))
+        object.__setattr__(self, "counters", tuple(self.counters))
+
     def is_visible_to(self, identity: Identity) -> bool:
         return self.visible is None or self.visible(identity)
 
@@ -154,59 +159,18 @@ class JobKind:
 
 
 _KINDS: dict[str, JobKind] = {}
-_loaded = False
-_load_lock = threading.Lock()
 
 
-def register_job_kind(
-    *,
-    job_id: str,
-    name: str,
-    description: str,
-    category: str,
-    category_desc: str,
-    run_chunk: RunChunk,
-    permission: Permission | None = None,
-    may_run: RunPredicate | None = None,
-    parameters: Sequence[JobParameter] = (),
-    counters: Sequence[CounterDefinition] = (),
-    content: str = "",
-    content_desc: str = "",
-    institution_bound: bool = True,
-    visible: Callable[[Identity], bool] | None = None,
-    related_page: str | None = None,
-) -> JobKind:
-    """Make a job kind known. Who may run it is the `permission` (checked on the institution the job
-    runs in) or, when the decision depends on more, the `may_run(identity, institution_id, parameters)`
-    predicate. Registering another kind under a job id already taken is an error."""
-    if not JOB_ID.match(job_id):
-        raise ValueError(f"job ids look like M1001, not {job_id!r}")
-    if permission is None and may_run is None:
-        raise ValueError(f"job kind {job_id} needs a permission or a may_run predicate")
-    kind = JobKind(
-        job_id=job_id,
-        name=name,
-        description=description,
-        category=category,
-        category_desc=category_desc,
-        run_chunk=run_chunk,
-        permission=permission,
-        may_run=may_run,
-        parameters=tuple(parameters),
-        counters=tuple(counters),
-        content=content,
-        content_desc=content_desc,
-        institution_bound=institution_bound,
-        visible=visible,
-        related_page=related_page,
-    )
-    existing = _KINDS.get(job_id)
+def register_job_kind(kind: JobKind) -> JobKind:
+    """Make a job kind known (at assembly). Registering another kind under a job id already taken is an
+    error; the same kind again changes nothing."""
+    existing = _KINDS.get(kind.job_id)
     if existing is not None and (existing.name, existing.run_chunk.__qualname__) != (
-        name,
-        run_chunk.__qualname__,
+        kind.name,
+        kind.run_chunk.__qualname__,
     ):
-        raise ValueError(f"job id {job_id} is already used by {existing.name}")
-    _KINDS[job_id] = kind
+        raise ValueError(f"job id {kind.job_id} is already used by {existing.name}")
+    _KINDS[kind.job_id] = kind
     return kind
 
 
@@ -215,31 +179,12 @@ def unregister_job_kind(job_id: str) -> None:
     _KINDS.pop(job_id, None)
 
 
-def load_job_kinds() -> None:
-    """Import every domain's `jobs` module once, so that all kinds are registered."""
-    global _loaded
-    if _loaded:
-        return
-    with _load_lock:
-        if _loaded:
-            return
-        for domain in JOB_DOMAINS:
-            package = f"consortia.{domain}"
-            if importlib.util.find_spec(package) is None:
-                continue
-            if importlib.util.find_spec(f"{package}.jobs") is not None:
-                importlib.import_module(f"{package}.jobs")
-        _loaded = True
-
-
 def job_kind(job_id: str) -> JobKind | None:
-    load_job_kinds()
     return _KINDS.get(job_id)
 
 
 def job_kinds() -> list[JobKind]:
     """Every registered kind, by job id."""
-    load_job_kinds()
     return sorted(_KINDS.values(), key=lambda k: (len(k.job_id), k.job_id))
 
 

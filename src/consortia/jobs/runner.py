@@ -31,7 +31,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from consortia.access.identity import identity_for_user_id
-from consortia.audit.service import SYSTEM
+from consortia.audit.models import SYSTEM
 from consortia.config import get_settings
 from consortia.db import utcnow
 from consortia.errors import DomainError

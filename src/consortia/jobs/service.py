@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, allows, decide, where
 from consortia.db import utcnow
@@ -26,7 +26,6 @@ from consortia.jobs.models import FINAL_STATUSES, QUEUED, STATUS_DESC, JobEvent,
 from consortia.jobs.queue import enqueue_after_commit
 from consortia.jobs.registry import JOB_ID, CounterDefinition, JobKind, job_kind, job_kinds
 from consortia.platform.models import Institution, User
-from consortia.platform.tenancy import acting_institution
 
 # Offsets past this answer an empty page (databases refuse larger numbers).
 MAX_OFFSET = 2**62

@@ -11,12 +11,12 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from consortia.access.deps import DbSession, requires
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
-from consortia.almaws.conventions import Limit, Offset, envelope, respond
 from consortia.almaws.users import user_body
 from consortia.errors import BadRequest
+from consortia.http.answers import Limit, Offset, envelope, respond
+from consortia.http.deps import DbSession, declares
 from consortia.network import rules, service, tables
 from consortia.network.models import DEFAULT_RULE_ID
 from consortia.network.schemas import (
@@ -36,9 +36,9 @@ from consortia.network.schemas import (
 
 router = APIRouter(prefix="/api/v1/network", tags=["network"])
 
-Reader = Annotated[Identity, Depends(requires(P.NETWORK_CONFIG_READ))]
-Editor = Annotated[Identity, Depends(requires(P.NETWORK_CONFIG_EDIT))]
-Desk = Annotated[Identity, Depends(requires(P.WALK_IN_FIND))]
+Reader = Annotated[Identity, Depends(declares(P.NETWORK_CONFIG_READ))]
+Editor = Annotated[Identity, Depends(declares(P.NETWORK_CONFIG_EDIT))]
+Desk = Annotated[Identity, Depends(declares(P.WALK_IN_FIND))]
 RuleId = Annotated[str, Path(min_length=1, max_length=20, description="The rule's id.")]
 IfMatch = Annotated[str | None, Header(max_length=40)]
 
@@ -248,7 +248,7 @@ def get_preview(
 def walk_in_loan(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.LINKED_ACCOUNT_REFRESH))],
+    identity: Annotated[Identity, Depends(declares(P.LINKED_ACCOUNT_REFRESH))],
     body: WalkInLoanIn,
 ) -> Response:
     loan, user = service.walk_in_loan(

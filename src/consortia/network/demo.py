@@ -1,4 +1,4 @@
-"""The collaborative network's demo data, registered in `DEMO_EXTENSIONS`: every case of the seed.
+"""The collaborative network's demo data, handed over in its `Domain` (`build_network_demo`): every case of the seed.
 
 - EAST has two rules before its default rule: "West walk-ins" (Source Institution = WEST: WALKIN,
   expiry the source's, purge one week after, refresh the expiry, resource sharing library EAST_MAIN,
@@ -26,9 +26,9 @@ from sqlalchemy.orm import Session
 
 from consortia.access.identity import identity_of
 from consortia.db import today
-from consortia.demo import DEMO_EXTENSIONS, DemoContext
 from consortia.network import rules, service, tables
 from consortia.network.schemas import CodeRowIn, RuleIn, RuleOutputIn, SharedFieldIn
+from consortia.platform.demo import DemoContext
 from consortia.platform.models import Institution, User
 from consortia.platform.parameters import set_parameter
 
@@ -151,6 +151,3 @@ def _north_tables(session: Session, north: Institution) -> None:
         session.add(SharedField(institution_id=north.id, field="birth_date", shared=False))
         session.add(SearchableIdentifier(institution_id=north.id, code="BARCODE", description="Library card"))
         session.flush()
-
-
-DEMO_EXTENSIONS.append(build_network_demo)

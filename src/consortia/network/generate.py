@@ -1,4 +1,5 @@
-"""The collaborative network's synthetic data for the benchmarks (N-4), registered in `GENERATORS`.
+"""The collaborative network's synthetic data for the benchmarks (N-4), its step of `consortia generate`
+(`generate_network`, handed over in `network.domain`).
 
 For the generated fulfillment network: every member lets the network search its patrons by name
 (CN-7); each member keeps one linked-account rule for its first partner and a default rule with the
@@ -11,7 +12,6 @@ from __future__ import annotations
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from consortia.generate import GENERATORS, GenerationContext, Generator
 from consortia.network.models import (
     LinkedAccountRule,
     RestrictedUserGroup,
@@ -19,12 +19,13 @@ from consortia.network.models import (
     SearchableIdentifier,
 )
 from consortia.network.rules import empty_date
+from consortia.platform.generate import GenerationContext, Step
 from consortia.platform.models import InstitutionParameter
 
 STEP = "network:configuration"
 
 
-def generate_network(session: Session, context: GenerationContext) -> None:
+def _configure_network(session: Session, context: GenerationContext) -> None:
     codes = context.network_institutions
     ids = [context.institutions[code] for code in codes]
     session.execute(
@@ -70,4 +71,6 @@ def generate_network(session: Session, context: GenerationContext) -> None:
     )
 
 
-GENERATORS.append(Generator(STEP, generate_network))
+def generate_network(context: GenerationContext, step: Step) -> None:
+    """The collaborative network's one step: the configuration of the generated network's members."""
+    step(STEP, _configure_network)

@@ -35,10 +35,10 @@ from consortia.jobs.registry import (
     ChunkResult,
     CounterDefinition,
     JobEventNote,
+    JobKind,
     JobParameter,
     chunk_size,
     job_actor,
-    register_job_kind,
 )
 from consortia.network.models import LINKED, Loan
 from consortia.network.policy import partner_ids
@@ -187,58 +187,61 @@ def _refresh_linked_accounts(session: Session, instance: JobInstance, checkpoint
     )
 
 
-register_job_kind(
-    job_id=PURGE_LINKED_ACCOUNTS,
-    name="Purge Linked Accounts",
-    description="Deletes the institution's linked accounts whose purge date has passed, except those with "
-    "active loans.",
-    category="USERS",
-    category_desc="Users",
-    content="USER",
-    content_desc="Users",
-    permission=P.USER_DELETE,
-    counters=(
-        CounterDefinition(
-            PURGED,
-            "Linked accounts purged",
-            "Linked accounts whose purge date was before the day the job started, deleted; each has one "
-            "history row naming this job.",
+# Its job kinds, handed over in `network.domain`.
+KINDS = (
+    JobKind(
+        job_id=PURGE_LINKED_ACCOUNTS,
+        name="Purge Linked Accounts",
+        description="Deletes the institution's linked accounts whose purge date has passed, except those with "
+        "active loans.",
+        category="USERS",
+        category_desc="Users",
+        content="USER",
+        content_desc="Users",
+        permission=P.USER_DELETE,
+        counters=(
+            CounterDefinition(
+                PURGED,
+                "Linked accounts purged",
+                "Linked accounts whose purge date was before the day the job started, deleted; each has one "
+                "history row naming this job.",
+            ),
+            CounterDefinition(
+                SKIPPED_LOANS,
+                "Skipped: active loans",
+                "Linked accounts past their purge date that were kept because they still have an active loan.",
+            ),
         ),
-        CounterDefinition(
-            SKIPPED_LOANS,
-            "Skipped: active loans",
-            "Linked accounts past their purge date that were kept because they still have an active loan.",
-        ),
+        run_chunk=_purge_linked_accounts,
     ),
-    run_chunk=_purge_linked_accounts,
-)
-
-register_job_kind(
-    job_id=REFRESH_LINKED_ACCOUNTS,
-    name="Refresh Linked Accounts",
-    description="Refreshes the institution's linked accounts from their source institutions, as the "
-    "circulation desk does.",
-    category="USERS",
-    category_desc="Users",
-    content="USER",
-    content_desc="Users",
-    permission=P.LINKED_ACCOUNT_REFRESH,
-    parameters=(
-        JobParameter(
-            "source_institution",
-            "Source institution",
-            description="Only the linked accounts of patrons of this institution (all when empty).",
-            validate=_valid_partner,
-            choices=_partners,
+    JobKind(
+        job_id=REFRESH_LINKED_ACCOUNTS,
+        name="Refresh Linked Accounts",
+        description="Refreshes the institution's linked accounts from their source institutions, as the "
+        "circulation desk does.",
+        category="USERS",
+        category_desc="Users",
+        content="USER",
+        content_desc="Users",
+        permission=P.LINKED_ACCOUNT_REFRESH,
+        parameters=(
+            JobParameter(
+                "source_institution",
+                "Source institution",
+                description="Only the linked accounts of patrons of this institution (all when empty).",
+                validate=_valid_partner,
+                choices=_partners,
+            ),
         ),
-    ),
-    counters=(
-        CounterDefinition(REFRESHED, "Linked accounts refreshed", "Linked accounts refreshed from their source."),
-        CounterDefinition(
-            NOT_REFRESHED,
-            "Linked accounts not refreshed",
-            "Linked accounts whose source patron can no longer be served through the network (one error event each).",
+        counters=(
+            CounterDefinition(REFRESHED, "Linked accounts refreshed", "Linked accounts refreshed from their source."),
+            CounterDefinition(
+                NOT_REFRESHED,
+                "Linked accounts not refreshed",
+                "Linked accounts whose source patron can no longer be served through the network (one error event "
+                "each).",
+            ),
         ),
+        run_chunk=_refresh_linked_accounts,
     ),
-    run_chunk=_refresh_linked_accounts,
 )

@@ -1,6 +1,6 @@
 """Pages of the collaborative network: the Linked Account Rules page (add, edit, duplicate, delete, move up
-and down, the default rule), the three network tables, and the walk-in desk (identify a patron, find
-them in the network, preview, link, refresh, lend).
+and down or drag to a new place, the default rule), the three network tables, and the walk-in desk
+(identify a patron, find them in the network, preview, link, refresh, lend).
 
 Forms post, then redirect with a message; invalid input shows the form again with the error and
 nothing changed. Every decision comes from the permission map through the services' abilities.
@@ -16,25 +16,25 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from consortia.access.deps import DbSession, page_requires
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
 from consortia.audit.registry import history_page
 from consortia.errors import BadRequest, DomainError, Forbidden, NotFound
+from consortia.http.deps import DbSession, page_declares
 from consortia.network import rules, service, tables
 from consortia.network.models import DATE_TYPES, DEFAULT_RULE_ID, OPERATORS, SHARED_FIELDS, UNITS
 from consortia.network.schemas import CodeRowIn, RuleIn, RuleOutputIn, SharedFieldIn
 from consortia.platform import codetables
 from consortia.platform.models import Institution
-from consortia.platform.tenancy import acting_institution, libraries_of
+from consortia.platform.tenancy import libraries_of
 from consortia.platform.users import find_user
 from consortia.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
 
-Reader = Annotated[Identity, Depends(page_requires(P.NETWORK_CONFIG_READ))]
-Editor = Annotated[Identity, Depends(page_requires(P.NETWORK_CONFIG_EDIT))]
-Desk = Annotated[Identity, Depends(page_requires(P.WALK_IN_FIND))]
+Reader = Annotated[Identity, Depends(page_declares(P.NETWORK_CONFIG_READ))]
+Editor = Annotated[Identity, Depends(page_declares(P.NETWORK_CONFIG_EDIT))]
+Desk = Annotated[Identity, Depends(page_declares(P.WALK_IN_FIND))]
 DESK_PAGE = 10  # walk-in search results per page
 TABLE_TITLES = {
     tables.RESTRICTED_USER_GROUPS: "Restricted User Groups",
@@ -92,6 +92,11 @@ def _form_text(form: Any, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def _version(form: Any) -> int | None:
+    value = _form_text(form, "version")
+    return int(value) if value.isdigit() and len(value) < 10 else None
+
+
 def _date_spec(form: Any, prefix: str) -> dict[str, Any]:
     kind = _form_text(form, f"{prefix}_type") or "NONE"
     spec: dict[str, Any] = {"type": kind}
@@ -118,14 +123,13 @@ def _output_from(form: Any) -> dict[str, Any]:
 
 def _rule_from(form: Any) -> dict[str, Any]:
     values = [v for v in form.getlist("value") if isinstance(v, str) and v.strip()]
-    version = _form_text(form, "version")
     return {
         "name": _form_text(form, "name"),
         "description": _form_text(form, "description"),
         "input": [{"parameter": "source_institution", "operator": _form_text(form, "operator") or "in",
                    "value": values}],
         "output": _output_from(form),
-        "version": int(version) if version.isdigit() and len(version) < 10 else None,
+        "version": _version(form),
     }  # fmt: skip
 
 
@@ -179,6 +183,23 @@ async def create_rule(request: Request, session: DbSession, identity: Editor) ->
     except BadRequest as error:
         return _save_failed(request, session, identity, raw, None, error.message)
     return redirect("/network/rules", f"Rule {rule.name} added.")
+
+
+@router.post("/network/rules/order")
+async def reorder_rules(request: Request, session: DbSession, identity: Editor) -> Response:
+    """The order dropped on the rules page (`id` once per rule, in the new order): the same verb, and so
+    the same check, as the API's `PUT .../order`. An order that does not name every rule exactly once,
+    or names the default rule, shows the page again with the error and nothing changed."""
+    form = await request.form()
+    ids = [value for value in form.getlist("id") if isinstance(value, str)]
+    try:
+        rules.reorder_rules(session, identity, ids, version=_version(form))
+    except BadRequest as error:
+        session.rollback()
+        return render(
+            request, "network/rules.html", {**_rules_context(session, identity), "error": error.message}, status=400
+        )
+    return redirect("/network/rules", "The rules were reordered.")
 
 
 @router.get("/network/rules/default", response_class=HTMLResponse)
@@ -436,7 +457,7 @@ async def lend_to_patron(request: Request, session: DbSession, identity: Desk) -
 @router.post("/network/linked-accounts/{primary_id}/refresh")
 def refresh_linked_account(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.LINKED_ACCOUNT_REFRESH))],
+    identity: Annotated[Identity, Depends(page_declares(P.LINKED_ACCOUNT_REFRESH))],
     primary_id: str,
 ) -> Response:
     """The account page's Refresh: the linked account refreshed from its source (CN-10)."""

@@ -1,4 +1,5 @@
-"""Collaborative-network permissions, registered into the one permission map on import.
+"""Collaborative-network permissions; `GRANTS` are their entries of the one permission map, handed over in
+`network.domain` and put into the map at assembly (`consortia.domains`).
 
 - `network-config:read` / `network-config:edit`: the institution's linked-account rules and network
   tables (CN-2, CN-4 .. CN-6). Staff who serve walk-in patrons read them; only the User Administrator
@@ -32,7 +33,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from consortia.access import policy
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
-from consortia.access.policy import ADMINS, STAFF_READERS, InInstitution, Rule, operator, staff_role
+from consortia.access.policy import ADMINS, STAFF_READERS, Grant, InInstitution, Rule, operator, staff_role
 from consortia.network.models import LINKED, RestrictedUserGroup, SearchableIdentifier
 from consortia.platform.models import FulfillmentNetworkMember, User, UserIdentifier
 
@@ -165,31 +166,34 @@ walk_in_patron = Rule(
 network_staff = staff_role(*DESK_ROLES)
 network_admin = staff_role(*ADMINS)
 
-policy.register(
-    P.NETWORK_CONFIG_READ,
-    operator,
-    network_staff,
-    denial="The collaborative network configuration is for the institution's staff.",
-)
-policy.register(
-    P.NETWORK_CONFIG_EDIT,
-    network_admin,
-    see_first=P.NETWORK_CONFIG_READ,
-    denial="Only a User Administrator or General System Administrator of the institution changes linked "
-    "account rules and the collaborative network tables.",
-)
-policy.register(
-    P.WALK_IN_FIND,
-    walk_in_patron,
-    denial="Walk-in patrons are found and linked by the institution's Circulation Desk Operators, User "
-    "Administrators and General System Administrators.",
-)
-policy.register(
-    P.LINKED_ACCOUNT_REFRESH,
-    network_staff,
-    see_first=P.USER_READ,
-    denial="Linked accounts are refreshed, and walk-in loans made, by the institution's Circulation Desk "
-    "Operators, User Administrators and General System Administrators.",
+# Collaborative networks' entries of the permission map, handed over in `network.domain` and put into the
+# map at assembly (`consortia.domains`).
+GRANTS = (
+    Grant(
+        P.NETWORK_CONFIG_READ,
+        (operator, network_staff),
+        denial="The collaborative network configuration is for the institution's staff.",
+    ),
+    Grant(
+        P.NETWORK_CONFIG_EDIT,
+        (network_admin,),
+        see_first=P.NETWORK_CONFIG_READ,
+        denial="Only a User Administrator or General System Administrator of the institution changes linked "
+        "account rules and the collaborative network tables.",
+    ),
+    Grant(
+        P.WALK_IN_FIND,
+        (walk_in_patron,),
+        denial="Walk-in patrons are found and linked by the institution's Circulation Desk Operators, User "
+        "Administrators and General System Administrators.",
+    ),
+    Grant(
+        P.LINKED_ACCOUNT_REFRESH,
+        (network_staff,),
+        see_first=P.USER_READ,
+        denial="Linked accounts are refreshed, and walk-in loans made, by the institution's Circulation Desk "
+        "Operators, User Administrators and General System Administrators.",
+    ),
 )
 
 

@@ -27,10 +27,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, authorize
-from consortia.audit.service import Actor, record
+from consortia.audit.models import Actor
+from consortia.audit.service import record
 from consortia.errors import BadRequest, Conflict, NotFound
 from consortia.network.models import (
     ABSOLUTE,
@@ -44,7 +45,6 @@ from consortia.network.policy import partner_ids
 from consortia.network.schemas import DateSpecIn, RuleIn, RuleOutputIn
 from consortia.platform import codetables
 from consortia.platform.models import Institution, Library
-from consortia.platform.tenancy import acting_institution
 
 DEFAULT_NAME = "Default rule"
 MAX_DATE = dt.date(9999, 12, 31)

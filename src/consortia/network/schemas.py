@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from consortia.almaws.conventions import alma_date, coded
+from consortia.formats import alma_date, coded
 from consortia.network.models import DEFAULT_RULE_ID, LinkedAccountRule, Loan
 from consortia.platform.models import User
 

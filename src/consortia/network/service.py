@@ -34,12 +34,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from consortia.access.explain import register_access_object
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, allows, authorize, decide, demand, is_gsa_account
-from consortia.audit.registry import HistoryScope, register_history_kind
-from consortia.audit.service import Actor, record
+from consortia.access.roles import PATRON
+from consortia.audit.models import Actor
+from consortia.audit.registry import HistoryScope
+from consortia.audit.service import record
 from consortia.db import today
 from consortia.errors import BadRequest, NotFound
 from consortia.network import rules as rule_service
@@ -64,9 +65,9 @@ from consortia.platform.models import (
     UserRole,
 )
 from consortia.platform.parameters import parameter_value
-from consortia.platform.roles import PATRON
-from consortia.platform.tenancy import acting_institution, institution_by_code
-from consortia.platform.users import access_user, has_control_characters
+from consortia.platform.tenancy import institution_by_code
+from consortia.platform.users import access_user
+from consortia.text import has_control_characters
 
 SEARCH_BY_NAME = "fulfillment_network_search_by_all"
 CONSORTIAL_ID_TYPE = "consortial_id_type"
@@ -717,22 +718,17 @@ def loans_of(session: Session, user: User, *, limit: int, offset: int) -> tuple[
 # --- history kinds and access-check objects ------------------------------------------------------
 
 
-def _rule_history(session: Session, identity: Identity, rule_id: str) -> HistoryScope | int | None:
+def rule_history(session: Session, identity: Identity, rule_id: str) -> HistoryScope | int | None:
     if rule_id.strip() == DEFAULT_RULE_ID:
         return rule_service.access_rules(session, identity).id
     rule = rule_service.access_rule(session, identity, rule_id)
     return HistoryScope(str(rule.id), rule.institution_id)
 
 
-def _table_history(session: Session, identity: Identity, table: str) -> HistoryScope | int | None:
+def table_history(session: Session, identity: Identity, table: str) -> HistoryScope | int | None:
     if table not in tables.TABLES:
         raise NotFound(f"Table {table} was not found; use one of {', '.join(tables.TABLES)}.", "402119")
     return tables.access_tables(session, identity).id
-
-
-register_history_kind("rule", _rule_history)
-register_history_kind("network_table", _table_history)
-register_access_object("rule", lambda session, identity, rule_id: rule_service.access_rule(session, identity, rule_id))
 
 
 # --- abilities for the pages --------------------------------------------------------------------

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, authorize
 from consortia.audit.service import record
@@ -30,7 +30,6 @@ from consortia.network.models import (
 from consortia.network.schemas import CodeRowIn, SharedFieldIn
 from consortia.platform import codetables
 from consortia.platform.models import Institution
-from consortia.platform.tenancy import acting_institution
 
 RESTRICTED_USER_GROUPS = "restricted-user-groups"
 SHARED_FIELDS_TABLE = "shared-fields"

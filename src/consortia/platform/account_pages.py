@@ -7,18 +7,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from consortia.access.deps import DbSession, page_requires
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.errors import BadRequest, NotFound, Throttled, Unauthorized
-from consortia.platform.models import User, UserRole
+from consortia.http.deps import DbSession, page_declares
+from consortia.platform.models import User
 from consortia.platform.user_keys import access_api_key, create_user_api_key, revoke_user_api_key, user_api_keys
 from consortia.platform.user_labels import user_labels
 from consortia.platform.user_roles import SUPPORT_LEVELS
 from consortia.platform.user_service import change_own_password
+from consortia.platform.users import access_own_account
 from consortia.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -28,17 +28,6 @@ Text = Annotated[str, Form(max_length=200)]
 
 def key_created(request: Request, user: User, secret: str, back: str) -> Response:
     return render(request, "users/api_key_created.html", {"user": user, "secret": secret, "back": back})
-
-
-def _own_user(session: Session, identity: Identity) -> User:
-    user = session.scalars(
-        select(User)
-        .where(User.id == identity.user_id)
-        .options(selectinload(User.roles).selectinload(UserRole.library), selectinload(User.identifiers))
-    ).first()
-    if user is None:
-        raise NotFound("Your account was not found.")
-    return user
 
 
 def _account(
@@ -61,20 +50,20 @@ def _account(
 
 @router.get("/account", response_class=HTMLResponse)
 def account_page(
-    request: Request, session: DbSession, identity: Annotated[Identity, Depends(page_requires(P.SIGNED_IN))]
+    request: Request, session: DbSession, identity: Annotated[Identity, Depends(page_declares(P.SIGNED_IN))]
 ) -> Response:
-    return _account(request, session, identity, _own_user(session, identity))
+    return _account(request, session, identity, access_own_account(session, identity))
 
 
 @router.post("/account/password")
 def change_password_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.USER_CREDENTIALS))],
+    identity: Annotated[Identity, Depends(page_declares(P.USER_CREDENTIALS))],
     current_password: Annotated[str, Form(max_length=500)] = "",
     new_password: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    user = _own_user(session, identity)
+    user = access_own_account(session, identity)
     found = request.state.signed_in
     try:
         change_own_password(
@@ -91,10 +80,10 @@ def change_password_page(
 def create_own_api_key(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.USER_CREDENTIALS))],
+    identity: Annotated[Identity, Depends(page_declares(P.USER_CREDENTIALS))],
     label: Text = "",
 ) -> Response:
-    user = _own_user(session, identity)
+    user = access_own_account(session, identity)
     _key, secret = create_user_api_key(session, identity, user, label)
     return key_created(request, user, secret, "/account")
 
@@ -106,7 +95,7 @@ KeyId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 @router.post("/account/api-keys/{key_id}/revoke")
 def revoke_own_api_key(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.USER_CREDENTIALS))],
+    identity: Annotated[Identity, Depends(page_declares(P.USER_CREDENTIALS))],
     key_id: KeyId,
 ) -> Response:
     key = access_api_key(session, identity, key_id)

@@ -1,7 +1,8 @@
-"""`/api/v1` of the platform (API.md "Platform"): tenancy, parameters, history and access checks.
+"""`/api/v1` of the platform (API.md "Platform"): tenancy, parameters and access checks.
 
-Routes translate: they parse input, call a verb of `consortium_service` or `library_service` (or the
-history and access registries) and answer through `respond` in the conventions of API.md.
+Routes translate: they parse input, call a verb of `consortium_service`, `library_service`,
+`network_service` or `parameters` (or the access explanation) and answer the `*_json` shapes of
+`platform.schemas` through `respond` in the conventions of API.md. History is `audit.api`.
 """
 
 from __future__ import annotations
@@ -11,16 +12,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from consortia.access.deps import DbSession, requires
-from consortia.access.explain import explain_access
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
-from consortia.almaws.conventions import Limit, Offset, alma_datetime, coded, envelope, respond
-from consortia.audit.models import HistoryEvent
-from consortia.audit.registry import history_page
-from consortia.platform import consortium_service, library_service
+from consortia.http.answers import Limit, Offset, base_url, envelope, respond
+from consortia.http.deps import DbSession, declares
+from consortia.platform import consortium_service, library_service, network_service, parameters
 from consortia.platform.common import UNCHANGED
-from consortia.platform.models import Consortium, FulfillmentNetwork, Institution, Library
+from consortia.platform.explain import explain_access
+from consortia.platform.models import Consortium, Institution
 from consortia.platform.schemas import (
     ConsortiumChange,
     ConsortiumCreate,
@@ -32,104 +31,25 @@ from consortia.platform.schemas import (
     NetworkMembers,
     ParameterChange,
     code_of,
+    consortium_json,
+    institution_json,
+    library_json,
+    network_json,
+    parameter_json,
 )
-from consortia.support.registration import registration_link_for
 
 router = APIRouter(prefix="/api/v1", tags=["platform"])
 
 
-# --- answers ------------------------------------------------------------------------------------
+def _consortium(request: Request, identity: Identity, consortium: Consortium) -> dict[str, Any]:
+    members = consortium_service.consortium_members(identity, consortium)
+    return consortium_json(base_url(request), consortium, members)
 
 
-def _link(request: Request, path: str) -> str:
-    return f"{str(request.base_url).rstrip('/')}/api/v1{path}"
-
-
-def _institution_ref(request: Request, institution: Institution) -> dict[str, Any]:
-    return {
-        "value": institution.code,
-        "desc": institution.name,
-        "link": _link(request, f"/institutions/{institution.code}"),
-    }
-
-
-def _consortium_out(request: Request, identity: Identity, consortium: Consortium) -> dict[str, Any]:
-    return {
-        "code": consortium.code,
-        "name": consortium.name,
-        "parent_account": consortium.parent_account,
-        "institutions": [
-            _institution_ref(request, i) for i in consortium_service.consortium_members(identity, consortium)
-        ],
-        "link": _link(request, f"/consortia/{consortium.code}"),
-    }
-
-
-def _institution_out(request: Request, identity: Identity, institution: Institution) -> dict[str, Any]:
-    """The institution; with its Support Center `registration_link` (SC-3) for those who may hand it out."""
-    consortium = institution.consortium
-    body: dict[str, Any] = {
-        "code": institution.code,
-        "name": institution.name,
-        "consortium": (
-            {
-                "value": consortium.code,
-                "desc": consortium.name,
-                "link": _link(request, f"/consortia/{consortium.code}"),
-            }
-            if consortium
-            else None
-        ),
-        "email_domains": [d.domain for d in institution.email_domains],
-        "libraries": {
-            "value": len(institution.libraries),
-            "link": _link(request, f"/institutions/{institution.code}/libraries"),
-        },
-        "parameters": {"link": _link(request, f"/institutions/{institution.code}/parameters")},
-        "link": _link(request, f"/institutions/{institution.code}"),
-    }
-    registration = registration_link_for(identity, institution)
-    if registration is not None:
-        body["registration_link"] = registration
-    return body
-
-
-def _library_out(request: Request, library: Library) -> dict[str, Any]:
-    institution = library.institution
-    return {
-        "code": library.code,
-        "name": library.name,
-        "institution": _institution_ref(request, institution),
-        "campus": coded(library.campus, library.campus or None),
-        "resource_sharing": library.resource_sharing,
-        "link": _link(request, f"/institutions/{institution.code}/libraries/{library.code}"),
-    }
-
-
-def _network_out(request: Request, network: FulfillmentNetwork) -> dict[str, Any]:
-    return {
-        "code": network.code,
-        "name": network.name,
-        "members": [_institution_ref(request, i) for i in network.members],
-        "link": _link(request, f"/fulfillment-networks/{network.code}"),
-    }
-
-
-def _parameter_out(row: dict[str, Any]) -> dict[str, Any]:
-    return {key: row[key] for key in ("name", "value", "default", "description", "operator_only", "editable")}
-
-
-def _event_out(event: HistoryEvent) -> dict[str, Any]:
-    return {
-        "entity": event.entity,
-        "id": event.entity_id,
-        "field": event.field,
-        "old": event.old,
-        "new": event.new,
-        "actor": event.actor,
-        "at": alma_datetime(event.at),
-        "job_instance": event.job_instance_id,
-    }
+def _institution(request: Request, identity: Identity, institution: Institution) -> dict[str, Any]:
+    """The institution, with what the domains add for those who may see it (the registration link, SC-3)."""
+    extras = {extra.name: value for extra, value in consortium_service.institution_extras(identity, institution)}
+    return institution_json(base_url(request), institution, extras)
 
 
 # --- consortia ----------------------------------------------------------------------------------
@@ -139,12 +59,12 @@ def _event_out(event: HistoryEvent) -> dict[str, Any]:
 def get_consortia(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.CONSORTIUM_READ))],
+    identity: Annotated[Identity, Depends(declares(P.CONSORTIUM_READ))],
     limit: Limit = 10,
     offset: Offset = 0,
 ) -> Response:
     rows, total = consortium_service.list_consortia(session, identity, limit=limit, offset=offset)
-    items = [_consortium_out(request, identity, c) for c in rows]
+    items = [_consortium(request, identity, c) for c in rows]
     return respond(request, envelope("consortium", items, total), root="consortium")
 
 
@@ -152,38 +72,38 @@ def get_consortia(
 def post_consortium(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.CONSORTIUM_MANAGE))],
+    identity: Annotated[Identity, Depends(declares(P.CONSORTIUM_MANAGE))],
     body: ConsortiumCreate,
 ) -> Response:
     consortium = consortium_service.create_consortium(
         session, identity, code=body.code, name=body.name, parent_account=body.parent_account
     )
-    return respond(request, _consortium_out(request, identity, consortium), root="consortium", status=201)
+    return respond(request, _consortium(request, identity, consortium), root="consortium", status=201)
 
 
 @router.get("/consortia/{code}", summary="One consortium")
 def get_consortium(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.CONSORTIUM_READ))],
+    identity: Annotated[Identity, Depends(declares(P.CONSORTIUM_READ))],
     code: str,
 ) -> Response:
     consortium = consortium_service.access_consortium(session, identity, code)
-    return respond(request, _consortium_out(request, identity, consortium), root="consortium")
+    return respond(request, _consortium(request, identity, consortium), root="consortium")
 
 
 @router.patch("/consortia/{code}", summary="Change a consortium's name or parent account (operator)")
 def patch_consortium(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.CONSORTIUM_MANAGE))],
+    identity: Annotated[Identity, Depends(declares(P.CONSORTIUM_MANAGE))],
     code: str,
     body: ConsortiumChange,
 ) -> Response:
     consortium = consortium_service.update_consortium(
         session, identity, code, name=body.name, parent_account=body.parent_account, new_code=body.code
     )
-    return respond(request, _consortium_out(request, identity, consortium), root="consortium")
+    return respond(request, _consortium(request, identity, consortium), root="consortium")
 
 
 # --- institutions and libraries -----------------------------------------------------------------
@@ -193,7 +113,7 @@ def patch_consortium(
 def get_institutions(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.INSTITUTION_READ))],
+    identity: Annotated[Identity, Depends(declares(P.INSTITUTION_READ))],
     limit: Limit = 10,
     offset: Offset = 0,
     consortium: Annotated[str | None, Query(max_length=40, description="Only members of this consortium.")] = None,
@@ -201,7 +121,7 @@ def get_institutions(
     rows, total = consortium_service.list_institutions(
         session, identity, consortium=consortium, limit=limit, offset=offset
     )
-    items = [_institution_out(request, identity, i) for i in rows]
+    items = [_institution(request, identity, i) for i in rows]
     return respond(request, envelope("institution", items, total), root="institution")
 
 
@@ -209,7 +129,7 @@ def get_institutions(
 def post_institution(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.INSTITUTION_MANAGE))],
+    identity: Annotated[Identity, Depends(declares(P.INSTITUTION_MANAGE))],
     body: InstitutionCreate,
 ) -> Response:
     institution = consortium_service.create_institution(
@@ -220,25 +140,25 @@ def post_institution(
         consortium=code_of(body.consortium),
         email_domains=body.email_domains,
     )
-    return respond(request, _institution_out(request, identity, institution), root="institution", status=201)
+    return respond(request, _institution(request, identity, institution), root="institution", status=201)
 
 
 @router.get("/institutions/{code}", summary="One institution")
 def get_institution(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.INSTITUTION_READ))],
+    identity: Annotated[Identity, Depends(declares(P.INSTITUTION_READ))],
     code: str,
 ) -> Response:
     institution = consortium_service.access_institution(session, identity, code)
-    return respond(request, _institution_out(request, identity, institution), root="institution")
+    return respond(request, _institution(request, identity, institution), root="institution")
 
 
 @router.patch("/institutions/{code}", summary="Change an institution's name, consortium or email domains (operator)")
 def patch_institution(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.INSTITUTION_MANAGE))],
+    identity: Annotated[Identity, Depends(declares(P.INSTITUTION_MANAGE))],
     code: str,
     body: InstitutionChange,
 ) -> Response:
@@ -252,20 +172,20 @@ def patch_institution(
         email_domains=body.email_domains,
         new_code=body.code,
     )
-    return respond(request, _institution_out(request, identity, institution), root="institution")
+    return respond(request, _institution(request, identity, institution), root="institution")
 
 
 @router.get("/institutions/{code}/libraries", summary="Libraries of an institution")
 def get_libraries(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.LIBRARY_READ))],
+    identity: Annotated[Identity, Depends(declares(P.LIBRARY_READ))],
     code: str,
     limit: Limit = 10,
     offset: Offset = 0,
 ) -> Response:
     _institution, rows, total = library_service.list_libraries(session, identity, code, limit=limit, offset=offset)
-    items = [_library_out(request, library) for library in rows]
+    items = [library_json(base_url(request), library) for library in rows]
     return respond(request, envelope("library", items, total), root="library")
 
 
@@ -273,7 +193,7 @@ def get_libraries(
 def post_library(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.LIBRARY_MANAGE))],
+    identity: Annotated[Identity, Depends(declares(P.LIBRARY_MANAGE))],
     code: str,
     body: LibraryCreate,
 ) -> Response:
@@ -286,14 +206,14 @@ def post_library(
         campus=code_of(body.campus) or "",
         resource_sharing=body.resource_sharing,
     )
-    return respond(request, _library_out(request, library), root="library", status=201)
+    return respond(request, library_json(base_url(request), library), root="library", status=201)
 
 
 @router.get("/institutions/{code}/libraries/{library}", summary="One library of an institution")
 def get_library(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.LIBRARY_READ))],
+    identity: Annotated[Identity, Depends(declares(P.LIBRARY_READ))],
     code: str,
     library: str,
 ) -> Response:
@@ -301,7 +221,7 @@ def get_library(
     found = library_service.access_library(session, identity, library)
     if found.institution_id != institution.id:
         raise library_service.library_not_found(library)
-    return respond(request, _library_out(request, found), root="library")
+    return respond(request, library_json(base_url(request), found), root="library")
 
 
 # --- fulfillment networks -----------------------------------------------------------------------
@@ -311,12 +231,12 @@ def get_library(
 def get_networks(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.NETWORK_READ))],
+    identity: Annotated[Identity, Depends(declares(P.NETWORK_READ))],
     limit: Limit = 10,
     offset: Offset = 0,
 ) -> Response:
-    rows, total = library_service.list_networks(session, identity, limit=limit, offset=offset)
-    items = [_network_out(request, n) for n in rows]
+    rows, total = network_service.list_networks(session, identity, limit=limit, offset=offset)
+    items = [network_json(base_url(request), n) for n in rows]
     return respond(request, envelope("fulfillment_network", items, total), root="fulfillment_network")
 
 
@@ -324,52 +244,52 @@ def get_networks(
 def post_network(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.NETWORK_MANAGE))],
+    identity: Annotated[Identity, Depends(declares(P.NETWORK_MANAGE))],
     body: NetworkCreate,
 ) -> Response:
-    network = library_service.create_network(
+    network = network_service.create_network(
         session,
         identity,
         code=body.code,
         name=body.name,
         members=[code_of(m) or "" for m in body.members],
     )
-    return respond(request, _network_out(request, network), root="fulfillment_network", status=201)
+    return respond(request, network_json(base_url(request), network), root="fulfillment_network", status=201)
 
 
 @router.get("/fulfillment-networks/{code}", summary="One fulfillment network")
 def get_network(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.NETWORK_READ))],
+    identity: Annotated[Identity, Depends(declares(P.NETWORK_READ))],
     code: str,
 ) -> Response:
-    network = library_service.access_network(session, identity, code)
-    return respond(request, _network_out(request, network), root="fulfillment_network")
+    network = network_service.access_network(session, identity, code)
+    return respond(request, network_json(base_url(request), network), root="fulfillment_network")
 
 
 @router.patch("/fulfillment-networks/{code}", summary="Rename a fulfillment network (operator)")
 def patch_network(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.NETWORK_MANAGE))],
+    identity: Annotated[Identity, Depends(declares(P.NETWORK_MANAGE))],
     code: str,
     body: NetworkChange,
 ) -> Response:
-    network = library_service.update_network(session, identity, code, name=body.name, new_code=body.code)
-    return respond(request, _network_out(request, network), root="fulfillment_network")
+    network = network_service.update_network(session, identity, code, name=body.name, new_code=body.code)
+    return respond(request, network_json(base_url(request), network), root="fulfillment_network")
 
 
 @router.put("/fulfillment-networks/{code}/members", summary="Replace the members of a fulfillment network (operator)")
 def put_network_members(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.NETWORK_MANAGE))],
+    identity: Annotated[Identity, Depends(declares(P.NETWORK_MANAGE))],
     code: str,
     body: NetworkMembers,
 ) -> Response:
-    network = library_service.set_network_members(session, identity, code, [code_of(m) or "" for m in body.members])
-    return respond(request, _network_out(request, network), root="fulfillment_network")
+    network = network_service.set_network_members(session, identity, code, [code_of(m) or "" for m in body.members])
+    return respond(request, network_json(base_url(request), network), root="fulfillment_network")
 
 
 # --- parameters ---------------------------------------------------------------------------------
@@ -379,13 +299,13 @@ def put_network_members(
 def get_parameters(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.PARAMETER_READ))],
+    identity: Annotated[Identity, Depends(declares(P.PARAMETER_READ))],
     code: str,
     limit: Limit = 10,
     offset: Offset = 0,
 ) -> Response:
-    _institution, rows = library_service.institution_parameters(session, identity, code)
-    items = [_parameter_out(row) for row in rows[offset : offset + limit]]
+    _institution, rows = parameters.institution_parameters(session, identity, code)
+    items = [parameter_json(row) for row in rows[offset : offset + limit]]
     return respond(request, envelope("parameter", items, len(rows)), root="parameter")
 
 
@@ -393,37 +313,23 @@ def get_parameters(
 def put_parameter(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.PARAMETER_EDIT))],
+    identity: Annotated[Identity, Depends(declares(P.PARAMETER_EDIT))],
     code: str,
     name: str,
     body: ParameterChange,
 ) -> Response:
-    row = library_service.set_institution_parameter(session, identity, code, name, body.value)
-    return respond(request, _parameter_out(row), root="parameter")
+    row = parameters.set_institution_parameter(session, identity, code, name, body.value)
+    return respond(request, parameter_json(row), root="parameter")
 
 
-# --- history and access checks ------------------------------------------------------------------
-
-
-@router.get("/history", summary="History rows of one governed thing, oldest first (SPEC P-6)")
-def get_history(
-    request: Request,
-    session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.HISTORY_READ))],
-    entity: Annotated[str, Query(min_length=1, max_length=40, description="The kind: user, parameter, ...")],
-    id: Annotated[str, Query(min_length=1, max_length=100, description="The thing's id or code.")],
-    limit: Limit = 10,
-    offset: Offset = 0,
-) -> Response:
-    events, total = history_page(session, identity, entity.strip().lower(), id.strip(), limit=limit, offset=offset)
-    return respond(request, envelope("event", [_event_out(e) for e in events], total), root="event")
+# --- access checks ------------------------------------------------------------------
 
 
 @router.get("/access/check", summary="Why an action on an object is allowed or denied (SPEC P-9)")
 def get_access_check(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.ACCESS_EXPLAIN))],
+    identity: Annotated[Identity, Depends(declares(P.ACCESS_EXPLAIN))],
     action: Annotated[str, Query(min_length=1, max_length=60, description="A permission, e.g. user:edit.")],
     obj: Annotated[
         str | None, Query(alias="object", max_length=200, description="<type>:<id>, e.g. library:EAST_LAW.")

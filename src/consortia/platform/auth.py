@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -13,8 +12,11 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
-from consortia.access.identity import Identity, can_sign_in, hash_secret, identity_of
-from consortia.audit.service import Actor, record
+from consortia.access.identity import Identity, can_sign_in, hash_secret
+from consortia.access.permissions import Permission as P
+from consortia.access.policy import demand
+from consortia.audit.models import Actor
+from consortia.audit.service import record
 from consortia.db import utcnow
 from consortia.errors import BadRequest, NotFound, Throttled, Unauthorized
 from consortia.platform.models import ApiKey, Institution, SignInFailure, User, WebSession
@@ -152,16 +154,6 @@ def check_own_password(session: Session, user: User, password: str) -> None:
 # --- browser sessions -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SignedIn:
-    """Who a browser session belongs to. `csrf_token` is the session's token as a plain value, so that
-    an error page rendered after the request's database session has ended can still show its forms."""
-
-    identity: Identity
-    web_session: WebSession
-    csrf_token: str
-
-
 def create_web_session(session: Session, user: User, hours: int) -> tuple[str, WebSession]:
     token = secrets.token_urlsafe(32)
     row = WebSession(
@@ -177,20 +169,21 @@ def create_web_session(session: Session, user: User, hours: int) -> tuple[str, W
     return token, row
 
 
-def signed_in(session: Session, token: str | None) -> SignedIn | None:
-    """The identity behind a session cookie; None when absent, expired, or the user can no longer sign in."""
-    if not token:
+def set_acting_institution(session: Session, identity: Identity, web_session_id: int, code: str) -> Institution | None:
+    """The operator picks the institution that the institution-bound pages of this browser session work in
+    (`institution:manage`); "" works in none. Answers the institution chosen."""
+    demand(identity, P.INSTITUTION_MANAGE)
+    row = session.get(WebSession, web_session_id)
+    if row is None:
+        raise NotFound("Session not found.")
+    if not code:
+        row.acting_institution_id = None
         return None
-    row = session.scalars(select(WebSession).where(WebSession.token_hash == hash_secret(token))).first()
-    if row is None or row.expires_at < utcnow():
-        return None
-    user = session.scalars(select(User).where(User.id == row.user_id).options(selectinload(User.roles))).first()
-    if user is None or not can_sign_in(user):
-        return None
-    identity = identity_of(user)
-    if user.is_operator:
-        identity = identity.acting_in(row.acting_institution_id)
-    return SignedIn(identity, row, row.csrf_token)
+    institution = session.scalars(select(Institution).where(Institution.code == code.upper())).first()
+    if institution is None:
+        raise NotFound(f"Institution {code} was not found.")
+    row.acting_institution_id = institution.id
+    return institution
 
 
 def end_web_session(session: Session, token: str | None) -> None:

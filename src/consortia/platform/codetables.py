@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from consortia.access import roles as R
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, authorize
-from consortia.audit.service import Actor, record
+from consortia.audit.models import Actor
+from consortia.audit.service import record
 from consortia.errors import BadRequest, NotFound
-from consortia.platform import roles as R
 from consortia.platform.models import CodeTableRow, Institution, User, UserIdentifier
-from consortia.platform.users import has_control_characters
+from consortia.text import has_control_characters
 
 USER_GROUPS = "UserGroups"
 USER_IDENTIFIER_TYPES = "UserIdentifierTypes"

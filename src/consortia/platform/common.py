@@ -23,7 +23,7 @@ from consortia.access.policy import decide
 from consortia.audit.service import record
 from consortia.db import Base
 from consortia.errors import BadRequest, Forbidden
-from consortia.platform.users import has_control_characters
+from consortia.text import has_control_characters
 
 CODE_RULE = re.compile(r"[A-Z0-9_]{2,40}")
 CODE_HINT = "use 2 to 40 characters: letters A-Z, digits 0-9 or underscores"

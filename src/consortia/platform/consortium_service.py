@@ -1,23 +1,24 @@
 """Consortia and institutions (P-1): the operator's tenancy verbs by code (conventions in `common`).
 
-The history kinds and access-check object types `consortium` and `institution` are registered at the end.
+The history kinds and access-check object types `consortium` and `institution` are at the end (handed over
+in `platform.domain`).
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, selectinload
 
-from consortia.access.explain import register_access_object
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import allows, authorize, where
-from consortia.audit.registry import HistoryScope, register_history_kind
+from consortia.audit.registry import HistoryScope
 from consortia.audit.service import record
 from consortia.errors import BadRequest, NotFound
 from consortia.platform.codetables import seed_code_tables
@@ -327,6 +328,59 @@ def update_institution(
     return institution
 
 
+# --- what other domains add to an institution ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InstitutionExtra:
+    """Something a domain adds to an institution's answer (`/api/v1/institutions`: the field `name`) and
+    to its pages (the operator's institution page, the Parameters page: the fragment `template`, which
+    reads `extra.value`). `value(identity, institution)` says what it is for this caller; None: nothing
+    is added (the caller may not see it)."""
+
+    name: str
+    template: str
+    value: Callable[[Identity, Institution], Any]
+
+
+_EXTRAS: list[InstitutionExtra] = []
+
+
+def add_institution_extra(extra: InstitutionExtra) -> None:
+    """Make `extra` part of every institution's answer and pages (at assembly, `consortia.domains`)."""
+    if any(known.name == extra.name and known is not extra for known in _EXTRAS):
+        raise ValueError(f"the institution field {extra.name!r} is already added by another domain")
+    if extra not in _EXTRAS:
+        _EXTRAS.append(extra)
+
+
+def institution_extras(identity: Identity, institution: Institution) -> list[tuple[InstitutionExtra, Any]]:
+    """The extras this caller sees for `institution`, each with its value, in the order they were added."""
+    found = []
+    for extra in _EXTRAS:
+        value = extra.value(identity, institution)
+        if value is not None:
+            found.append((extra, value))
+    return found
+
+
+@dataclass(frozen=True)
+class StartPagePlaces:
+    """Where the signed-in person is, for the start page: their institution, the one they work in (the
+    operator's choice), and the institutions the operator may choose from (none for anyone else)."""
+
+    institution: Institution | None
+    acting: Institution | None
+    choices: list[Institution]
+
+
+def start_page_places(session: Session, identity: Identity) -> StartPagePlaces:
+    institution = session.get(Institution, identity.institution_id) if identity.institution_id else None
+    acting = session.get(Institution, identity.acting_institution_id) if identity.acting_institution_id else None
+    may_choose = allows(identity, P.INSTITUTION_MANAGE)
+    return StartPagePlaces(institution, acting, list_institutions(session, identity)[0] if may_choose else [])
+
+
 def institution_choices(session: Session, identity: Identity) -> list[Institution]:
     """Every institution `identity` may read, by code (for pickers)."""
     return list_institutions(session, identity)[0]
@@ -335,16 +389,9 @@ def institution_choices(session: Session, identity: Identity) -> list[Institutio
 # --- history kinds and access-check objects -----------------------------------------------------
 
 
-def _consortium_history(session: Session, identity: Identity, code: str) -> HistoryScope:
+def consortium_history(session: Session, identity: Identity, code: str) -> HistoryScope:
     return HistoryScope(access_consortium(session, identity, code).code, None)
 
 
-def _institution_history(session: Session, identity: Identity, code: str) -> HistoryScope:
+def institution_history(session: Session, identity: Identity, code: str) -> HistoryScope:
     return HistoryScope(access_institution(session, identity, code).code, None)
-
-
-register_history_kind("consortium", _consortium_history)
-register_history_kind("institution", _institution_history)
-
-register_access_object("consortium", access_consortium)
-register_access_object("institution", access_institution)

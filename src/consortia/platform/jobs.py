@@ -23,14 +23,7 @@ from consortia.audit.service import history_insert_from_select
 from consortia.db import today, utcnow
 from consortia.errors import BadRequest
 from consortia.jobs.models import JobInstance
-from consortia.jobs.registry import (
-    ChunkResult,
-    CounterDefinition,
-    JobParameter,
-    chunk_size,
-    job_actor,
-    register_job_kind,
-)
+from consortia.jobs.registry import ChunkResult, CounterDefinition, JobKind, JobParameter, chunk_size, job_actor
 from consortia.platform.models import CodeTableRow, User, WebSession
 
 DEACTIVATE_EXPIRED_USERS = "M1001"
@@ -122,31 +115,34 @@ def _deactivate_expired_users(
     )
 
 
-register_job_kind(
-    job_id=DEACTIVATE_EXPIRED_USERS,
-    name="Deactivate Expired Users",
-    description="Sets every active user of the institution whose expiry date has passed to Inactive.",
-    category="USERS",
-    category_desc="Users",
-    content="USER",
-    content_desc="Users",
-    permission=P.USER_EDIT,
-    parameters=(
-        JobParameter(
-            "user_group",
-            "User group",
-            description="Only users of this user group (all groups when empty).",
-            validate=_valid_user_group,
-            choices=_user_groups,
+# The platform's job kinds, handed over in `platform.domain`.
+KINDS = (
+    JobKind(
+        job_id=DEACTIVATE_EXPIRED_USERS,
+        name="Deactivate Expired Users",
+        description="Sets every active user of the institution whose expiry date has passed to Inactive.",
+        category="USERS",
+        category_desc="Users",
+        content="USER",
+        content_desc="Users",
+        permission=P.USER_EDIT,
+        parameters=(
+            JobParameter(
+                "user_group",
+                "User group",
+                description="Only users of this user group (all groups when empty).",
+                validate=_valid_user_group,
+                choices=_user_groups,
+            ),
         ),
-    ),
-    counters=(
-        CounterDefinition(
-            USERS_DEACTIVATED,
-            "Users deactivated",
-            "Active users of the institution whose expiry date was before the day the job started, now "
-            "Inactive; each has one history row naming this job.",
+        counters=(
+            CounterDefinition(
+                USERS_DEACTIVATED,
+                "Users deactivated",
+                "Active users of the institution whose expiry date was before the day the job started, now "
+                "Inactive; each has one history row naming this job.",
+            ),
         ),
+        run_chunk=_deactivate_expired_users,
     ),
-    run_chunk=_deactivate_expired_users,
 )

@@ -1,7 +1,7 @@
 """Pages of tenancy and parameters: the operator's consortia, institutions (with libraries and
 parameters) and fulfillment networks, and the parameters page of the institution one works in.
-Both institution pages show the institution's Support Center registration link (SC-3) to those who
-may hand it out (the operator, the institution's General System Administrator).
+Both institution pages show what other domains add to an institution (`consortium_service.institution_extras`:
+the Support Center's registration link, SC-3, for those who may hand it out).
 
 Staff may open the pages of what they may read; editors they may not use open in View mode with
 the reason (P-8). Forms post, then redirect with a message; invalid input shows the form again with
@@ -17,17 +17,16 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from consortia.access.deps import DbSession, page_requires
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import allows, decide
 from consortia.audit.models import HistoryEvent
 from consortia.audit.registry import history_page
 from consortia.errors import BadRequest
-from consortia.platform import consortium_service, library_service
+from consortia.http.deps import DbSession, page_declares
+from consortia.platform import consortium_service, library_service, network_service, parameters
+from consortia.platform.models import Institution
 from consortia.platform.parameters import DEFINITIONS
-from consortia.platform.tenancy import acting_institution
-from consortia.support.registration import registration_link_for
 from consortia.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -63,6 +62,15 @@ def _view_mode(identity: Identity, permission: P, obj: Any) -> tuple[bool, str]:
     return decision.allowed, "" if decision.allowed else VIEW_MODE.format(reason=decision.reason)
 
 
+def _extras(identity: Identity, institution: Institution) -> list[dict[str, Any]]:
+    """What the domains add to an institution's pages (the Support Center's registration link, SC-3):
+    each a fragment template and its value (templates/platform/_extras.html)."""
+    return [
+        {"template": extra.template, "value": value}
+        for extra, value in consortium_service.institution_extras(identity, institution)
+    ]
+
+
 def _domains(text: str) -> list[str]:
     """Email domains typed one per line (or separated by commas or spaces)."""
     return [part for part in re.split(r"[\s,;]+", text) if part]
@@ -90,7 +98,7 @@ def _consortia_context(session: Session, identity: Identity) -> dict[str, Any]:
 def consortia_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CONSORTIUM_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.CONSORTIUM_READ))],
 ) -> Response:
     return render(request, "platform/consortia.html", _consortia_context(session, identity))
 
@@ -99,7 +107,7 @@ def consortia_page(
 def create_consortium(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CONSORTIUM_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.CONSORTIUM_MANAGE))],
     code: Text,
     name: Text,
     parent_account: Text = "",
@@ -134,7 +142,7 @@ def _consortium_context(session: Session, identity: Identity, code: str) -> dict
 def consortium_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CONSORTIUM_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.CONSORTIUM_READ))],
     code: str,
 ) -> Response:
     return render(request, "platform/consortium.html", _consortium_context(session, identity, code))
@@ -144,7 +152,7 @@ def consortium_page(
 def update_consortium(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CONSORTIUM_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.CONSORTIUM_MANAGE))],
     code: str,
     name: Text,
     parent_account: Text = "",
@@ -184,7 +192,7 @@ def _institutions_context(session: Session, identity: Identity) -> dict[str, Any
 def institutions_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.INSTITUTION_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.INSTITUTION_READ))],
 ) -> Response:
     return render(request, "platform/institutions.html", _institutions_context(session, identity))
 
@@ -193,7 +201,7 @@ def institutions_page(
 def create_institution(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.INSTITUTION_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.INSTITUTION_MANAGE))],
     code: Text,
     name: Text,
     consortium: Text = "",
@@ -236,7 +244,7 @@ def _institution_context(session: Session, identity: Identity, code: str) -> dic
     institution = consortium_service.access_institution(session, identity, code)
     can_edit, view_mode = _view_mode(identity, P.INSTITUTION_MANAGE, institution)
     _inst, libraries, _total = library_service.list_libraries(session, identity, institution.code)
-    _inst, parameters = library_service.institution_parameters(session, identity, institution.code)
+    _inst, parameter_rows = parameters.institution_parameters(session, identity, institution.code)
     return {
         "institution": institution,
         "can_edit": can_edit,
@@ -247,16 +255,16 @@ def _institution_context(session: Session, identity: Identity, code: str) -> dic
             "consortium": institution.consortium.code if institution.consortium else "",
             "email_domains": "\n".join(d.domain for d in institution.email_domains),
         },
-        "registration_link": registration_link_for(identity, institution),
+        "extras": _extras(identity, institution),
         "libraries": libraries,
         "can_add_library": allows(identity, P.LIBRARY_MANAGE, institution),
         "library_form": {"code": "", "name": "", "campus": "", "resource_sharing": True},
-        "parameters": _parameter_rows(parameters, f"/operator/institutions/{institution.code}/parameters"),
+        "parameters": _parameter_rows(parameter_rows, f"/operator/institutions/{institution.code}/parameters"),
         # The institution's history with its parameters' (the page works in the institution shown).
         "events": sorted(
             [
                 *_history(session, identity, "institution", institution.code),
-                *_parameter_events(session, identity.acting_in(institution.id), parameters),
+                *_parameter_events(session, identity.acting_in(institution.id), parameter_rows),
             ],
             key=lambda e: int(e["id"]),
         ),
@@ -268,7 +276,7 @@ def _institution_context(session: Session, identity: Identity, code: str) -> dic
 def institution_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.INSTITUTION_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.INSTITUTION_READ))],
     code: str,
 ) -> Response:
     return render(request, "platform/institution.html", _institution_context(session, identity, code))
@@ -278,7 +286,7 @@ def institution_page(
 def update_institution(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.INSTITUTION_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.INSTITUTION_MANAGE))],
     code: str,
     name: Text,
     consortium: Text = "",
@@ -300,7 +308,7 @@ def update_institution(
 def add_library(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.LIBRARY_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.LIBRARY_MANAGE))],
     code: str,
     library_code: Text,
     library_name: Text,
@@ -334,13 +342,13 @@ def add_library(
 def set_institution_parameter(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.PARAMETER_EDIT))],
+    identity: Annotated[Identity, Depends(page_declares(P.PARAMETER_EDIT))],
     code: str,
     name: str,
     value: Text = "",
 ) -> Response:
     try:
-        library_service.set_institution_parameter(session, identity, code, name, value)
+        parameters.set_institution_parameter(session, identity, code, name, value)
     except BadRequest as error:
         session.rollback()
         return _failed(request, "platform/institution.html", _institution_context(session, identity, code), error)
@@ -351,7 +359,7 @@ def set_institution_parameter(
 
 
 def _networks_context(session: Session, identity: Identity) -> dict[str, Any]:
-    rows, _total = library_service.list_networks(session, identity)
+    rows, _total = network_service.list_networks(session, identity)
     can_create = allows(identity, P.NETWORK_MANAGE)
     return {
         "networks": rows,
@@ -366,7 +374,7 @@ def _networks_context(session: Session, identity: Identity) -> dict[str, Any]:
 def networks_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.NETWORK_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.NETWORK_READ))],
 ) -> Response:
     return render(request, "platform/networks.html", _networks_context(session, identity))
 
@@ -375,13 +383,13 @@ def networks_page(
 def create_network(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.NETWORK_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.NETWORK_MANAGE))],
     code: Text,
     name: Text,
     members: Codes = None,
 ) -> Response:
     try:
-        network = library_service.create_network(session, identity, code=code, name=name, members=members or [])
+        network = network_service.create_network(session, identity, code=code, name=name, members=members or [])
     except BadRequest as error:
         session.rollback()
         context = _networks_context(session, identity)
@@ -391,7 +399,7 @@ def create_network(
 
 
 def _network_context(session: Session, identity: Identity, code: str) -> dict[str, Any]:
-    network = library_service.access_network(session, identity, code)
+    network = network_service.access_network(session, identity, code)
     can_edit, view_mode = _view_mode(identity, P.NETWORK_MANAGE, network)
     return {
         "network": network,
@@ -408,7 +416,7 @@ def _network_context(session: Session, identity: Identity, code: str) -> dict[st
 def network_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.NETWORK_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.NETWORK_READ))],
     code: str,
 ) -> Response:
     return render(request, "platform/network.html", _network_context(session, identity, code))
@@ -418,14 +426,14 @@ def network_page(
 def update_network(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.NETWORK_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.NETWORK_MANAGE))],
     code: str,
     name: Text,
     members: Codes = None,
 ) -> Response:
     try:
-        network = library_service.update_network(session, identity, code, name=name)
-        library_service.set_network_members(session, identity, network.code, members or [])
+        network = network_service.update_network(session, identity, code, name=name)
+        network_service.set_network_members(session, identity, network.code, members or [])
     except BadRequest as error:
         session.rollback()
         context = _network_context(session, identity, code)
@@ -439,13 +447,13 @@ def update_network(
 
 def _parameters_context(session: Session, identity: Identity) -> dict[str, Any]:
     if identity.acting_institution_id is None:
-        return {"institution": None, "parameters": [], "events": [], "error": "", "registration_link": None}
+        return {"institution": None, "parameters": [], "events": [], "error": "", "extras": []}
     institution = acting_institution(session, identity)
-    _inst, rows = library_service.institution_parameters(session, identity, institution.code)
+    _inst, rows = parameters.institution_parameters(session, identity, institution.code)
     return {
         "institution": institution,
-        # The General System Administrator's page of their institution: the place to find the link.
-        "registration_link": registration_link_for(identity, institution),
+        # The General System Administrator's page of their institution: the place to find the registration link.
+        "extras": _extras(identity, institution),
         "parameters": _parameter_rows(rows, "/admin/parameters"),
         "events": _parameter_events(session, identity, rows),
         "error": "",
@@ -456,7 +464,7 @@ def _parameters_context(session: Session, identity: Identity) -> dict[str, Any]:
 def parameters_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.PARAMETER_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.PARAMETER_READ))],
 ) -> Response:
     return render(request, "platform/parameters.html", _parameters_context(session, identity))
 
@@ -465,13 +473,13 @@ def parameters_page(
 def set_parameter(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.PARAMETER_EDIT))],
+    identity: Annotated[Identity, Depends(page_declares(P.PARAMETER_EDIT))],
     name: str,
     value: Text = "",
 ) -> Response:
     institution = acting_institution(session, identity)
     try:
-        library_service.set_institution_parameter(session, identity, institution.code, name, value)
+        parameters.set_institution_parameter(session, identity, institution.code, name, value)
     except BadRequest as error:
         session.rollback()
         return _failed(request, "platform/parameters.html", _parameters_context(session, identity), error)

@@ -1,4 +1,8 @@
-"""Institution parameters (P-2): typed values with defaults, and who may change each."""
+"""Institution parameters (P-2): typed values with defaults, who may change each, and the verbs that read
+and change an institution's parameters by its code.
+
+The history kind and access-check object type `parameter` are at the end (handed over in `platform.domain`).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import allows, authorize, can_see
+from consortia.audit.registry import HistoryScope
 from consortia.audit.service import record
 from consortia.errors import BadRequest, Forbidden, NotFound
+from consortia.platform.consortium_service import access_institution
 from consortia.platform.models import Institution, InstitutionParameter
-from consortia.platform.users import has_control_characters
+from consortia.text import has_control_characters
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,15 @@ class ParameterTarget:
 
 def editable_definitions() -> list[ParameterDefinition]:
     return list(DEFINITIONS.values())
+
+
+def may_change_some(identity: Identity) -> bool:
+    """Whether `identity` may change at least one parameter of the institution it works in (who sees the
+    Parameters page in the navigation)."""
+    return any(
+        allows(identity, P.PARAMETER_EDIT, ParameterTarget(identity.acting_institution_id, definition))
+        for definition in editable_definitions()
+    )
 
 
 def edit_denial(definition: ParameterDefinition) -> str:
@@ -193,3 +208,36 @@ def set_parameter(session: Session, identity: Identity, institution: Institution
         institution_id=institution.id,
     )
     return new
+
+
+# --- by institution code ------------------------------------------------------------------------
+
+
+def institution_parameters(
+    session: Session, identity: Identity, institution_code: str
+) -> tuple[Institution, list[dict[str, Any]]]:
+    """An institution's parameters with value, default and whether `identity` may change each."""
+    institution = access_institution(session, identity, institution_code, P.PARAMETER_READ)
+    return institution, parameters_of(session, identity, institution)
+
+
+def set_institution_parameter(
+    session: Session, identity: Identity, institution_code: str, name: str, value: Any
+) -> dict[str, Any]:
+    """Change one parameter (operator-only ones: the operator only), with history; answers its new row."""
+    institution = access_institution(session, identity, institution_code, P.PARAMETER_READ)
+    set_parameter(session, identity, institution, name, value)
+    return next(row for row in parameters_of(session, identity, institution) if row["name"] == name)
+
+
+# --- history kind and access-check object -------------------------------------------------------
+
+
+def parameter_here(session: Session, identity: Identity, name: str) -> ParameterTarget:
+    """A parameter of the institution the caller works in, checked for `parameter:read`."""
+    return access_parameter(identity, acting_institution(session, identity), name)
+
+
+def parameter_history(session: Session, identity: Identity, name: str) -> HistoryScope:
+    target = parameter_here(session, identity, name)
+    return HistoryScope(target.definition.name, target.institution_id)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consortia.access.identity import hash_secret
-from consortia.audit.service import SYSTEM
+from consortia.audit.models import SYSTEM
 from consortia.platform.auth import create_api_key, hash_password
 from consortia.platform.models import ApiKey, User
 

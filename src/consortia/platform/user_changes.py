@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from consortia.access.roles import RoleSpec
 from consortia.errors import BadRequest
 from consortia.platform import codetables
 from consortia.platform.models import User, UserIdentifier
-from consortia.platform.roles import RoleSpec
-from consortia.platform.users import has_control_characters
+from consortia.text import has_control_characters
 
 RECORD_TYPES = ("STAFF", "PUBLIC")
 STATUSES = ("ACTIVE", "INACTIVE")

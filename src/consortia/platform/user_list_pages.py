@@ -14,14 +14,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from consortia.access.deps import DbSession, page_requires
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, allows
 from consortia.errors import BadRequest, Forbidden
+from consortia.http.deps import DbSession, page_declares
 from consortia.platform import codetables
 from consortia.platform.models import Institution
-from consortia.platform.tenancy import acting_institution
 from consortia.platform.users import ORDER_FIELDS, QueryTerm, search_users
 from consortia.web.templating import render
 
@@ -65,7 +64,7 @@ def list_order(sort: Sort, direction: Direction) -> list[str]:
 def users_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.USER_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.USER_READ))],
     q: Annotated[str, Query(max_length=200)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     sort: Sort = "name",

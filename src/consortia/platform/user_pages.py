@@ -1,6 +1,7 @@
-"""Web pages of users: create, details with Roles / API keys / History tabs.
+"""Web pages of users: create, and a user's Details and History tabs, with what every tab of a user shares.
 
-The list is `user_list_pages`; "My account" is `account_pages`.
+The list is `user_list_pages`; the Roles tab `user_roles_pages`, the API keys tab `user_keys_pages`;
+"My account" is `account_pages`.
 
 Administrators work in their institution; the operator works in the institution chosen on the
 start page. What the viewer may change is decided here from the policy and passed to the
@@ -15,52 +16,41 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import Field
 from sqlalchemy.orm import Session
 
-from consortia.access.deps import DbSession, page_requires
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, allows, decide
-from consortia.almaws.conventions import parse_alma_date
-from consortia.audit.service import events_for
+from consortia.audit.registry import history_page
 from consortia.errors import BadRequest, DomainError, Forbidden, NotFound
+from consortia.formats import parse_alma_date
+from consortia.http.deps import DbSession, page_declares
 from consortia.platform import codetables
-from consortia.platform import roles as R
-from consortia.platform.account_pages import KeyId, key_created
 from consortia.platform.models import Institution, User
-from consortia.platform.roles import RoleSpec
 from consortia.platform.tenancy import libraries_of
 from consortia.platform.user_changes import IdentifierSpec, UserChanges
-from consortia.platform.user_keys import access_api_key, create_user_api_key, revoke_user_api_key, user_api_keys
 from consortia.platform.user_labels import user_labels
 from consortia.platform.user_list_pages import page_institution
-from consortia.platform.user_list_pages import router as list_router
 from consortia.platform.user_roles import (
     SETTABLE_SUPPORT_LEVELS,
     SUPPORT_LEVELS,
-    RoleProblems,
-    role_specs_of,
-    set_user_roles,
 )
 from consortia.platform.user_service import create_user, update_user
 from consortia.platform.users import access_user
 from consortia.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
-router.include_router(list_router)
 
-NEW_ROLE_ROWS = 3
 Text = Annotated[str, Form(max_length=200)]
 ShortText = Annotated[str, Form(max_length=60)]
 DateText = Annotated[str, Form(max_length=20)]
 
 
-def _user_url(user: User, tab: str = "") -> str:
+def user_url(user: User, tab: str = "") -> str:
     return f"/admin/users/{quote(user.primary_id, safe='')}" + (f"/{tab}" if tab else "")
 
 
-def _page_user(session: Session, identity: Identity, primary_id: str, permission: P) -> User:
+def page_user(session: Session, identity: Identity, primary_id: str, permission: P) -> User:
     page_institution(session, identity)
     return access_user(session, identity, primary_id, permission, id_type="primary_id")
 
@@ -78,7 +68,7 @@ class Choices:
     support_levels: tuple[str, ...] = SETTABLE_SUPPORT_LEVELS
 
 
-def _choices(session: Session, institution: Institution) -> Choices:
+def form_choices(session: Session, institution: Institution) -> Choices:
     return Choices(
         groups=codetables.code_table(session, institution.id, codetables.USER_GROUPS),
         id_types=codetables.code_table(session, institution.id, codetables.USER_IDENTIFIER_TYPES),
@@ -88,14 +78,14 @@ def _choices(session: Session, institution: Institution) -> Choices:
     )
 
 
-def _user_context(session: Session, identity: Identity, user: User, tab: str) -> dict[str, Any]:
+def user_context(session: Session, identity: Identity, user: User, tab: str) -> dict[str, Any]:
     labels = user_labels(session, user)
     edit = decide(identity, P.USER_EDIT, user)
     return {
         "user": user,
         "labels": labels,
         "tab": tab,
-        "user_url": _user_url(user),
+        "user_url": user_url(user),
         "support_levels": SUPPORT_LEVELS,
         "can_edit": edit.allowed,
         "read_only_reason": "" if edit.allowed else edit.reason,
@@ -106,7 +96,7 @@ def _user_context(session: Session, identity: Identity, user: User, tab: str) ->
     }
 
 
-def _date(value: str, name: str) -> Any:
+def form_date(value: str, name: str) -> Any:
     return parse_alma_date(value or None, name)
 
 
@@ -119,14 +109,14 @@ def _new_form(
     return render(
         request,
         "users/new.html",
-        {"institution": institution, "choices": _choices(session, institution), "values": values, "error": error},
+        {"institution": institution, "choices": form_choices(session, institution), "values": values, "error": error},
         status=400 if error else 200,
     )
 
 
 @router.get("/admin/users/new", response_class=HTMLResponse)
 def new_user_page(
-    request: Request, session: DbSession, identity: Annotated[Identity, Depends(page_requires(P.USER_CREATE))]
+    request: Request, session: DbSession, identity: Annotated[Identity, Depends(page_declares(P.USER_CREATE))]
 ) -> Response:
     institution = page_institution(session, identity)
     decision = decide(identity, P.USER_CREATE, InInstitution(institution.id))
@@ -139,7 +129,7 @@ def new_user_page(
 def create_user_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.USER_CREATE))],
+    identity: Annotated[Identity, Depends(page_declares(P.USER_CREATE))],
     primary_id: Annotated[str, Form(max_length=100)] = "",
     first_name: Annotated[str, Form(max_length=100)] = "",
     middle_name: Annotated[str, Form(max_length=100)] = "",
@@ -184,16 +174,16 @@ def create_user_page(
                 "email": email.strip(),
                 "phone": phone.strip(),
                 "job_category": job_category.strip(),
-                "birth_date": _date(birth_date, "Birth date"),
-                "expiry_date": _date(expiry_date, "Expiry date"),
-                "purge_date": _date(purge_date, "Purge date"),
+                "birth_date": form_date(birth_date, "Birth date"),
+                "expiry_date": form_date(expiry_date, "Expiry date"),
+                "purge_date": form_date(purge_date, "Purge date"),
             },
             password=password or None,
         )
         user = create_user(session, identity, institution, changes)
     except BadRequest as exc:
         return _new_form(request, session, institution, values, exc.message)
-    return redirect(_user_url(user), f"User {user.primary_id} created.")
+    return redirect(user_url(user), f"User {user.primary_id} created.")
 
 
 # --- details ----------------------------------------------------------------------------------
@@ -210,8 +200,8 @@ def _detail(
     typed: dict[str, str] | None = None,
 ) -> Response:
     institution = page_institution(session, identity)
-    context = _user_context(session, identity, user, "details")
-    context.update({"choices": _choices(session, institution), "error": error, "typed": typed})
+    context = user_context(session, identity, user, "details")
+    context.update({"choices": form_choices(session, institution), "error": error, "typed": typed})
     return render(request, "users/detail.html", context, status=status)
 
 
@@ -219,10 +209,10 @@ def _detail(
 def user_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.USER_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.USER_READ))],
     primary_id: str,
 ) -> Response:
-    user = _page_user(session, identity, primary_id, P.USER_READ)
+    user = page_user(session, identity, primary_id, P.USER_READ)
     return _detail(request, session, identity, user)
 
 
@@ -230,7 +220,7 @@ def user_page(
 def edit_user_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.USER_EDIT))],
+    identity: Annotated[Identity, Depends(page_declares(P.USER_EDIT))],
     primary_id: str,
     version: Annotated[int, Form(ge=1, le=2**31 - 1)],
     first_name: Annotated[str, Form(max_length=100)] = "",
@@ -250,7 +240,7 @@ def edit_user_page(
     identifier_type: Annotated[list[str] | None, Form()] = None,
     identifier_value: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    user = _page_user(session, identity, primary_id, P.USER_EDIT)
+    user = page_user(session, identity, primary_id, P.USER_EDIT)
     typed = {
         "first_name": first_name,
         "middle_name": middle_name,
@@ -280,9 +270,9 @@ def edit_user_page(
                 "email": email.strip(),
                 "phone": phone.strip(),
                 "job_category": job_category.strip(),
-                "birth_date": _date(birth_date, "Birth date"),
-                "expiry_date": _date(expiry_date, "Expiry date"),
-                "purge_date": _date(purge_date, "Purge date"),
+                "birth_date": form_date(birth_date, "Birth date"),
+                "expiry_date": form_date(expiry_date, "Expiry date"),
+                "purge_date": form_date(purge_date, "Purge date"),
             },
             identifiers=[
                 IdentifierSpec(id_type, value.strip())
@@ -298,149 +288,21 @@ def edit_user_page(
         if isinstance(exc, NotFound):
             raise
         return _detail(request, session, identity, user, error=exc.message, status=exc.status, typed=typed)
-    return redirect(_user_url(user), "Changes saved.")
-
-
-# --- roles ------------------------------------------------------------------------------------
-
-
-def _roles_page(
-    request: Request,
-    session: Session,
-    identity: Identity,
-    user: User,
-    rows: list[RoleSpec],
-    *,
-    problems: list[str] | None = None,
-) -> Response:
-    institution = page_institution(session, identity)
-    context = _user_context(session, identity, user, "roles")
-    context.update(
-        {
-            "choices": _choices(session, institution),
-            "rows": rows,
-            "new_rows": NEW_ROLE_ROWS,
-            "problems": problems or [],
-            "role_names": R.ROLE_TYPES,
-        }
-    )
-    return render(request, "users/roles.html", context, status=400 if problems else 200)
-
-
-@router.get("/admin/users/{primary_id}/roles", response_class=HTMLResponse)
-def roles_page(
-    request: Request,
-    session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.USER_READ))],
-    primary_id: str,
-) -> Response:
-    user = _page_user(session, identity, primary_id, P.USER_READ)
-    return _roles_page(request, session, identity, user, role_specs_of(user))
-
-
-@router.post("/admin/users/{primary_id}/roles")
-def set_roles_page(
-    request: Request,
-    session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.ROLE_GRANT))],
-    primary_id: str,
-    role_type: Annotated[list[str] | None, Form()] = None,
-    scope: Annotated[list[str] | None, Form()] = None,
-    status: Annotated[list[str] | None, Form()] = None,
-    expiry_date: Annotated[list[str] | None, Form()] = None,
-    remove: Annotated[list[Annotated[int, Field(ge=0, le=2**31 - 1)]] | None, Form()] = None,
-) -> Response:
-    user = _page_user(session, identity, primary_id, P.ROLE_GRANT)
-    types, scopes, statuses, expiries = role_type or [], scope or [], status or [], expiry_date or []
-    if not (len(types) == len(scopes) == len(statuses) == len(expiries)) or len(types) > 200:
-        raise BadRequest("The role rows of the form do not match; reload the page.")
-    removed = set(remove or [])
-    wanted: list[RoleSpec] = []
-    shown: list[RoleSpec] = []
-    problems: list[str] = []
-    for index, (kind, where, state, until) in enumerate(zip(types, scopes, statuses, expiries, strict=True)):
-        if not kind:
-            continue
-        try:
-            expiry = _date(until, "Expiry date")
-        except BadRequest as exc:
-            problems.append(exc.message)
-            expiry = None
-        spec = RoleSpec(kind, where or None, state or "ACTIVE", expiry)
-        shown.append(spec)
-        if index not in removed:
-            wanted.append(spec)
-    try:
-        if problems:
-            raise RoleProblems(problems)
-        set_user_roles(session, identity, user, wanted)
-    except RoleProblems as exc:
-        return _roles_page(request, session, identity, user, shown, problems=exc.problems)
-    return redirect(_user_url(user, "roles"), "Roles saved.")
-
-
-# --- API keys ---------------------------------------------------------------------------------
-
-
-def _keys_page(request: Request, session: Session, identity: Identity, user: User) -> Response:
-    context = _user_context(session, identity, user, "api-keys")
-    context["keys"] = user_api_keys(session, identity, user) if context["can_manage_keys"] else []
-    context["keys_reason"] = "" if context["can_manage_keys"] else decide(identity, P.USER_CREDENTIALS, user).reason
-    return render(request, "users/api_keys.html", context)
-
-
-@router.get("/admin/users/{primary_id}/api-keys", response_class=HTMLResponse)
-def api_keys_page(
-    request: Request,
-    session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.USER_READ))],
-    primary_id: str,
-) -> Response:
-    user = _page_user(session, identity, primary_id, P.USER_READ)
-    return _keys_page(request, session, identity, user)
-
-
-@router.post("/admin/users/{primary_id}/api-keys")
-def create_api_key_page(
-    request: Request,
-    session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.USER_CREDENTIALS))],
-    primary_id: str,
-    label: Text = "",
-) -> Response:
-    user = _page_user(session, identity, primary_id, P.USER_CREDENTIALS)
-    _key, secret = create_user_api_key(session, identity, user, label)
-    return key_created(request, user, secret, _user_url(user, "api-keys"))
-
-
-@router.post("/admin/users/{primary_id}/api-keys/{key_id}/revoke")
-def revoke_api_key_page(
-    session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.USER_CREDENTIALS))],
-    primary_id: str,
-    key_id: KeyId,
-) -> Response:
-    user = _page_user(session, identity, primary_id, P.USER_CREDENTIALS)
-    key = access_api_key(session, identity, key_id)
-    if key.user_id != user.id:
-        raise NotFound(f"API key {key_id} was not found.")
-    revoke_user_api_key(session, identity, key)
-    return redirect(_user_url(user, "api-keys"), f"API key {key.prefix}… revoked.")
+    return redirect(user_url(user), "Changes saved.")
 
 
 # --- history ----------------------------------------------------------------------------------
 
 
 @router.get("/admin/users/{primary_id}/history", response_class=HTMLResponse)
-def history_page(
+def user_history_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.USER_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.USER_READ))],
     primary_id: str,
 ) -> Response:
-    user = _page_user(session, identity, primary_id, P.USER_READ)
-    context = _user_context(session, identity, user, "history")
-    context["events"] = [
-        event for event in events_for(session, "user", user.primary_id) if event.institution_id == user.institution_id
-    ]
+    user = page_user(session, identity, primary_id, P.USER_READ)
+    context = user_context(session, identity, user, "history")
+    events, _total = history_page(session, identity, "user", user.primary_id)
+    context["events"] = list(events)
     return render(request, "users/history.html", context)

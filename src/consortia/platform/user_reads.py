@@ -14,22 +14,28 @@ from sqlalchemy import Boolean, Date, DateTime, String, Table, bindparam, cast, 
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
-from consortia.access.identity import Identity
+from consortia.access import roles as R
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import authorize
 from consortia.platform import codetables
-from consortia.platform import roles as R
-from consortia.platform.models import CodeTableRow, Institution, Library, User, UserBlock, UserIdentifier, UserRole
-from consortia.platform.tenancy import acting_institution
-from consortia.platform.user_labels import UserLabels
-from consortia.platform.user_record import (
+from consortia.platform.models import (
     RECORD_FIELDS,
     BlockRecord,
+    CodeTableRow,
     IdentifierRecord,
+    Institution,
+    Library,
     RoleRecord,
+    User,
+    UserBlock,
+    UserIdentifier,
     UserRecord,
+    UserRole,
 )
-from consortia.platform.users import has_control_characters, user_not_found
+from consortia.platform.user_labels import UserLabels
+from consortia.platform.users import user_not_found
+from consortia.text import has_control_characters
 
 
 def _table(model: Any) -> Table:

@@ -23,16 +23,16 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from consortia.access import roles as R
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import CONSORTIA_LEVEL, authorize
+from consortia.access.roles import RoleSpec, role_set_problems
 from consortia.audit.service import record
 from consortia.db import utcnow
 from consortia.errors import BadRequest
 from consortia.platform import codetables
-from consortia.platform import roles as R
 from consortia.platform.models import Institution, Library, User, UserRole
-from consortia.platform.roles import RoleSpec, role_set_problems
 from consortia.platform.tenancy import libraries_of
 from consortia.platform.users import user_not_found
 

@@ -4,12 +4,12 @@ What a request may set, and the checks on it, are in `user_changes`; roles and t
 level in `user_roles`; API keys in `user_keys`. Every verb takes the acting `identity`, re-checks
 the permission it needs, changes the user and writes history (entity `user`, id the primary id, one
 row per changed field, identifier, block or role) in the caller's transaction. Entry points (API,
-pages, demo, tests) own the commit. The history kind and access-check object type `user` are
-registered at the end of this module.
+pages, demo, tests) own the commit. The history kind and access-check object type `user` are at the end
+of this module (handed over in `platform.domain`).
 
 Other domains keep things about users (the Support Center: cases opened, Consortia licences) and the
-platform imports none of them: they register a `DepartureHook` that runs when a user stops being staff
-or is deleted, to refuse it or to close their part with their own history.
+platform imports none of them: they hand over a `DepartureHook` (`Domain.departure_hooks`) that runs when
+a user stops being staff or is deleted, to refuse it or to close their part with their own history.
 
 Decisions where the specification is silent:
 - The primary id of an existing user cannot be changed (history and references are keyed on it).
@@ -33,11 +33,10 @@ from typing import Any, Protocol
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from consortia.access.explain import register_access_object
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, authorize
-from consortia.audit.registry import HistoryScope, register_history_kind
+from consortia.audit.registry import HistoryScope
 from consortia.audit.service import record
 from consortia.db import utcnow
 from consortia.errors import BadRequest, Conflict, NotFound
@@ -235,6 +234,28 @@ def set_password_hash(
         institution_id=user.institution_id,
     )
     end_sessions_of(session, user.id, keep=current_session_id if user.id == identity.user_id else None)
+
+
+def set_user_status(session: Session, identity: Identity, user: User, status: str) -> None:
+    """Set a user's status (ACTIVE or INACTIVE) with its history row; inactivating ends the user's browser
+    sessions (their API keys are refused while the account is inactive). For verbs that change the status
+    alone, having checked who may (the Support Center's contacts: `contact:status`); `update_user` sets it
+    among the other fields."""
+    if status == user.status:
+        return
+    record(
+        session,
+        entity="user",
+        entity_id=user.primary_id,
+        field="status",
+        old=user.status,
+        new=status,
+        actor=identity.actor,
+        institution_id=user.institution_id,
+    )
+    user.status = status
+    if status == "INACTIVE":
+        end_sessions_of(session, user.id)
 
 
 # --- other domains' part when a user leaves ---------------------------------------------------
@@ -464,14 +485,11 @@ def delete_user(session: Session, identity: Identity, user: User) -> None:
 # --- history kind and access-check object -----------------------------------------------------
 
 
-def _user(session: Session, identity: Identity, primary_id: str) -> User:
+def access_user_named(session: Session, identity: Identity, primary_id: str) -> User:
+    """The user with this primary id in the institution the caller works in, checked for `user:read`."""
     return access_user(session, identity, primary_id, P.USER_READ, id_type="primary_id")
 
 
-def _user_history(session: Session, identity: Identity, primary_id: str) -> HistoryScope:
-    user = _user(session, identity, primary_id)
+def user_history(session: Session, identity: Identity, primary_id: str) -> HistoryScope:
+    user = access_user_named(session, identity, primary_id)
     return HistoryScope(user.primary_id, user.institution_id)
-
-
-register_history_kind("user", _user_history)
-register_access_object("user", _user)

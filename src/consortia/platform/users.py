@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
-from sqlalchemy.orm import QueryableAttribute, Session, joinedload
+from sqlalchemy.orm import QueryableAttribute, Session, joinedload, selectinload
 
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import authorize, where
 from consortia.errors import BadRequest, NotFound
 from consortia.platform.models import CodeTableRow, Institution, User, UserIdentifier, UserRole
-from consortia.platform.tenancy import acting_institution, institution_by_code
+from consortia.platform.tenancy import institution_by_code
+from consortia.text import has_control_characters
 
 # One user with everything an answer shows, in one round trip (a user has few roles, identifiers and blocks).
 USER_LOAD = (
@@ -32,15 +33,8 @@ USER_LOAD = (
 QUERY_FIELDS = ("primary_id", "first_name", "last_name", "user_group", "ALL")
 ORDER_FIELDS = ("last_name", "first_name", "primary_id")
 _AND = re.compile(r"\s+AND\s+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 MAX_QUERY_TERMS = 10
 MAX_VALUE_LENGTH = 200
-
-
-def has_control_characters(text: str) -> bool:
-    """Text no field may hold: NUL and other control characters (tabs and line breaks excepted), which the
-    databases disagree about, and lone surrogates (only a JSON escape carries one), which no database stores."""
-    return _CONTROL.search(text) is not None
 
 
 def user_not_found(user_id: str, id_type: str | None = None) -> NotFound:
@@ -90,6 +84,18 @@ def access_user(
     user = find_user(session, institution, user_id, id_type)
     authorize(identity, permission, user, not_found=user_not_found(user_id, id_type))
     assert user is not None
+    return user
+
+
+def access_own_account(session: Session, identity: Identity) -> User:
+    """The signed-in person's own account ("My account"), with roles (and their libraries) and identifiers."""
+    user = session.scalars(
+        select(User)
+        .where(User.id == identity.user_id)
+        .options(selectinload(User.roles).selectinload(UserRole.library), selectinload(User.identifiers))
+    ).first()
+    if user is None:
+        raise NotFound("Your account was not found.")
     return user
 
 

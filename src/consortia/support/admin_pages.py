@@ -10,16 +10,15 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consortia.access.deps import DbSession, page_requires
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
-from consortia.access.policy import InInstitution, allows, authorize, demand, where
-from consortia.errors import BadRequest, NotFound
-from consortia.platform.models import Consortium, Institution, User
-from consortia.platform.tenancy import institution_by_code
+from consortia.access.policy import demand
+from consortia.errors import BadRequest
+from consortia.http.deps import DbSession, page_declares
+from consortia.platform.consortium_service import access_consortium, list_consortia
+from consortia.platform.models import Consortium
 from consortia.support import enablement, licences
 from consortia.support.models import CONSORTIA, SUPPORT_LEVELS
 from consortia.web.templating import redirect, render
@@ -31,8 +30,9 @@ def _with_warning(url: str, flash: str, warnings: list[str]) -> Response:
     return redirect(url, flash, warning=" ".join(warnings))
 
 
-def _consortia(session: Session) -> list[Consortium]:
-    return list(session.scalars(select(Consortium).order_by(Consortium.code)).all())
+def _consortia(session: Session, identity: Identity) -> list[Consortium]:
+    """The consortia to choose from (the operator's pages: all of them, by code)."""
+    return list_consortia(session, identity)[0]
 
 
 # --- case sharing per consortium and enablement requests --------------------------------------
@@ -42,29 +42,20 @@ def _consortia(session: Session) -> list[Consortium]:
 def admin_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CASE_SHARING_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.CASE_SHARING_MANAGE))],
 ) -> Response:
-    demand(identity, P.CASE_SHARING_MANAGE)
-    requests = []
-    for row in enablement.open_sharing_requests(session):
-        names = []
-        for contact in row.contacts:
-            user = session.get(User, contact.get("user_id"))
-            institution = session.get(Institution, contact.get("institution_id"))
-            if user is not None and institution is not None:
-                names.append(f"{user.full_name or user.primary_id} ({institution.code}/{user.primary_id})")
-        requests.append({"row": row, "case": row.case, "consortium": row.consortium, "contacts": names})
+    requests = enablement.open_requests(session, identity)
     return render(
         request,
         "support/admin.html",
-        {"consortia": _consortia(session), "requests": requests},
+        {"consortia": _consortia(session, identity), "requests": requests},
     )
 
 
 @router.post("/support/admin/consortia/{code}/case-sharing")
 def switch_case_sharing(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CASE_SHARING_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.CASE_SHARING_MANAGE))],
     code: str,
     enabled: Annotated[str, Form(max_length=5)],
     request_case: Annotated[str, Form(max_length=20)] = "",
@@ -90,11 +81,11 @@ def switch_case_sharing(
 def licences_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.LICENCE_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.LICENCE_MANAGE))],
     consortium: Annotated[str, Query(max_length=40)] = "",
 ) -> Response:
     demand(identity, P.LICENCE_MANAGE)
-    chosen = licences.access_consortium(session, identity, consortium, P.LICENCE_MANAGE) if consortium else None
+    chosen = access_consortium(session, identity, consortium, P.LICENCE_MANAGE) if consortium else None
     rows, total = licences.licences(session, identity, consortium=chosen, limit=100, offset=0)
     return render(
         request,
@@ -102,7 +93,7 @@ def licences_page(
         {
             "licences": rows,
             "total": total,
-            "consortia": _consortia(session),
+            "consortia": _consortia(session, identity),
             "chosen": chosen,
         },
     )
@@ -111,7 +102,7 @@ def licences_page(
 @router.post("/support/admin/licences")
 def grant_licence(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.LICENCE_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.LICENCE_MANAGE))],
     institution: Annotated[str, Form(max_length=40)],
     primary_id: Annotated[str, Form(max_length=100)],
 ) -> Response:
@@ -125,7 +116,7 @@ def grant_licence(
 @router.post("/support/admin/licences/{institution}/{primary_id}/remove")
 def remove_licence(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.LICENCE_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.LICENCE_MANAGE))],
     institution: str,
     primary_id: str,
 ) -> Response:
@@ -141,28 +132,28 @@ def remove_licence(
 def access_review_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.ACCESS_REVIEW))],
+    identity: Annotated[Identity, Depends(page_declares(P.ACCESS_REVIEW))],
     consortium: Annotated[str, Query(max_length=40)] = "",
 ) -> Response:
     demand(identity, P.ACCESS_REVIEW)
     report = None
     if consortium:
-        found = licences.access_consortium(session, identity, consortium, P.ACCESS_REVIEW)
+        found = access_consortium(session, identity, consortium, P.ACCESS_REVIEW)
         report = licences.access_report(session, identity, found)
     return render(
         request,
         "support/access_review.html",
-        {"consortia": _consortia(session), "report": report, "period": licences.REVIEW_PERIOD_MONTHS},
+        {"consortia": _consortia(session, identity), "report": report, "period": licences.REVIEW_PERIOD_MONTHS},
     )
 
 
 @router.post("/support/admin/access-review/{code}")
 def mark_reviewed(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.ACCESS_REVIEW))],
+    identity: Annotated[Identity, Depends(page_declares(P.ACCESS_REVIEW))],
     code: str,
 ) -> Response:
-    found = licences.access_consortium(session, identity, code, P.ACCESS_REVIEW)
+    found = access_consortium(session, identity, code, P.ACCESS_REVIEW)
     licences.mark_reviewed(session, identity, found)
     return redirect(f"/support/admin/access-review?consortium={found.code}", f"Review of {found.name} recorded.")
 
@@ -174,35 +165,22 @@ def mark_reviewed(
 def contacts_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CONTACT_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.CONTACT_MANAGE))],
     institution: Annotated[str, Query(max_length=40)] = "",
 ) -> Response:
     """The contacts of the institution named (or the caller's own); the choice offers every institution whose
-    contacts the caller manages (the SQL face of `contact:manage`), shown when there is more than one."""
-    if institution:
-        chosen = institution_by_code(session, institution)
-        authorize(identity, P.CONTACT_MANAGE, chosen, not_found=NotFound(f"Institution {institution} was not found."))
-    else:
-        chosen = session.get(Institution, identity.institution_id) if identity.institution_id is not None else None
-        if chosen is not None:
-            demand(identity, P.CONTACT_MANAGE, chosen)
-        else:
-            demand(identity, P.CONTACT_MANAGE, InInstitution(None))
-    choices = list(
-        session.scalars(
-            select(Institution).where(where(identity, P.CONTACT_MANAGE, Institution)).order_by(Institution.code)
-        )
-    )
+    contacts the caller manages, shown when there is more than one."""
+    directory = licences.contact_directory(session, identity, institution or None)
     return render(
         request,
         "support/contacts.html",
         {
-            "institution": chosen,
-            "institutions": choices if any(i.id != identity.institution_id for i in choices) else [],
-            "contacts": licences.contacts_of(session, chosen) if chosen else [],
-            "levels": [level for level in SUPPORT_LEVELS if level != CONSORTIA or allows(identity, P.LICENCE_MANAGE)],
+            "institution": directory.institution,
+            "institutions": directory.institutions,
+            "contacts": directory.contacts,
+            "levels": directory.levels,
             "consortia_level": CONSORTIA,
-            "can_change_status": chosen is not None and allows(identity, P.CONTACT_STATUS, chosen),
+            "can_change_status": directory.can_change_status,
         },
     )
 
@@ -210,7 +188,7 @@ def contacts_page(
 @router.post("/support/contacts/{institution}/{primary_id}")
 def change_contact(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CONTACT_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.CONTACT_MANAGE))],
     institution: str,
     primary_id: str,
     support_level: Annotated[str, Form(max_length=20)] = "",

@@ -6,51 +6,52 @@ their counts, see `support.views`).
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from consortia.access.deps import DbSession, public, requires
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import demand
-from consortia.almaws.conventions import Limit, Offset, envelope, respond
+from consortia.audit.schemas import event_json
 from consortia.errors import BadRequest
+from consortia.http.answers import Limit, Offset, download, envelope, respond
+from consortia.http.deps import DbSession, declares, public
 from consortia.mail import outbox
+from consortia.platform.consortium_service import access_consortium
 from consortia.platform.tenancy import institution_by_code
-from consortia.support import enablement, licences, registration, service, views
+from consortia.support import comments, enablement, licences, registration, service, views
 from consortia.support.models import CaseAttachment
 from consortia.support.policy import demand_support_center
+from consortia.support.registration import Registration
 from consortia.support.schemas import (
-    CaseCreate,
     CaseSharingSwitch,
     CaseUpdate,
     CommentCreate,
     ContactChange,
     LicenceGrant,
-    Registration,
     ShareWithChange,
     SharingRequestCreate,
     ViewClone,
-    ViewFilters,
-    ViewSort,
     ViewUpdate,
     attachment_json,
     case_json,
+    change_json,
     comment_json,
     contact_json,
-    event_json,
+    licence_json,
     message_json,
+    report_json,
+    view_json,
 )
+from consortia.support.service import CaseCreate
+from consortia.support.views import ViewFilters, ViewSort
 
 router = APIRouter(prefix="/api/v1", tags=["support"])
 
-Reader = Annotated[Identity, Depends(requires(P.CASE_READ))]
+Reader = Annotated[Identity, Depends(declares(P.CASE_READ))]
 
 
 def _case_body(identity: Identity, case: Any) -> dict[str, Any]:
@@ -135,7 +136,7 @@ def list_cases(
 def create_case(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.CASE_CREATE))],
+    identity: Annotated[Identity, Depends(declares(P.CASE_CREATE))],
     body: CaseCreate,
 ) -> Response:
     case = service.create_case(session, identity, body)
@@ -153,7 +154,7 @@ def get_case(request: Request, session: DbSession, identity: Reader, number: str
 def patch_case(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.CASE_EDIT))],
+    identity: Annotated[Identity, Depends(declares(P.CASE_EDIT))],
     number: str,
     body: CaseUpdate,
     if_match: Annotated[str | None, Header(max_length=40)] = None,
@@ -176,7 +177,7 @@ def patch_case(
 def put_sharing(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.CASE_SHARE))],
+    identity: Annotated[Identity, Depends(declares(P.CASE_SHARE))],
     number: str,
     body: ShareWithChange,
 ) -> Response:
@@ -190,7 +191,7 @@ def list_comments(
     request: Request, session: DbSession, identity: Reader, number: str, limit: Limit = 10, offset: Offset = 0
 ) -> Response:
     case = service.access_case(session, identity, number)
-    rows, total = service.comments_of(session, case, limit=limit, offset=offset)
+    rows, total = comments.comments_of(session, case, limit=limit, offset=offset)
     return respond(request, envelope("comment", [comment_json(c) for c in rows], total), root="comment")
 
 
@@ -198,12 +199,12 @@ def list_comments(
 def post_comment(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.CASE_COMMENT))],
+    identity: Annotated[Identity, Depends(declares(P.CASE_COMMENT))],
     number: str,
     body: CommentCreate,
 ) -> Response:
     case = service.access_case(session, identity, number, P.CASE_COMMENT)
-    comment = service.add_comment(session, identity, case, body.text)
+    comment = comments.add_comment(session, identity, case, body.text)
     return respond(request, comment_json(comment), root="comment", status=201)
 
 
@@ -217,7 +218,7 @@ def case_history(request: Request, session: DbSession, identity: Reader, number:
 @router.get("/support/cases/{number}/attachments")
 def list_attachments(request: Request, session: DbSession, identity: Reader, number: str) -> Response:
     case = service.access_case(session, identity, number)
-    rows = [attachment_json(a, case.number) for a in service.attachments_of(session, case)]
+    rows = [attachment_json(a, case.number) for a in comments.attachments_of(session, case)]
     return respond(request, envelope("attachment", rows, len(rows)), root="attachment")
 
 
@@ -227,14 +228,14 @@ def list_attachments(request: Request, session: DbSession, identity: Reader, num
 def post_attachment(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.CASE_COMMENT))],
+    identity: Annotated[Identity, Depends(declares(P.CASE_COMMENT))],
     number: str,
     file: Annotated[UploadFile, File()],
     name: Annotated[str, Form(max_length=255)] = "",
 ) -> Response:
     case = service.access_case(session, identity, number, P.CASE_COMMENT)
-    content = file.file.read(service.MAX_ATTACHMENT_BYTES + 1)
-    attachment = service.add_attachment(
+    content = file.file.read(comments.MAX_ATTACHMENT_BYTES + 1)
+    attachment = comments.add_attachment(
         session,
         identity,
         case,
@@ -250,51 +251,35 @@ AttachmentId = Annotated[int, Path(ge=1, le=2_000_000_000)]
 
 @router.get("/support/cases/{number}/attachments/{attachment_id}")
 def download_attachment(session: DbSession, identity: Reader, number: str, attachment_id: AttachmentId) -> Response:
-    case = service.access_case(session, identity, number)
-    return attachment_download(service.attachment_of(session, case, attachment_id))
+    return attachment_download(comments.access_attachment(session, identity, number, attachment_id))
 
 
 def attachment_download(attachment: CaseAttachment) -> Response:
-    """An attachment as a download (the API's and the case page's): never shown inline, never sniffed."""
-    return Response(
-        attachment.content,
-        media_type=attachment.content_type,
-        headers={"Content-Disposition": content_disposition(attachment.name), "X-Content-Type-Options": "nosniff"},
-    )
-
-
-def content_disposition(name: str) -> str:
-    """`attachment` with the file name as RFC 6266 gives it: `filename*` carries the name in UTF-8
-    (percent-encoded), `filename` an ASCII stand-in for clients that know no `filename*`. A header is
-    Latin-1 on the wire, so the name itself never goes there as it is."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    ascii_name = "".join(c for c in decomposed if not unicodedata.combining(c))
-    ascii_name = re.sub(r'[^\x20-\x7e]|["\\]', "_", ascii_name)
-    ascii_name = re.sub(r"_{2,}", "_", ascii_name).strip() or "attachment"
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+    """An attachment as a download (the API's and the case page's)."""
+    return download(attachment.name, attachment.content_type, attachment.content)
 
 
 # --- list views -------------------------------------------------------------------------------
 
-ViewKeeper = Annotated[Identity, Depends(requires(P.LIST_VIEW_MANAGE))]
+ViewKeeper = Annotated[Identity, Depends(declares(P.LIST_VIEW_MANAGE))]
 
 
 @router.get("/support/list-views")
 def list_views(request: Request, session: DbSession, identity: ViewKeeper) -> Response:
     found = views.views_for(session, identity)
-    return respond(request, envelope("list_view", [views.view_json(v) for v in found], len(found)), root="list_view")
+    return respond(request, envelope("list_view", [view_json(v) for v in found], len(found)), root="list_view")
 
 
 @router.get("/support/list-views/{view_id}")
 def get_view(request: Request, session: DbSession, identity: ViewKeeper, view_id: str) -> Response:
-    return respond(request, views.view_json(views.access_view(session, identity, view_id)), root="list_view")
+    return respond(request, view_json(views.access_view(session, identity, view_id)), root="list_view")
 
 
 @router.post("/support/list-views/{view_id}/clone", status_code=201)
 def clone_view(request: Request, session: DbSession, identity: ViewKeeper, view_id: str, body: ViewClone) -> Response:
     view = views.access_view(session, identity, view_id)
     clone = views.clone_view(session, identity, view, body.name)
-    return respond(request, views.view_json(clone), root="list_view", status=201)
+    return respond(request, view_json(clone), root="list_view", status=201)
 
 
 @router.patch("/support/list-views/{view_id}")
@@ -309,7 +294,7 @@ def patch_view(request: Request, session: DbSession, identity: ViewKeeper, view_
         columns=list(body.columns) if body.columns is not None else None,
         sort=body.sort,
     )
-    return respond(request, views.view_json(changed), root="list_view")
+    return respond(request, view_json(changed), root="list_view")
 
 
 @router.delete("/support/list-views/{view_id}", status_code=204)
@@ -343,7 +328,7 @@ def view_cases(
 def request_sharing(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.CASE_CREATE))],
+    identity: Annotated[Identity, Depends(declares(P.CASE_CREATE))],
     body: SharingRequestCreate,
 ) -> Response:
     case = enablement.create_sharing_request(session, identity, body.consortium, body.contacts)
@@ -354,18 +339,18 @@ def request_sharing(
 def put_case_sharing(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.CASE_SHARING_MANAGE))],
+    identity: Annotated[Identity, Depends(declares(P.CASE_SHARING_MANAGE))],
     code: str,
     body: CaseSharingSwitch,
 ) -> Response:
     change = enablement.set_case_sharing(session, identity, code, enabled=body.enabled, request_case=body.request_case)
     case = _case_body(identity, change.request_case) if change.request_case is not None else None
-    return respond(request, enablement.change_json(change, case), root="case_sharing")
+    return respond(request, change_json(change, case), root="case_sharing")
 
 
 # --- licences, contacts, access review (SC-11, SC-12) -----------------------------------------
 
-LicenceManager = Annotated[Identity, Depends(requires(P.LICENCE_MANAGE))]
+LicenceManager = Annotated[Identity, Depends(declares(P.LICENCE_MANAGE))]
 
 
 @router.get("/support/licences")
@@ -379,21 +364,21 @@ def list_licences(
     offset: Offset = 0,
 ) -> Response:
     demand(identity, P.LICENCE_MANAGE)
-    in_consortium = licences.access_consortium(session, identity, consortium, P.LICENCE_MANAGE) if consortium else None
+    in_consortium = access_consortium(session, identity, consortium, P.LICENCE_MANAGE) if consortium else None
     in_institution = institution_by_code(session, institution) if institution else None
     if institution and in_institution is None:
         raise BadRequest(f"Institution {institution} was not found.", "60224")
     rows, total = licences.licences(
         session, identity, consortium=in_consortium, institution=in_institution, limit=limit, offset=offset
     )
-    return respond(request, envelope("licence", [licences.licence_json(r) for r in rows], total), root="licence")
+    return respond(request, envelope("licence", [licence_json(r) for r in rows], total), root="licence")
 
 
 @router.post("/support/licences", status_code=201)
 def grant_licence(request: Request, session: DbSession, identity: LicenceManager, body: LicenceGrant) -> Response:
     user, institution = licences.licence_contact(session, identity, body.institution, body.primary_id)
     granted = licences.grant_licence(session, identity, user, institution)
-    return respond(request, licences.licence_json(granted.licence, granted.warnings), root="licence", status=201)
+    return respond(request, licence_json(granted.licence, granted.warnings), root="licence", status=201)
 
 
 @router.delete("/support/licences/{institution}/{primary_id}", status_code=204)
@@ -403,7 +388,7 @@ def remove_licence(session: DbSession, identity: LicenceManager, institution: st
     return Response(status_code=204)
 
 
-ContactManager = Annotated[Identity, Depends(requires(P.CONTACT_MANAGE))]
+ContactManager = Annotated[Identity, Depends(declares(P.CONTACT_MANAGE))]
 
 
 @router.get("/support/contacts/{institution}/{primary_id}")
@@ -432,7 +417,7 @@ def patch_contact(
     return respond(request, {**contact_json(user, found), "warnings": warnings}, root="contact")
 
 
-ReviewManager = Annotated[Identity, Depends(requires(P.ACCESS_REVIEW))]
+ReviewManager = Annotated[Identity, Depends(declares(P.ACCESS_REVIEW))]
 
 
 @router.get("/support/access-review")
@@ -445,17 +430,17 @@ def access_review(
     demand(identity, P.ACCESS_REVIEW)
     if not consortium:
         raise BadRequest("Name the consortium with ?consortium=CODE.", "40166411")
-    found = licences.access_consortium(session, identity, consortium, P.ACCESS_REVIEW)
+    found = access_consortium(session, identity, consortium, P.ACCESS_REVIEW)
     report = licences.access_report(session, identity, found)
-    return respond(request, licences.report_json(report), root="consortia_user")
+    return respond(request, report_json(report), root="consortia_user")
 
 
 @router.post("/support/access-review/{consortium}", status_code=201)
 def mark_reviewed(request: Request, session: DbSession, identity: ReviewManager, consortium: str) -> Response:
-    found = licences.access_consortium(session, identity, consortium, P.ACCESS_REVIEW)
+    found = access_consortium(session, identity, consortium, P.ACCESS_REVIEW)
     licences.mark_reviewed(session, identity, found)
     report = licences.access_report(session, identity, found)
-    return respond(request, licences.report_json(report), root="consortia_user", status=201)
+    return respond(request, report_json(report), root="consortia_user", status=201)
 
 
 # --- mail outbox ------------------------------------------------------------------------------
@@ -465,7 +450,7 @@ def mark_reviewed(request: Request, session: DbSession, identity: ReviewManager,
 def mail_outbox(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(requires(P.MAIL_OUTBOX_READ))],
+    identity: Annotated[Identity, Depends(declares(P.MAIL_OUTBOX_READ))],
     to: Annotated[str | None, Query(max_length=200)] = None,
     limit: Limit = 10,
     offset: Offset = 0,

@@ -1,5 +1,5 @@
 """The Support Center's part of the demo (`consortia demo`): cases, comments, sharing, licences and a
-pending case-sharing request, registered in `DEMO_EXTENSIONS`.
+pending case-sharing request; `build_support_demo` is handed over in `support.domain`.
 
 Everything is made through the Support Center's own verbs, acting as the demo people, so the
 history of every case, licence and share is the history those verbs write:
@@ -38,10 +38,10 @@ from sqlalchemy.orm import Session
 from consortia.access.identity import Identity, identity_of
 from consortia.audit.models import HistoryEvent
 from consortia.db import utcnow
-from consortia.demo import DEMO_EXTENSIONS, DemoContext
+from consortia.platform.demo import DemoContext
 from consortia.platform.models import User
 from consortia.platform.setup import OPERATOR_ID
-from consortia.support import enablement, licences, service
+from consortia.support import comments, enablement, licences, service
 from consortia.support.demo_cases import (
     ATTACH,
     COMMENT,
@@ -54,8 +54,9 @@ from consortia.support.demo_cases import (
     STATUS,
     demo_cases,
 )
+from consortia.support.enablement import ContactRef
 from consortia.support.models import CaseAttachment, CaseComment, ConsortiaLicence, PartnerCaseView, SupportCase
-from consortia.support.schemas import CaseCreate, ContactRef
+from consortia.support.service import CaseCreate
 
 # --- the demo's clock ----------------------------------------------------------------------------
 
@@ -182,14 +183,14 @@ def _build(session: Session, context: DemoContext, people: dict[str, Identity], 
 
 def _act(session: Session, identity: Identity, case: SupportCase, action: str, value: str) -> None:
     if action == COMMENT:
-        service.add_comment(session, identity, case, value)
+        comments.add_comment(session, identity, case, value)
     elif action == STATUS:
         service.update_case(session, identity, case, status=value)
     elif action == SHARE:
         service.set_share_with(session, identity, case, value)
     elif action == ATTACH:
         content_type, text = DEMO_FILES[value]
-        service.add_attachment(session, identity, case, name=value, content_type=content_type, content=text.encode())
+        comments.add_attachment(session, identity, case, name=value, content_type=content_type, content=text.encode())
     else:
         raise ValueError(f"Unknown demo step {action!r} on case {case.number}.")
 
@@ -225,6 +226,3 @@ def _operator(session: Session, context: DemoContext) -> User:
         session.add(operator)
         session.flush()
     return operator
-
-
-DEMO_EXTENSIONS.append(build_support_demo)

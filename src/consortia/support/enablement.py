@@ -22,33 +22,46 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
-from consortia.access.policy import InInstitution, demand
+from consortia.access.policy import InInstitution, allows, demand
 from consortia.audit.service import record, text_of
 from consortia.db import utcnow
 from consortia.errors import BadRequest, Conflict, Forbidden, NotFound
+from consortia.platform.consortium_service import access_consortium
 from consortia.platform.models import Consortium, Institution, User
-from consortia.platform.tenancy import acting_institution
 from consortia.platform.users import find_user
-from consortia.support.licences import access_consortium, active_licence, grant_licence, licence_json
+from consortia.support.comments import add_comment
+from consortia.support.licences import active_licence, grant_licence
 from consortia.support.models import (
     CLOSED,
+    CONTACT_LEVELS,
     SHARE_INSTITUTION,
     SOLVED,
     ConsortiaLicence,
     SharingRequest,
     SupportCase,
 )
-from consortia.support.schemas import ContactRef
-from consortia.support.service import add_comment, find_case, open_case, update_case
+from consortia.support.service import find_case, open_case, update_case
 
 REQUEST_PRODUCT = "Support Center"
+MAX_INSTITUTION_CODE = 40
+MAX_PRIMARY_ID = 100
+MAX_REQUEST_CONTACTS = 50
+
+
+class ContactRef(BaseModel):
+    """A contact named by institution code and user name (primary id), in any member institution."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    institution: str = Field(min_length=1, max_length=MAX_INSTITUTION_CODE)
+    primary_id: str = Field(min_length=1, max_length=MAX_PRIMARY_ID)
 
 
 def consortium_phrase(name: str) -> str:
@@ -155,14 +168,108 @@ def sharing_request_of(session: Session, case: SupportCase) -> SharingRequest | 
 
 
 def open_sharing_requests(session: Session) -> list[SharingRequest]:
-    """Unresolved enablement requests, oldest first (for the operator's admin page)."""
+    """Unresolved enablement requests, oldest first, with their cases and consortia."""
     return list(
         session.scalars(
             select(SharingRequest)
             .join(SupportCase, SupportCase.id == SharingRequest.case_id)
             .where(SharingRequest.resolved_at.is_(None), SupportCase.status != CLOSED)
             .order_by(SupportCase.id)
+            .options(selectinload(SharingRequest.case), selectinload(SharingRequest.consortium))
         ).all()
+    )
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """An unresolved enablement request as the operator's admin page lists it: its case, its consortium,
+    and its contacts as `Full Name (INSTITUTION/primary_id)` (those that still exist)."""
+
+    row: SharingRequest
+    case: SupportCase
+    consortium: Consortium
+    contacts: list[str]
+
+
+def open_requests(session: Session, identity: Identity) -> list[OpenRequest]:
+    """The unresolved enablement requests with their contacts' names, for the operator
+    (`case-sharing:manage`); the contacts of all of them are read in two queries."""
+    demand(identity, P.CASE_SHARING_MANAGE)
+    rows = open_sharing_requests(session)
+    named = [contact for row in rows for contact in row.contacts]
+    user_ids = {contact.get("user_id") for contact in named} - {None}
+    institution_ids = {contact.get("institution_id") for contact in named} - {None}
+    users: dict[int | None, User] = {}
+    if user_ids:
+        users = {user.id: user for user in session.scalars(select(User).where(User.id.in_(user_ids)))}
+    institutions: dict[int | None, Institution] = {}
+    if institution_ids:
+        institutions = {
+            i.id: i for i in session.scalars(select(Institution).where(Institution.id.in_(institution_ids)))
+        }
+    found = []
+    for row in rows:
+        names = []
+        for contact in row.contacts:
+            user = users.get(contact.get("user_id"))
+            institution = institutions.get(contact.get("institution_id"))
+            if user is not None and institution is not None:
+                names.append(f"{user.full_name or user.primary_id} ({institution.code}/{user.primary_id})")
+        found.append(OpenRequest(row, row.case, row.consortium, names))
+    return found
+
+
+def may_resolve(identity: Identity, request: SharingRequest | None) -> bool:
+    """Whether the caller may resolve this enablement request from its case (the operator, while it is open)."""
+    return (
+        request is not None
+        and request.resolved_at is None
+        and allows(identity, P.CASE_SHARING_MANAGE, request.consortium)
+    )
+
+
+# --- the request form -----------------------------------------------------------------------------
+
+NO_CONSORTIUM = "Your institution belongs to no consortium: there is nothing to share cases with."
+
+
+@dataclass(frozen=True)
+class RequestForm:
+    """What the page asking for case sharing offers: the consortium's institutions (the requester's own
+    first, then by name) and the requester's own Support Center users, as suggestions for user names."""
+
+    institution: Institution
+    consortium: Consortium
+    members: list[Institution]
+    colleagues: list[User]
+
+
+def requesting_institution(session: Session, identity: Identity) -> tuple[Institution, Consortium]:
+    """The institution the caller works in and its consortium; 400 when it belongs to none."""
+    institution = acting_institution(session, identity)
+    if institution.consortium is None:
+        raise BadRequest(NO_CONSORTIUM)
+    return institution, institution.consortium
+
+
+def request_form(session: Session, identity: Identity) -> RequestForm:
+    institution, consortium = requesting_institution(session, identity)
+    members = session.scalars(
+        select(Institution).where(Institution.consortium_id == institution.consortium_id).order_by(Institution.name)
+    ).all()
+    colleagues = session.scalars(
+        select(User)
+        .where(
+            User.institution_id == institution.id,
+            User.record_type == "STAFF",
+            User.status == "ACTIVE",
+            User.support_level.in_(sorted(CONTACT_LEVELS)),
+        )
+        .order_by(User.last_name, User.first_name, User.primary_id_key)
+        .limit(200)
+    ).all()
+    return RequestForm(
+        institution, consortium, sorted(members, key=lambda member: member.id != institution.id), list(colleagues)
     )
 
 
@@ -244,13 +351,3 @@ def _resolve_request(
     update_case(session, identity, case, status=SOLVED)
     request.resolved_at = now
     change.request_case = case
-
-
-def change_json(change: SharingChange, case_body: dict[str, Any] | None) -> dict[str, Any]:
-    return {
-        "consortium": {"value": change.consortium.code, "desc": change.consortium.name},
-        "case_sharing_enabled": change.consortium.case_sharing_enabled,
-        "licences": [licence_json(licence) for licence in change.granted],
-        "warnings": change.warnings,
-        "request_case": case_body,
-    }

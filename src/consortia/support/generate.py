@@ -1,5 +1,5 @@
 """Support Center volumes for `consortia generate` (SPEC N, N-5): cases and Consortia licences of the
-generated institutions, registered in `GENERATORS`.
+generated institutions, as the steps of `generate_support` (handed over in `support.domain`).
 
 Size L has 1,000,000 cases (S 10,000, M 100,000, XS 1,000), spread evenly over the 20 generated
 institutions, one step per institution (`support cases:01`, …) so that an interrupted run resumes
@@ -27,17 +27,16 @@ from sqlalchemy import Select, insert, literal, select, update
 from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from consortia.audit.models import HistoryEvent
-from consortia.audit.service import Actor, record
+from consortia.audit.models import Actor
+from consortia.audit.service import RowActor, history_insert_from_select, record
 from consortia.db import utcnow
-from consortia.generate import (
+from consortia.platform.generate import (
     BATCH,
     CASES,
-    GENERATORS,
     INSTITUTIONS,
     MARKER_ACTOR,
     GenerationContext,
-    Generator,
+    Step,
     institution_code,
     staff_id,
 )
@@ -220,35 +219,19 @@ def _history_from(
     new: ColumnElement[Any] | QueryableAttribute[Any],
     at: QueryableAttribute[dt.datetime],
 ) -> None:
-    actor = User.first_name + literal(" ") + User.last_name
-    selected = cases.with_only_columns(
-        literal("case"),
-        SupportCase.number,
-        SupportCase.institution_id,
-        literal(field),
-        literal(old),
-        new,
-        SupportCase.opened_by_id,
-        actor,
-        at,
-        literal(None),
-        maintain_column_froms=True,
-    )
+    """The history rows of `cases`, each case's own opener as actor, at the case's own `at`."""
+    opener = RowActor(SupportCase.opened_by_id, User.first_name + literal(" ") + User.last_name)
     session.execute(
-        insert(HistoryEvent).from_select(
-            [
-                "entity",
-                "entity_id",
-                "institution_id",
-                "field",
-                "old",
-                "new",
-                "actor_id",
-                "actor",
-                "at",
-                "job_instance_id",
-            ],
-            selected,
+        history_insert_from_select(
+            entity="case",
+            entity_id=SupportCase.number,
+            institution_id=SupportCase.institution_id,
+            field=field,
+            old=old,
+            new=new,
+            actor=opener,
+            where_from=cases,
+            at=at,
         )
     )
 
@@ -287,5 +270,8 @@ def generate_licences(session: Session, context: GenerationContext) -> None:
         )
 
 
-GENERATORS.extend(Generator(cases_step_name(number), _cases_of(number)) for number in range(1, INSTITUTIONS + 1))
-GENERATORS.append(Generator(LICENCE_STEP, generate_licences))
+def generate_support(context: GenerationContext, step: Step) -> None:
+    """The Support Center's steps: the cases of each generated institution, then the licences."""
+    for number in range(1, INSTITUTIONS + 1):
+        step(cases_step_name(number), _cases_of(number))
+    step(LICENCE_STEP, generate_licences)

@@ -23,27 +23,23 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
-from consortia.access.policy import allows, authorize, demand
-from consortia.almaws.conventions import alma_date, alma_datetime, coded
-from consortia.audit.registry import HistoryScope, register_history_kind
+from consortia.access.policy import InInstitution, allows, authorize, demand, where
+from consortia.audit.registry import HistoryScope
 from consortia.audit.service import record
 from consortia.db import utcnow
 from consortia.errors import BadRequest, Conflict, NotFound
-from consortia.platform.auth import end_sessions_of
 from consortia.platform.models import Consortium, Institution, User
 from consortia.platform.tenancy import institution_by_code
 from consortia.platform.user_roles import check_support_level, record_support_level
-from consortia.platform.user_service import register_departure_hook
+from consortia.platform.user_service import set_user_status
 from consortia.platform.users import find_user
-from consortia.support.models import CONSORTIA, STANDARD, AccessReview, ConsortiaLicence, SupportCase
-from consortia.support.schemas import institution_json
+from consortia.support.models import CONSORTIA, STANDARD, SUPPORT_LEVELS, AccessReview, ConsortiaLicence, SupportCase
 from consortia.support.service import last_partner_views
 
 REVIEW_PERIOD_MONTHS = 6
@@ -84,16 +80,13 @@ def licence_key(institution: Institution, user: User) -> str:
     return f"{institution.code}/{user.primary_id}"
 
 
-def _licence_history_scope(session: Session, identity: Identity, key: str) -> HistoryScope:
+def licence_history_scope(session: Session, identity: Identity, key: str) -> HistoryScope:
     """The history API's view of a licence `INSTITUTION/primary_id` (the operator's only)."""
     institution_code, _, primary_id = key.partition("/")
     if not allows(identity, P.LICENCE_MANAGE) or not primary_id:
         raise contact_not_found(institution_code, primary_id)
     user, institution = access_contact(session, identity, institution_code, primary_id, P.LICENCE_MANAGE)
     return HistoryScope(licence_key(institution, user), institution.id)
-
-
-register_history_kind("licence", _licence_history_scope)
 
 
 def active_licence(session: Session, user: User) -> ConsortiaLicence | None:
@@ -214,20 +207,6 @@ def licences(
     return list(rows), total
 
 
-def licence_json(licence: ConsortiaLicence, warnings: list[str] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "institution": institution_json(licence.institution),
-        "primary_id": licence.user.primary_id,
-        "full_name": licence.user.full_name,
-        "granted": alma_datetime(licence.granted_at),
-        "granted_by": licence.granted_by,
-        "link": f"/api/v1/support/licences/{licence.institution.code}/{licence.user.primary_id}",
-    }
-    if warnings is not None:
-        body["warnings"] = warnings
-    return body
-
-
 # --- contacts ---------------------------------------------------------------------------------
 
 
@@ -263,19 +242,7 @@ def set_contact(
     if new_level and support_level is not None:
         record_support_level(session, identity, user, support_level)
     if new_status and status is not None:
-        record(
-            session,
-            entity="user",
-            entity_id=user.primary_id,
-            field="status",
-            old=user.status,
-            new=status,
-            actor=identity.actor,
-            institution_id=user.institution_id,
-        )
-        user.status = status
-        if status == "INACTIVE":
-            end_sessions_of(session, user.id)
+        set_user_status(session, identity, user, status)
     session.flush()
     return warnings
 
@@ -292,7 +259,49 @@ def contacts_of(session: Session, institution: Institution) -> list[User]:
     )
 
 
-def _contact_leaving(session: Session, identity: Identity, user: User, *, deleting: bool) -> None:
+@dataclass(frozen=True)
+class ContactDirectory:
+    """The contacts page of one institution: its staff users (`contacts_of`), the institutions whose
+    contacts the caller manages (to choose from, when there is more than the caller's own), the levels the
+    caller may give, and whether the caller may change a contact's status."""
+
+    institution: Institution | None
+    institutions: list[Institution]
+    contacts: list[User]
+    levels: list[str]
+    can_change_status: bool
+
+
+def contact_directory(session: Session, identity: Identity, institution_code: str | None) -> ContactDirectory:
+    """The contacts of the institution named, or of the caller's own (`contact:manage`: 404 for an institution
+    the caller may not see, 403 for one whose contacts the caller does not manage). The choice offers every
+    institution whose contacts the caller manages (the SQL face of `contact:manage`)."""
+    if institution_code:
+        chosen = institution_by_code(session, institution_code)
+        authorize(
+            identity,
+            P.CONTACT_MANAGE,
+            chosen,
+            not_found=NotFound(f"Institution {institution_code} was not found."),
+        )
+    else:
+        chosen = session.get(Institution, identity.institution_id) if identity.institution_id is not None else None
+        demand(identity, P.CONTACT_MANAGE, chosen if chosen is not None else InInstitution(None))
+    choices = list(
+        session.scalars(
+            select(Institution).where(where(identity, P.CONTACT_MANAGE, Institution)).order_by(Institution.code)
+        )
+    )
+    return ContactDirectory(
+        institution=chosen,
+        institutions=choices if any(i.id != identity.institution_id for i in choices) else [],
+        contacts=contacts_of(session, chosen) if chosen else [],
+        levels=[level for level in SUPPORT_LEVELS if level != CONSORTIA or allows(identity, P.LICENCE_MANAGE)],
+        can_change_status=chosen is not None and allows(identity, P.CONTACT_STATUS, chosen),
+    )
+
+
+def contact_leaving(session: Session, identity: Identity, user: User, *, deleting: bool) -> None:
     """The platform's departure hook: a user who opened cases is not deleted (they stay named on them),
     and an active Consortia licence ends, with its history, before the user leaves the staff or goes."""
     if deleting:
@@ -309,9 +318,6 @@ def _contact_leaving(session: Session, identity: Identity, user: User, *, deleti
         institution = session.get(Institution, user.institution_id) if user.institution_id is not None else None
         if institution is not None:
             remove_licence(session, identity, user, institution)
-
-
-register_departure_hook(_contact_leaving)
 
 
 # --- access review ----------------------------------------------------------------------------
@@ -341,14 +347,6 @@ class AccessReport:
     @property
     def overdue(self) -> bool:
         return self.next_due is not None and self.next_due < utcnow().date()
-
-
-def access_consortium(session: Session, identity: Identity, code: str, permission: P) -> Consortium:
-    """A consortium by code for an operator action: members of it get 403, everyone else 404."""
-    consortium = session.scalars(select(Consortium).where(Consortium.code == code.strip().upper())).first()
-    authorize(identity, permission, consortium, not_found=NotFound(f"Consortium {code} was not found."))
-    assert consortium is not None
-    return consortium
 
 
 def access_report(session: Session, identity: Identity, consortium: Consortium) -> AccessReport:
@@ -397,31 +395,3 @@ def mark_reviewed(session: Session, identity: Identity, consortium: Consortium) 
     )
     session.flush()
     return review
-
-
-def report_json(report: AccessReport) -> dict[str, Any]:
-    users = [
-        {
-            "institution": institution_json(row.institution),
-            "primary_id": row.user.primary_id,
-            "full_name": row.user.full_name,
-            "status": coded(row.user.status, row.user.status.title()),
-            "granted": alma_datetime(row.licence.granted_at),
-            "granted_by": row.licence.granted_by,
-            "last_sign_in": alma_datetime(row.user.last_sign_in),
-            "last_partner_view": alma_datetime(row.last_partner_view),
-        }
-        for row in report.rows
-    ]
-    body: dict[str, Any] = {}
-    if users:
-        body["consortia_user"] = users
-    body["total_record_count"] = len(users)
-    body["consortium"] = coded(report.consortium.code, report.consortium.name)
-    body["last_review"] = (
-        {"date": alma_datetime(report.last_review.reviewed_at), "reviewer": report.last_review.reviewer}
-        if report.last_review
-        else None
-    )
-    body["next_due"] = alma_date(report.next_due)
-    return body

@@ -9,7 +9,7 @@ change of the flag or of the sharing level takes effect on the next read (SC-1, 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -17,17 +17,21 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from consortia.db import Base, utcnow
 from consortia.platform.models import Consortium, Institution, User
 
-# SC-4 vocabularies, in workflow / severity order.
+# SC-4 vocabularies, in workflow / severity order (the Literal types are the same values, for inputs).
 ISSUE_TYPES = ("Access", "Technical", "Configuration", "Data", "Other")
 PRIORITIES = ("Low", "Medium", "High", "Critical")
 NEW, IN_PROGRESS, PENDING_CUSTOMER, SOLVED, CLOSED = "New", "In Progress", "Pending Customer", "Solved", "Closed"
 STATUSES = (NEW, IN_PROGRESS, PENDING_CUSTOMER, SOLVED, CLOSED)
 OPEN_STATUSES = (NEW, IN_PROGRESS, PENDING_CUSTOMER)
+IssueType = Literal["Access", "Technical", "Configuration", "Data", "Other"]
+Priority = Literal["Low", "Medium", "High", "Critical"]
+Status = Literal["New", "In Progress", "Pending Customer", "Solved", "Closed"]
 
 # Share with (SC-4, SC-5).
 SHARE_INSTITUTION = "INSTITUTION"
 SHARE_CONSORTIUM = "CONSORTIUM"
 SHARE_WITH = (SHARE_INSTITUTION, SHARE_CONSORTIUM)
+ShareWith = Literal["INSTITUTION", "CONSORTIUM"]
 MY_INSTITUTION_LABEL = "My Institution"
 
 # Support Center levels (SC-2), lowest first.

@@ -19,15 +19,14 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from consortia.access.deps import DbSession, page_requires
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
-from consortia.access.policy import InInstitution, allows, demand
+from consortia.access.policy import InInstitution, demand
 from consortia.audit.models import HistoryEvent
 from consortia.errors import BadRequest, Forbidden, NotFound
+from consortia.http.deps import DbSession, page_declares
 from consortia.platform.models import Institution
-from consortia.platform.tenancy import acting_institution
-from consortia.support import admin_pages, enablement, registration_pages, service, sharing_pages, views
+from consortia.support import admin_pages, comments, enablement, registration_pages, service, sharing_pages, views
 from consortia.support.api import AttachmentId, attachment_download
 from consortia.support.models import (
     ISSUE_TYPES,
@@ -39,7 +38,9 @@ from consortia.support.models import (
     SupportCase,
 )
 from consortia.support.policy import demand_support_center
-from consortia.support.schemas import CaseCreate, ViewSort, share_level_desc, share_with_desc
+from consortia.support.schemas import share_level_desc, share_with_desc
+from consortia.support.service import CaseCreate
+from consortia.support.views import ViewSort
 from consortia.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -105,7 +106,7 @@ def case_url(number: str, state: Mapping[str, str], anchor: str = "") -> str:
 def case_list(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CASE_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.CASE_READ))],
     view: Annotated[str, Query(max_length=40)] = "",
     sort: Annotated[str, Query(max_length=20)] = "",
     dir: Annotated[str, Query(max_length=4)] = "",
@@ -125,7 +126,7 @@ def case_list(
         sort=sort_by,
         count_cap=views.PAGE_COUNT_CAP,
     )
-    institution = session.get(Institution, identity.institution_id) if identity.institution_id else None
+    can = service.case_list_abilities(session, identity)
 
     def sort_link(column: str) -> str:
         direction = "asc" if sort_by.field == column and sort_by.direction == "desc" else "desc"
@@ -159,16 +160,10 @@ def case_list(
             "next_link": page_link(page + 1) if result.has_more else None,
             "page": page,
             "case_query": query_of(here),
-            "can_create": allows(identity, P.CASE_CREATE, InInstitution(identity.acting_institution_id)),
-            "can_keep_views": allows(identity, P.LIST_VIEW_MANAGE),
-            "can_request_sharing": (
-                allows(identity, P.CASE_SHARING_REQUEST, InInstitution(identity.acting_institution_id))
-                and institution is not None
-                and institution.consortium is not None
-                and not institution.consortium.case_sharing_enabled
-            ),
-            "can_manage_contacts": identity.institution_id is not None
-            and allows(identity, P.CONTACT_MANAGE, InInstitution(identity.institution_id)),
+            "can_create": can.create,
+            "can_keep_views": can.keep_views,
+            "can_request_sharing": can.request_sharing,
+            "can_manage_contacts": can.manage_contacts,
             "count_cap": views.PAGE_COUNT_CAP,
         },
     )
@@ -209,7 +204,7 @@ def _new_case_context(session: Session, identity: Identity, values: dict[str, st
 
 @router.get("/support/cases/new", response_class=HTMLResponse)
 def new_case_page(
-    request: Request, session: DbSession, identity: Annotated[Identity, Depends(page_requires(P.CASE_CREATE))]
+    request: Request, session: DbSession, identity: Annotated[Identity, Depends(page_declares(P.CASE_CREATE))]
 ) -> Response:
     institution = acting_institution(session, identity)
     demand(identity, P.CASE_CREATE, InInstitution(institution.id))
@@ -221,7 +216,7 @@ def new_case_page(
 def create_case(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CASE_CREATE))],
+    identity: Annotated[Identity, Depends(page_declares(P.CASE_CREATE))],
     subject: Annotated[str, Form(max_length=255)] = "",
     description: Annotated[str, Form(max_length=20_000)] = "",
     issue_type: Annotated[str, Form(max_length=40)] = "Technical",
@@ -256,7 +251,7 @@ def create_case(
 def case_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CASE_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.CASE_READ))],
     number: str,
     share: bool = False,
 ) -> Response:
@@ -270,29 +265,25 @@ def _case_context(
     session: Session, identity: Identity, case: SupportCase, state: dict[str, str], *, open_share: bool
 ) -> dict[str, Any]:
     can = service.case_abilities(identity, case)
-    comments, _total = service.comments_of(session, case, limit=500, offset=0)
+    case_comments, _total = comments.comments_of(session, case, limit=500, offset=0)
     request_row = enablement.sharing_request_of(session, case)
     offered = service.share_with_choices(can)
     return {
         "case": case,
         "can": can,
-        "read_only_partner": not allows(identity, P.CASE_EDIT, case),
+        "read_only_partner": can.read_only,
         "share_label": share_with_desc(case),
         "share_choices": [(value, label) for value, label in share_choices(case.institution) if value in offered],
         "next_statuses": service.next_statuses(case.status),
         "priorities": PRIORITIES,
-        "comments": comments,
-        "attachments": service.attachments_of(session, case),
+        "comments": case_comments,
+        "attachments": comments.attachments_of(session, case),
         "events": case_history_rows(case, service.case_history(session, case)),
         "list_state": state,
         "list_query": query_of(state),
         "open_share": open_share and can.share_case,
         "sharing_request": request_row,
-        "can_resolve_request": (
-            request_row is not None
-            and request_row.resolved_at is None
-            and allows(identity, P.CASE_SHARING_MANAGE, request_row.consortium)
-        ),
+        "can_resolve_request": enablement.may_resolve(identity, request_row),
     }
 
 
@@ -300,7 +291,7 @@ def _case_context(
 def share_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CASE_SHARE))],
+    identity: Annotated[Identity, Depends(page_declares(P.CASE_SHARE))],
     number: str,
 ) -> Response:
     """The Share Case pop-up as a page of its own (without JavaScript the button leads here)."""
@@ -347,7 +338,7 @@ def case_history_rows(case: SupportCase, events: Sequence[HistoryEvent]) -> list
 def change_sharing(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CASE_SHARE))],
+    identity: Annotated[Identity, Depends(page_declares(P.CASE_SHARE))],
     number: str,
     share_with: Annotated[str, Form(max_length=20)],
 ) -> Response:
@@ -365,7 +356,7 @@ def change_sharing(
 def update_case(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CASE_EDIT))],
+    identity: Annotated[Identity, Depends(page_declares(P.CASE_EDIT))],
     number: str,
     version: Annotated[int, Form(ge=1, le=2**31 - 1)],
     status: Annotated[str, Form(max_length=30)] = "",
@@ -397,12 +388,12 @@ def update_case(
 def add_comment(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CASE_COMMENT))],
+    identity: Annotated[Identity, Depends(page_declares(P.CASE_COMMENT))],
     number: str,
     text: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
     case = service.access_case(session, identity, number, P.CASE_COMMENT)
-    service.add_comment(session, identity, case, text)
+    comments.add_comment(session, identity, case, text)
     state = list_state(session, identity, request.query_params)
     return redirect(case_url(case.number, state, "#comments"), "Comment added.")
 
@@ -411,14 +402,14 @@ def add_comment(
 def add_attachment(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CASE_COMMENT))],
+    identity: Annotated[Identity, Depends(page_declares(P.CASE_COMMENT))],
     number: str,
     file: Annotated[UploadFile, File()],
 ) -> Response:
     """Not `async`, like the API's upload: the verb waits on the database, never on the event loop."""
     case = service.access_case(session, identity, number, P.CASE_COMMENT)
-    content = file.file.read(service.MAX_ATTACHMENT_BYTES + 1)
-    attachment = service.add_attachment(
+    content = file.file.read(comments.MAX_ATTACHMENT_BYTES + 1)
+    attachment = comments.add_attachment(
         session,
         identity,
         case,
@@ -433,9 +424,8 @@ def add_attachment(
 @router.get("/support/cases/{number}/attachments/{attachment_id}")
 def download_attachment(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CASE_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.CASE_READ))],
     number: str,
     attachment_id: AttachmentId,
 ) -> Response:
-    case = service.access_case(session, identity, number)
-    return attachment_download(service.attachment_of(session, case, attachment_id))
+    return attachment_download(comments.access_attachment(session, identity, number, attachment_id))

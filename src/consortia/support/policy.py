@@ -1,7 +1,8 @@
 """Support Center permissions (SC-2, SC-6, SC-10): the case visibility rule with its two faces, the rule of
-who manages a case, who asks for case sharing, and the operator-only permissions; registered into the
-one permission map on import. (`contact:status` and `support-level:set` are in the platform's map:
-the platform's user verbs need them too.)
+who manages a case, who asks for case sharing, and the operator-only permissions. `GRANTS` are the Support
+Center's entries of the one permission map, handed over in `support.domain` and put into the map at
+assembly (`consortia.domains`). (`contact:status` and `support-level:set` are in the platform's map: the
+platform's user verbs need them too.)
 
 Case visibility (SC-6) is ONE rule, `case_visible`: its `test` answers for one case, its `where`
 is the same rule as an SQL filter, and every read path (get, lists, counts, search, comments,
@@ -27,11 +28,11 @@ from sqlalchemy import Select, and_, false, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from consortia.access import policy
+from consortia.access import roles as R
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
-from consortia.access.policy import InInstitution, Rule, institution_of, operator, staff_role
+from consortia.access.policy import Grant, InInstitution, Rule, institution_of, operator, staff_role
 from consortia.errors import Forbidden
-from consortia.platform import roles as R
 from consortia.platform.models import Consortium, Institution
 from consortia.support.models import CONSORTIA, CONTACT_LEVELS, INSTITUTION_LEVELS, SHARE_CONSORTIUM, SupportCase
 
@@ -186,58 +187,53 @@ PARTNER_READ_ONLY = (
     "opener and STANDARD or CONSORTIA users of {institution} can change, comment on or re-share it."
 )
 
-policy.register(
-    P.CASE_READ,
-    case_visible,
-    denial="This case is not visible to you.",
-)
-for _permission in (P.CASE_EDIT, P.CASE_COMMENT, P.CASE_SHARE):
-    policy.register(
-        _permission,
-        case_manager,
-        see_first=P.CASE_READ,
-        denial=PARTNER_READ_ONLY.format(institution="the case's institution"),
-    )
-policy.register(
-    P.CASE_CREATE,
-    support_contact_here,
-    denial="Only registered Support Center users (BASIC, STANDARD or CONSORTIA) can open cases.",
-)
-policy.register(
-    P.LIST_VIEW_MANAGE,
-    support_user,
-    denial="Only registered Support Center users keep list views.",
-)
-policy.register(
-    P.CASE_SHARING_MANAGE,
-    operator,
-    see_first=P.CONSORTIUM_READ,
-    denial="Only the operator enables or disables case sharing for a consortium, after an account review.",
-)
-policy.register(
-    P.CASE_SHARING_REQUEST,
-    operator,
-    institution_case_manager,
-    denial="Only STANDARD Support Center users can ask for case sharing to be enabled.",
-)
-policy.register(
-    P.LICENCE_MANAGE,
-    operator,
-    denial="Only the operator grants and removes Consortia licences (the CONSORTIA level); the institution's "
-    "General System Administrator can set NONE, BASIC or STANDARD.",
-)
-policy.register(
-    P.ACCESS_REVIEW,
-    operator,
-    see_first=P.CONSORTIUM_READ,
-    denial="Only the operator reviews access to shared cases.",
-)
-policy.register(
-    P.CONTACT_MANAGE,
-    operator,
-    staff_role(R.GENERAL_SYSTEM_ADMINISTRATOR),
-    see_first=P.USER_READ,
-    denial="Only the operator or the institution's General System Administrator manages Support Center contacts.",
+# The Support Center's entries of the permission map, handed over in `support.domain`.
+GRANTS = (
+    Grant(P.CASE_READ, (case_visible,), denial="This case is not visible to you."),
+    *(
+        Grant(
+            permission,
+            (case_manager,),
+            see_first=P.CASE_READ,
+            denial=PARTNER_READ_ONLY.format(institution="the case's institution"),
+        )
+        for permission in (P.CASE_EDIT, P.CASE_COMMENT, P.CASE_SHARE)
+    ),
+    Grant(
+        P.CASE_CREATE,
+        (support_contact_here,),
+        denial="Only registered Support Center users (BASIC, STANDARD or CONSORTIA) can open cases.",
+    ),
+    Grant(P.LIST_VIEW_MANAGE, (support_user,), denial="Only registered Support Center users keep list views."),
+    Grant(
+        P.CASE_SHARING_MANAGE,
+        (operator,),
+        see_first=P.CONSORTIUM_READ,
+        denial="Only the operator enables or disables case sharing for a consortium, after an account review.",
+    ),
+    Grant(
+        P.CASE_SHARING_REQUEST,
+        (operator, institution_case_manager),
+        denial="Only STANDARD Support Center users can ask for case sharing to be enabled.",
+    ),
+    Grant(
+        P.LICENCE_MANAGE,
+        (operator,),
+        denial="Only the operator grants and removes Consortia licences (the CONSORTIA level); the institution's "
+        "General System Administrator can set NONE, BASIC or STANDARD.",
+    ),
+    Grant(
+        P.ACCESS_REVIEW,
+        (operator,),
+        see_first=P.CONSORTIUM_READ,
+        denial="Only the operator reviews access to shared cases.",
+    ),
+    Grant(
+        P.CONTACT_MANAGE,
+        (operator, staff_role(R.GENERAL_SYSTEM_ADMINISTRATOR)),
+        see_first=P.USER_READ,
+        denial="Only the operator or the institution's General System Administrator manages Support Center contacts.",
+    ),
 )
 
 

@@ -29,22 +29,41 @@ import datetime as dt
 import secrets
 from urllib.parse import urlencode
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from consortia.access.identity import Identity, hash_secret
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import allows
-from consortia.audit.service import Actor, record
+from consortia.audit.models import Actor
+from consortia.audit.service import record
 from consortia.config import get_settings
 from consortia.db import utcnow
 from consortia.errors import BadRequest, NotFound, Throttled
 from consortia.mail import send_mail
 from consortia.platform.auth import hash_password
+from consortia.platform.consortium_service import InstitutionExtra
 from consortia.platform.models import Institution, User
 from consortia.platform.tenancy import institution_by_code
 from consortia.support.models import BASIC, RegistrationAttempt, SupportRegistration
-from consortia.support.schemas import Registration
+
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+# What a person registering gives (SC-3): the API's body and the registration form. (No docstring: it
+# would become the body's description in the API document.)
+class Registration(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    # The address becomes the user's primary id (at most 100 characters).
+    email: str = Field(max_length=100, pattern=EMAIL_PATTERN)
+    first_name: str = Field(min_length=1, max_length=100)
+    last_name: str = Field(min_length=1, max_length=100)
+    institution: str | None = Field(default=None, max_length=40)
+    registration_token: str | None = Field(default=None, max_length=64)
+    password: str = Field(min_length=8, max_length=500)
+
 
 TOKEN_DAYS = 7
 CONFIRM_SUBJECT = "Confirm your Support Center registration"
@@ -265,3 +284,6 @@ def registration_link_for(identity: Identity, institution: Institution) -> str |
     if not (allows(identity, P.INSTITUTION_MANAGE, institution) or allows(identity, P.CONTACT_MANAGE, institution)):
         return None
     return registration_link(institution)
+
+
+REGISTRATION_LINK = InstitutionExtra("registration_link", "support/_registration_link.html", registration_link_for)

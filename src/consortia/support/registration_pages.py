@@ -13,11 +13,11 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from consortia.access.deps import DbSession, public
 from consortia.config import get_settings
 from consortia.errors import BadRequest, Forbidden, Throttled
+from consortia.http.deps import DbSession, public
 from consortia.support import registration
-from consortia.support.schemas import Registration
+from consortia.support.registration import Registration
 from consortia.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)

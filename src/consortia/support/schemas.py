@@ -1,49 +1,38 @@
-"""Support Center request bodies (pydantic, validated into 400s) and answer shapes (API.md "Support").
+"""Support Center request bodies (pydantic, validated into 400s) and the `*_json` answers (API.md "Support").
 
 Requests name choices by plain code (`"share_with": "CONSORTIUM"`); answers give choices and
-references as coded values `{value, desc}`.
+references as coded values `{value, desc}`. What a verb takes as input lives with the verb (`CaseCreate`
+in `service`, `ContactRef` in `enablement`, `Registration` in `registration`, `ViewFilters` and
+`ViewSort` in `views`): the shapes here build on the verbs' types, the verbs never import this module.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from consortia.almaws.conventions import alma_datetime, coded
-from consortia.audit.models import HistoryEvent
+from consortia.formats import alma_date, alma_datetime, coded
 from consortia.mail import MailMessage
 from consortia.platform.models import Consortium, Institution, User
+from consortia.support.enablement import MAX_INSTITUTION_CODE, MAX_REQUEST_CONTACTS, ContactRef, SharingChange
+from consortia.support.licences import AccessReport
 from consortia.support.models import (
     MY_INSTITUTION_LABEL,
     SHARE_CONSORTIUM,
     CaseAttachment,
     CaseComment,
+    ConsortiaLicence,
+    Priority,
+    ShareWith,
+    Status,
     SupportCase,
 )
-
-IssueType = Literal["Access", "Technical", "Configuration", "Data", "Other"]
-Priority = Literal["Low", "Medium", "High", "Critical"]
-Status = Literal["New", "In Progress", "Pending Customer", "Solved", "Closed"]
-ShareWith = Literal["INSTITUTION", "CONSORTIUM"]
-SortField = Literal[
-    "number", "subject", "status", "priority", "issue_type", "product", "institution", "opened_by", "created", "updated"
-]
-Column = SortField | Literal["share_with"]
+from consortia.support.views import Column, ViewDefinition, ViewFilters, ViewSort
 
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-
-
-class CaseCreate(_Body):
-    subject: str = Field(min_length=1, max_length=255)
-    description: str = Field(default="", max_length=20_000)
-    issue_type: IssueType = "Technical"
-    product: str = Field(default="", max_length=100)
-    priority: Priority = "Medium"
-    share_with: ShareWith = "INSTITUTION"
 
 
 class CaseUpdate(_Body):
@@ -64,42 +53,6 @@ class CommentCreate(_Body):
     text: str = Field(min_length=1, max_length=20_000)
 
 
-class ViewFilters(BaseModel):
-    """Filters of a custom list view (SC-9); every filter narrows, none widens."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    status: list[Status] = Field(default_factory=list, max_length=10)
-    priority: list[Priority] = Field(default_factory=list, max_length=10)
-    issue_type: list[IssueType] = Field(default_factory=list, max_length=10)
-    institution: list[str] = Field(default_factory=list, max_length=100)
-    opened_from: dt.date | None = None
-    opened_to: dt.date | None = None
-    updated_from: dt.date | None = None
-    updated_to: dt.date | None = None
-    text: str = Field(default="", max_length=200)
-
-    @field_validator("opened_from", "opened_to", "updated_from", "updated_to", mode="before")
-    @classmethod
-    def _alma_date(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = value.strip().rstrip("Z")
-            return value or None
-        return value
-
-    @field_validator("institution")
-    @classmethod
-    def _codes(cls, value: list[str]) -> list[str]:
-        return [code.strip().upper()[:40] for code in value if code.strip()]
-
-
-class ViewSort(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    field: SortField = "updated"
-    direction: Literal["asc", "desc"] = "desc"
-
-
 class ViewClone(_Body):
     name: str = Field(min_length=1, max_length=100)
 
@@ -109,31 +62,6 @@ class ViewUpdate(_Body):
     filters: ViewFilters | None = None
     columns: list[Column] | None = Field(default=None, min_length=1, max_length=12)
     sort: ViewSort | None = None
-
-
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-
-
-class Registration(_Body):
-    # The address becomes the user's primary id (at most 100 characters).
-    email: str = Field(max_length=100, pattern=EMAIL_PATTERN)
-    first_name: str = Field(min_length=1, max_length=100)
-    last_name: str = Field(min_length=1, max_length=100)
-    institution: str | None = Field(default=None, max_length=40)
-    registration_token: str | None = Field(default=None, max_length=64)
-    password: str = Field(min_length=8, max_length=500)
-
-
-MAX_INSTITUTION_CODE = 40
-MAX_PRIMARY_ID = 100
-MAX_REQUEST_CONTACTS = 50
-
-
-class ContactRef(_Body):
-    """A contact named by institution code and user name (primary id), in any member institution."""
-
-    institution: str = Field(min_length=1, max_length=MAX_INSTITUTION_CODE)
-    primary_id: str = Field(min_length=1, max_length=MAX_PRIMARY_ID)
 
 
 class SharingRequestCreate(_Body):
@@ -252,15 +180,69 @@ def contact_json(user: User, institution: Institution) -> dict[str, Any]:
     }
 
 
-def event_json(event: HistoryEvent) -> dict[str, Any]:
-    """A history row as API.md's `event`."""
+def licence_json(licence: ConsortiaLicence, warnings: list[str] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "institution": institution_json(licence.institution),
+        "primary_id": licence.user.primary_id,
+        "full_name": licence.user.full_name,
+        "granted": alma_datetime(licence.granted_at),
+        "granted_by": licence.granted_by,
+        "link": f"/api/v1/support/licences/{licence.institution.code}/{licence.user.primary_id}",
+    }
+    if warnings is not None:
+        body["warnings"] = warnings
+    return body
+
+
+def report_json(report: AccessReport) -> dict[str, Any]:
+    users = [
+        {
+            "institution": institution_json(row.institution),
+            "primary_id": row.user.primary_id,
+            "full_name": row.user.full_name,
+            "status": coded(row.user.status, row.user.status.title()),
+            "granted": alma_datetime(row.licence.granted_at),
+            "granted_by": row.licence.granted_by,
+            "last_sign_in": alma_datetime(row.user.last_sign_in),
+            "last_partner_view": alma_datetime(row.last_partner_view),
+        }
+        for row in report.rows
+    ]
+    body: dict[str, Any] = {}
+    if users:
+        body["consortia_user"] = users
+    body["total_record_count"] = len(users)
+    body["consortium"] = coded(report.consortium.code, report.consortium.name)
+    body["last_review"] = (
+        {"date": alma_datetime(report.last_review.reviewed_at), "reviewer": report.last_review.reviewer}
+        if report.last_review
+        else None
+    )
+    body["next_due"] = alma_date(report.next_due)
+    return body
+
+
+def view_json(view: ViewDefinition) -> dict[str, Any]:
+    filters = view.filters.model_dump(mode="json")
+    for key in ("opened_from", "opened_to", "updated_from", "updated_to"):
+        filters[key] = alma_date(getattr(view.filters, key))
     return {
-        "entity": event.entity,
-        "id": event.entity_id,
-        "field": event.field,
-        "old": event.old,
-        "new": event.new,
-        "actor": event.actor,
-        "at": alma_datetime(event.at),
-        "job_instance": event.job_instance_id,
+        "id": view.id,
+        "name": view.name,
+        "built_in": view.built_in,
+        "source_view": view.source_view,
+        "filters": filters,
+        "columns": list(view.columns),
+        "sort": view.sort.model_dump(mode="json"),
+        "link": f"/api/v1/support/list-views/{view.id}",
+    }
+
+
+def change_json(change: SharingChange, case_body: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "consortium": {"value": change.consortium.code, "desc": change.consortium.name},
+        "case_sharing_enabled": change.consortium.case_sharing_enabled,
+        "licences": [licence_json(licence) for licence in change.granted],
+        "warnings": change.warnings,
+        "request_case": case_body,
     }

@@ -15,26 +15,23 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 
-from consortia.access.explain import register_access_object
-from consortia.access.identity import Identity
+from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, allows, demand
 from consortia.audit.models import HistoryEvent
-from consortia.audit.registry import HistoryScope, register_history_kind
+from consortia.audit.registry import HistoryScope
 from consortia.audit.service import events_for, record
 from consortia.db import unless_locked, utcnow
 from consortia.errors import BadRequest, Conflict, Forbidden, NotFound
 from consortia.platform.models import Institution, User
-from consortia.platform.tenancy import acting_institution
 from consortia.support.models import (
     CASE_NUMBER_DIGITS,
     CLOSED,
@@ -45,19 +42,30 @@ from consortia.support.models import (
     SHARE_CONSORTIUM,
     SHARE_INSTITUTION,
     SOLVED,
-    CaseAttachment,
-    CaseComment,
     CaseNumberCounter,
+    IssueType,
     PartnerCaseView,
+    Priority,
+    ShareWith,
     SupportCase,
 )
 from consortia.support.policy import PARTNER_READ_ONLY, can_see_case, sharing_enabled_for
-from consortia.support.schemas import CaseCreate
+
+
+# A case as a person opens it (SC-4): the API's body, the new-case form, the demo. (No docstring: it
+# would become the body's description in the API document.)
+class CaseCreate(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    subject: str = Field(min_length=1, max_length=255)
+    description: str = Field(default="", max_length=20_000)
+    issue_type: IssueType = "Technical"
+    product: str = Field(default="", max_length=100)
+    priority: Priority = "Medium"
+    share_with: ShareWith = "INSTITUTION"
+
 
 COUNTER = "case"
-MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
-# A comment's history row keeps its beginning; the comment itself is read from the case.
-HISTORY_TEXT_CHARS = 200
 CASE_LOAD = (
     selectinload(SupportCase.institution).selectinload(Institution.consortium),
     selectinload(SupportCase.opened_by),
@@ -90,9 +98,16 @@ def access_case(session: Session, identity: Identity, number: str, permission: P
     case = find_case(session, number)
     if case is None or not can_see_case(identity, case):
         raise case_not_found(number)
-    if permission is not P.CASE_READ and not allows(identity, permission, case):
-        raise Forbidden(PARTNER_READ_ONLY.format(institution=case.institution.name))
+    if permission is not P.CASE_READ:
+        demand_manager(identity, permission, case)
     return case
+
+
+def demand_manager(identity: Identity, permission: P, case: SupportCase) -> None:
+    """Partner access is read-only: 403 with the reason unless the caller may `permission` (edit, comment,
+    share) on `case`, which they may see."""
+    if not allows(identity, permission, case):
+        raise Forbidden(PARTNER_READ_ONLY.format(institution=case.institution.name))
 
 
 # --- abilities --------------------------------------------------------------------------------
@@ -112,6 +127,8 @@ class CaseAbilities:
     comment: bool
     share: bool
     take_back: bool = False
+    # A partner's case: visible, but the caller may change nothing of it (whatever its status).
+    read_only: bool = False
 
     def as_json(self) -> dict[str, bool]:
         return {"edit": self.edit, "comment": self.comment, "share": self.share}
@@ -133,6 +150,35 @@ def case_abilities(identity: Identity, case: SupportCase) -> CaseAbilities:
         share=may_share and enabled,
         # ... except to take a case that is still shared back to the institution.
         take_back=may_share and not enabled and case.share_with == SHARE_CONSORTIUM,
+        read_only=not allows(identity, P.CASE_EDIT, case),
+    )
+
+
+@dataclass(frozen=True)
+class CaseListAbilities:
+    """What the caller may do from the case list: open a case, keep views of their own, ask for case
+    sharing (SC-10: only while their consortium has it disabled), manage their institution's contacts."""
+
+    create: bool
+    keep_views: bool
+    request_sharing: bool
+    manage_contacts: bool
+
+
+def case_list_abilities(session: Session, identity: Identity) -> CaseListAbilities:
+    here = InInstitution(identity.acting_institution_id)
+    institution = session.get(Institution, identity.institution_id) if identity.institution_id else None
+    consortium = institution.consortium if institution is not None else None
+    return CaseListAbilities(
+        create=allows(identity, P.CASE_CREATE, here),
+        keep_views=allows(identity, P.LIST_VIEW_MANAGE),
+        request_sharing=(
+            allows(identity, P.CASE_SHARING_REQUEST, here)
+            and consortium is not None
+            and not consortium.case_sharing_enabled
+        ),
+        manage_contacts=identity.institution_id is not None
+        and allows(identity, P.CONTACT_MANAGE, InInstitution(identity.institution_id)),
     )
 
 
@@ -257,13 +303,16 @@ def open_case(
     )
     session.add(case)
     session.flush()
-    _history(session, identity, case, "status", None, NEW)
-    _history(session, identity, case, "share_with", None, share_with)
+    case_history_row(session, identity, case, "status", None, NEW)
+    case_history_row(session, identity, case, "share_with", None, share_with)
     session.refresh(case)
     return case
 
 
-def _history(session: Session, identity: Identity, case: SupportCase, field: str, old: object, new: object) -> None:
+def case_history_row(
+    session: Session, identity: Identity, case: SupportCase, field: str, old: object, new: object
+) -> None:
+    """One history row of a change to `case` (entity `case`, id its number)."""
     record(
         session,
         entity="case",
@@ -295,8 +344,7 @@ def update_case(
     A stale `expected_version` (R-4) answers 409; so does a concurrent change that commits first
     (the row's version is checked by the UPDATE itself).
     """
-    if not allows(identity, P.CASE_EDIT, case):
-        raise Forbidden(PARTNER_READ_ONLY.format(institution=case.institution.name))
+    demand_manager(identity, P.CASE_EDIT, case)
     if expected_version is not None and expected_version != case.version:
         raise Conflict(
             f"Case {case.number} was changed by someone else (version {case.version}, you sent {expected_version}); "
@@ -317,7 +365,7 @@ def update_case(
         if new is None or new == old:
             continue
         setattr(case, field, new)
-        _history(session, identity, case, field, old, new)
+        case_history_row(session, identity, case, field, old, new)
         changed = True
     if changed:
         case.updated_at = utcnow()
@@ -330,8 +378,7 @@ def set_share_with(session: Session, identity: Identity, case: SupportCase, shar
 
     Going back to INSTITUTION is always allowed and removes partner visibility at once.
     """
-    if not allows(identity, P.CASE_SHARE, case):
-        raise Forbidden(PARTNER_READ_ONLY.format(institution=case.institution.name))
+    demand_manager(identity, P.CASE_SHARE, case)
     if share_with not in (SHARE_INSTITUTION, SHARE_CONSORTIUM):
         raise BadRequest("Share with must be INSTITUTION or CONSORTIUM.")
     if share_with == SHARE_CONSORTIUM:
@@ -341,114 +388,9 @@ def set_share_with(session: Session, identity: Identity, case: SupportCase, shar
     old = case.share_with
     case.share_with = share_with
     case.updated_at = utcnow()
-    _history(session, identity, case, "share_with", old, share_with)
+    case_history_row(session, identity, case, "share_with", old, share_with)
     session.flush()
     return case
-
-
-# --- comments and attachments -----------------------------------------------------------------
-
-
-def _touch(session: Session, case: SupportCase, now: dt.datetime) -> None:
-    """Move the case's `updated` to `now` (never back) without touching its version.
-
-    A comment or an attachment is an append: it conflicts with no other and with no edit of the case,
-    so it must not go through the version-checked UPDATE of the case (R-4: only a change made against a
-    version may answer 409), nor move the version an edit in progress was made against.
-    """
-    session.execute(
-        update(SupportCase)
-        .where(SupportCase.id == case.id, SupportCase.updated_at < now)
-        .values(updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if case.updated_at < now:
-        set_committed_value(case, "updated_at", now)
-
-
-def add_comment(session: Session, identity: Identity, case: SupportCase, text: str) -> CaseComment:
-    if not allows(identity, P.CASE_COMMENT, case):
-        raise Forbidden(PARTNER_READ_ONLY.format(institution=case.institution.name))
-    if case.status == CLOSED:
-        raise Conflict(f"Case {case.number} is closed; open a new case to continue.")
-    text = text.strip()
-    if not text:
-        raise BadRequest("A comment needs some text.")
-    now = utcnow()
-    comment = CaseComment(
-        case_id=case.id, author_id=identity.user_id, author=identity.actor.label, text=text, created_at=now
-    )
-    session.add(comment)
-    session.flush()  # the case is touched at the comment's own instant, as stored
-    _touch(session, case, comment.created_at)
-    _history(session, identity, case, "comment", None, text[:HISTORY_TEXT_CHARS])
-    session.flush()
-    return comment
-
-
-def comments_of(session: Session, case: SupportCase, *, limit: int, offset: int) -> tuple[list[CaseComment], int]:
-    """A case's comments, oldest first (the caller has accessed the case)."""
-    total = int(session.scalar(select(func.count()).where(CaseComment.case_id == case.id)) or 0)
-    rows = session.scalars(
-        select(CaseComment).where(CaseComment.case_id == case.id).order_by(CaseComment.id).limit(limit).offset(offset)
-    ).all()
-    return list(rows), total
-
-
-# Control and format characters (C0, DEL, C1, bidirectional overrides, line separators, surrogates)
-# make a name that misleads or cannot be stored or sent; path separators make one that names a folder.
-_NOT_IN_FILE_NAMES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
-
-
-def clean_file_name(name: str) -> str:
-    """The name an attachment is kept under: at most 255 characters, every control, format or path
-    separator character replaced by `_`, "attachment" for a name that is empty or blank."""
-    kept = "".join("_" if c in "\\/" or unicodedata.category(c) in _NOT_IN_FILE_NAMES else c for c in name.strip())
-    return kept[:255].strip() or "attachment"
-
-
-def add_attachment(
-    session: Session, identity: Identity, case: SupportCase, *, name: str, content_type: str, content: bytes
-) -> CaseAttachment:
-    if not allows(identity, P.CASE_COMMENT, case):
-        raise Forbidden(PARTNER_READ_ONLY.format(institution=case.institution.name))
-    if case.status == CLOSED:
-        raise Conflict(f"Case {case.number} is closed; open a new case to continue.")
-    if not content:
-        raise BadRequest("The attachment is empty.")
-    if len(content) > MAX_ATTACHMENT_BYTES:
-        raise BadRequest(f"An attachment may have at most {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB.")
-    clean_name = clean_file_name(name)
-    now = utcnow()
-    attachment = CaseAttachment(
-        case_id=case.id,
-        name=clean_name,
-        content_type=(content_type or "application/octet-stream")[:100],
-        size=len(content),
-        content=content,
-        author_id=identity.user_id,
-        author=identity.actor.label,
-        created_at=now,
-    )
-    session.add(attachment)
-    session.flush()
-    _touch(session, case, attachment.created_at)
-    _history(session, identity, case, "attachment", None, clean_name)
-    session.flush()
-    return attachment
-
-
-def attachments_of(session: Session, case: SupportCase) -> Sequence[CaseAttachment]:
-    return session.scalars(
-        select(CaseAttachment).where(CaseAttachment.case_id == case.id).order_by(CaseAttachment.id)
-    ).all()
-
-
-def attachment_of(session: Session, case: SupportCase, attachment_id: int) -> CaseAttachment:
-    attachment = session.get(CaseAttachment, attachment_id)
-    if attachment is None or attachment.case_id != case.id:
-        raise NotFound(f"Attachment {attachment_id} was not found.")
-    return attachment
 
 
 # --- history and partner views ----------------------------------------------------------------
@@ -459,19 +401,10 @@ def case_history(session: Session, case: SupportCase) -> Sequence[HistoryEvent]:
     return events_for(session, "case", case.number)
 
 
-def _case_history_scope(session: Session, identity: Identity, number: str) -> HistoryScope:
+def case_history_scope(session: Session, identity: Identity, number: str) -> HistoryScope:
     """The history API's view of a case: the rows of a case the caller may see (404 otherwise)."""
     case = access_case(session, identity, number)
     return HistoryScope(case.number, case.institution_id)
-
-
-def _case_for_access_check(session: Session, identity: Identity, number: str) -> SupportCase:
-    """A case named in an access check (P-9): `case:<number>`, loaded with the caller's own visibility."""
-    return access_case(session, identity, number)
-
-
-register_history_kind("case", _case_history_scope)
-register_access_object("case", _case_for_access_check)
 
 
 def note_partner_view(session: Session, identity: Identity, case: SupportCase) -> None:

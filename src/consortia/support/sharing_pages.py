@@ -12,67 +12,32 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consortia.access.deps import DbSession, page_requires
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.errors import BadRequest
-from consortia.platform.models import Institution, User
-from consortia.platform.tenancy import acting_institution
+from consortia.http.deps import DbSession, page_declares
 from consortia.support import enablement
-from consortia.support.models import CONTACT_LEVELS
-from consortia.support.schemas import (
-    MAX_INSTITUTION_CODE,
-    MAX_PRIMARY_ID,
-    MAX_REQUEST_CONTACTS,
-    SharingRequestCreate,
-)
+from consortia.support.enablement import MAX_INSTITUTION_CODE, MAX_PRIMARY_ID, MAX_REQUEST_CONTACTS
+from consortia.support.schemas import SharingRequestCreate
 from consortia.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
 
-NO_CONSORTIUM = "Your institution belongs to no consortium: there is nothing to share cases with."
-
 Rows = Annotated[list[str] | None, Form()]
-
-
-def _members(session: Session, institution: Institution) -> list[Institution]:
-    """The consortium's institutions for the drop-down: the requester's own first, then by name."""
-    if institution.consortium_id is None:
-        return []
-    found = session.scalars(
-        select(Institution).where(Institution.consortium_id == institution.consortium_id).order_by(Institution.name)
-    ).all()
-    return sorted(found, key=lambda member: member.id != institution.id)
 
 
 def _context(
     session: Session, identity: Identity, rows: list[tuple[str, str]] | None = None, error: str = ""
 ) -> dict[str, Any]:
-    institution = acting_institution(session, identity)
-    if institution.consortium is None:
-        raise BadRequest(NO_CONSORTIUM)
-    members = _members(session, institution)
-    # The requester's own Support Center users, offered as suggestions for the user name.
-    colleagues = session.scalars(
-        select(User)
-        .where(
-            User.institution_id == institution.id,
-            User.record_type == "STAFF",
-            User.status == "ACTIVE",
-            User.support_level.in_(sorted(CONTACT_LEVELS)),
-        )
-        .order_by(User.last_name, User.first_name, User.primary_id_key)
-        .limit(200)
-    ).all()
+    form = enablement.request_form(session, identity)
     return {
-        "institution": institution,
-        "consortium": institution.consortium,
-        "members": members,
-        "rows": rows if rows else [(member.code, "") for member in members],
-        "colleagues": colleagues,
+        "institution": form.institution,
+        "consortium": form.consortium,
+        "members": form.members,
+        "rows": rows if rows else [(member.code, "") for member in form.members],
+        "colleagues": form.colleagues,
         "max_primary_id": MAX_PRIMARY_ID,
         "max_rows": MAX_REQUEST_CONTACTS,
         "error": error,
@@ -81,7 +46,7 @@ def _context(
 
 @router.get("/support/sharing-request", response_class=HTMLResponse)
 def sharing_request_page(
-    request: Request, session: DbSession, identity: Annotated[Identity, Depends(page_requires(P.CASE_CREATE))]
+    request: Request, session: DbSession, identity: Annotated[Identity, Depends(page_declares(P.CASE_CREATE))]
 ) -> Response:
     return render(request, "support/sharing_request.html", _context(session, identity))
 
@@ -105,13 +70,11 @@ def _form_problem(rows: list[tuple[str, str]]) -> str:
 def sharing_request(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.CASE_CREATE))],
+    identity: Annotated[Identity, Depends(page_declares(P.CASE_CREATE))],
     contact_institution: Rows = None,
     contact_primary_id: Rows = None,
 ) -> Response:
-    institution = acting_institution(session, identity)
-    if institution.consortium is None:
-        raise BadRequest(NO_CONSORTIUM)
+    _institution, consortium = enablement.requesting_institution(session, identity)
     codes, pids = contact_institution or [], contact_primary_id or []
     if len(codes) != len(pids) or len(codes) > 2 * MAX_REQUEST_CONTACTS:
         raise BadRequest("The form is incomplete; reload the page and try again.")
@@ -121,7 +84,7 @@ def sharing_request(
         try:
             body = SharingRequestCreate.model_validate(
                 {
-                    "consortium": institution.consortium.code,
+                    "consortium": consortium.code,
                     "contacts": [{"institution": code, "primary_id": pid} for code, pid in rows if pid],
                 }
             )

@@ -11,14 +11,14 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from consortia.access.deps import DbSession, page_requires
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.errors import BadRequest
+from consortia.http.deps import DbSession, page_declares
 from consortia.support import views
 from consortia.support.models import ISSUE_TYPES, PRIORITIES, STATUSES
 from consortia.support.pages import form_error
-from consortia.support.schemas import ViewFilters, ViewSort
+from consortia.support.views import ViewFilters, ViewSort
 from consortia.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -27,7 +27,7 @@ router = APIRouter(include_in_schema=False)
 @router.post("/support/views/{view_id}/clone")
 def clone_view(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.LIST_VIEW_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.LIST_VIEW_MANAGE))],
     view_id: str,
     name: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
@@ -40,7 +40,7 @@ def clone_view(
 def edit_view_page(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.LIST_VIEW_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.LIST_VIEW_MANAGE))],
     view_id: str,
 ) -> Response:
     view = views.access_view(session, identity, view_id)
@@ -66,7 +66,7 @@ def _editor_context(view: views.ViewDefinition, error: str = "") -> dict[str, An
 def save_view(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.LIST_VIEW_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.LIST_VIEW_MANAGE))],
     view_id: str,
     name: Annotated[str, Form(max_length=100)],
     status: Annotated[list[str] | None, Form()] = None,
@@ -109,7 +109,7 @@ def save_view(
 @router.post("/support/views/{view_id}/delete")
 def delete_view(
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.LIST_VIEW_MANAGE))],
+    identity: Annotated[Identity, Depends(page_declares(P.LIST_VIEW_MANAGE))],
     view_id: str,
 ) -> Response:
     view = views.access_view(session, identity, view_id)

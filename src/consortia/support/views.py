@@ -25,8 +25,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Select, and_, case, false, func, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -34,11 +35,19 @@ from sqlalchemy.sql.elements import ColumnElement
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import demand
-from consortia.almaws.conventions import alma_date
 from consortia.db import utcnow
 from consortia.errors import BadRequest, Forbidden, NotFound
 from consortia.platform.models import Institution, User
-from consortia.support.models import PRIORITIES, SHARE_CONSORTIUM, STATUSES, ListView, SupportCase
+from consortia.support.models import (
+    PRIORITIES,
+    SHARE_CONSORTIUM,
+    STATUSES,
+    IssueType,
+    ListView,
+    Priority,
+    Status,
+    SupportCase,
+)
 from consortia.support.policy import (
     is_contact,
     manages_institution_cases,
@@ -46,8 +55,49 @@ from consortia.support.policy import (
     sharing_members,
     visible_cases,
 )
-from consortia.support.schemas import ViewFilters, ViewSort
 from consortia.support.service import CASE_LOAD, normalise_number
+
+SortField = Literal[
+    "number", "subject", "status", "priority", "issue_type", "product", "institution", "opened_by", "created", "updated"
+]
+Column = SortField | Literal["share_with"]
+
+
+class ViewFilters(BaseModel):
+    """Filters of a custom list view (SC-9); every filter narrows, none widens."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    status: list[Status] = Field(default_factory=list, max_length=10)
+    priority: list[Priority] = Field(default_factory=list, max_length=10)
+    issue_type: list[IssueType] = Field(default_factory=list, max_length=10)
+    institution: list[str] = Field(default_factory=list, max_length=100)
+    opened_from: dt.date | None = None
+    opened_to: dt.date | None = None
+    updated_from: dt.date | None = None
+    updated_to: dt.date | None = None
+    text: str = Field(default="", max_length=200)
+
+    @field_validator("opened_from", "opened_to", "updated_from", "updated_to", mode="before")
+    @classmethod
+    def _alma_date(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().rstrip("Z")
+            return value or None
+        return value
+
+    @field_validator("institution")
+    @classmethod
+    def _codes(cls, value: list[str]) -> list[str]:
+        return [code.strip().upper()[:40] for code in value if code.strip()]
+
+
+class ViewSort(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    field: SortField = "updated"
+    direction: Literal["asc", "desc"] = "desc"
+
 
 PAGE_COUNT_CAP = 1000
 MAX_CUSTOM_VIEWS = 50
@@ -410,19 +460,3 @@ def view_cases(
         offset=offset,
         count_cap=count_cap,
     )
-
-
-def view_json(view: ViewDefinition) -> dict[str, Any]:
-    filters = view.filters.model_dump(mode="json")
-    for key in ("opened_from", "opened_to", "updated_from", "updated_to"):
-        filters[key] = alma_date(getattr(view.filters, key))
-    return {
-        "id": view.id,
-        "name": view.name,
-        "built_in": view.built_in,
-        "source_view": view.source_view,
-        "filters": filters,
-        "columns": list(view.columns),
-        "sort": view.sort.model_dump(mode="json"),
-        "link": f"/api/v1/support/list-views/{view.id}",
-    }

@@ -11,12 +11,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from consortia.access.deps import DbSession, page_requires
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import decide
 from consortia.config import get_settings
 from consortia.errors import Forbidden, NotFound
+from consortia.http.deps import DbSession, page_declares
 from consortia.mail import MailMessage, outbox, outbox_message
 from consortia.web.templating import render
 
@@ -44,7 +44,7 @@ def mail_status(message: MailMessage) -> str:
 def mail_list(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.MAIL_OUTBOX_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.MAIL_OUTBOX_READ))],
     to: Annotated[str, Query(max_length=200)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
@@ -73,7 +73,7 @@ def mail_list(
 def mail_message(
     request: Request,
     session: DbSession,
-    identity: Annotated[Identity, Depends(page_requires(P.MAIL_OUTBOX_READ))],
+    identity: Annotated[Identity, Depends(page_declares(P.MAIL_OUTBOX_READ))],
     message_id: Annotated[int, Path(ge=1, le=2_000_000_000)],
 ) -> Response:
     _demand_outbox(identity)

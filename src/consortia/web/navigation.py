@@ -2,11 +2,15 @@
 
 Entries are grouped into a few menus so that the header stays one row however many pages a person
 may open (the operator may open a dozen); a menu left with a single entry for someone shows as that
-plain link.
+plain link. The domains hand over their entries (`Domain.navigation`); `install` puts them into the
+header at assembly (`consortia.domains`), with the kernel's own: the start page first, the menus in
+`MENUS` order (each with the domains' entries in the order of the domains, then the kernel's), the
+person's own account last.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from consortia.access.identity import Identity
@@ -25,6 +29,9 @@ class NavItem:
     permission: P
     operator_only: bool = False
     group: str = ""  # the menu it sits in; "" = a link of its own in the header
+    # Decides instead of `permission` (on the institution the person works in) when the entry's own
+    # question is a different one (the Parameters page: may the person change at least one parameter?).
+    shown: Callable[[Identity], bool] | None = None
 
     def is_current(self, path: str) -> bool:
         return path == self.href or (self.href != "/" and path.startswith(self.href))
@@ -41,26 +48,28 @@ class NavMenu:
         return any(item.is_current(path) for item in self.items)
 
 
-NAVIGATION: list[NavItem] = [
-    NavItem("Home", "/", P.SIGNED_IN),
-    NavItem("Consortia", "/operator/consortia", P.CONSORTIUM_MANAGE, operator_only=True, group=OPERATOR),
-    NavItem("Institutions", "/operator/institutions", P.INSTITUTION_MANAGE, operator_only=True, group=OPERATOR),
-    NavItem("Fulfillment networks", "/operator/networks", P.NETWORK_MANAGE, operator_only=True, group=OPERATOR),
+# The header's menus, left to right (a menu a domain hands over that is not named here comes after them).
+MENUS = (OPERATOR, ADMINISTRATION, SUPPORT)
+
+HOME = NavItem("Home", "/", P.SIGNED_IN)
+ACCOUNT = NavItem("My account", "/account", P.SIGNED_IN)
+# The kernel's pages (the outbox, jobs), after the domains' entries of their menus.
+KERNEL = (
     NavItem("Mail outbox", "/operator/mail", P.MAIL_OUTBOX_READ, operator_only=True, group=OPERATOR),
-    NavItem("Users", "/admin/users", P.USER_READ, group=ADMINISTRATION),
-    NavItem("Parameters", "/admin/parameters", P.PARAMETER_EDIT, group=ADMINISTRATION),
-    NavItem("Collaborative networks", "/network/rules", P.NETWORK_CONFIG_READ, group=ADMINISTRATION),
     NavItem("Monitor Jobs", "/jobs", P.JOB_READ, group=ADMINISTRATION),
-    NavItem("Electronic resources", "/eresources/portfolios", P.ERESOURCE_READ),
-    # The circulation desk's own page: a link of its own in the header.
-    NavItem("Walk-in desk", "/network/walk-in", P.WALK_IN_FIND),
-    NavItem("Support cases", "/support/cases", P.CASE_READ, group=SUPPORT),
-    # The operator and an institution's General System Administrator, whatever their own Support
-    # Center level (the case list, which also links here, needs one).
-    NavItem("Support contacts", "/support/contacts", P.CONTACT_MANAGE, group=SUPPORT),
-    NavItem("Support admin", "/support/admin", P.CASE_SHARING_MANAGE, operator_only=True, group=SUPPORT),
-    NavItem("My account", "/account", P.SIGNED_IN),
-]
+)
+
+NAVIGATION: list[NavItem] = [HOME, *KERNEL, ACCOUNT]
+
+
+def install(entries: Sequence[NavItem]) -> None:
+    """Make the header of the domains' `entries` (in the order of the domains) and the kernel's: the start
+    page, the menus (`MENUS` first, then any other in the order handed over; within a menu, in the order
+    handed over), the links of their own, the person's own account."""
+    handed = [*dict.fromkeys(entries), *KERNEL]
+    menus = [*MENUS, *dict.fromkeys(entry.group for entry in handed if entry.group and entry.group not in MENUS)]
+    ordered = sorted(handed, key=lambda entry: menus.index(entry.group) if entry.group else len(menus))
+    NAVIGATION[:] = [HOME, *ordered, ACCOUNT]
 
 
 def visible_items(identity: Identity) -> list[NavItem]:
@@ -70,14 +79,8 @@ def visible_items(identity: Identity) -> list[NavItem]:
     for item in NAVIGATION:
         if item.operator_only and not identity.is_operator:
             continue
-        if item.permission is P.PARAMETER_EDIT:
-            # Shown to those who may change at least one parameter of their institution.
-            from consortia.platform.parameters import ParameterTarget, editable_definitions
-
-            if not any(
-                allows(identity, P.PARAMETER_EDIT, ParameterTarget(place.institution_id, d))
-                for d in editable_definitions()
-            ):
+        if item.shown is not None:
+            if not item.shown(identity):
                 continue
         elif not allows(identity, item.permission, place):
             continue

@@ -1,9 +1,9 @@
 """Why a user may or may not do an action on an object (P-9).
 
-Object types are registered by the domain that owns them with `register_access_object(type, load)`;
+Each domain hands over the object types it owns (`Domain.access_objects`: type -> `load`), and the
+assembly (`consortia.domains`) registers them with `register_access_object(type, load)`;
 `load(session, identity, id)` fetches the object with the caller's own read permission and raises
 NotFound, exactly as the object's own endpoints do, when the caller may not know it exists.
-This module imports the platform's user look-up only, so any domain can register without a cycle.
 """
 
 from __future__ import annotations

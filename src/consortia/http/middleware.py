@@ -1,9 +1,9 @@
-"""Security headers on every response: API, pages, static files, errors and redirects alike.
+"""The layers around every request: security headers on every answer, and `/x/` routed as `/x`.
 
-A pure ASGI layer (no `BaseHTTPMiddleware`, which costs a task and a queue per request) wrapped around
-the whole application, outside Starlette's server-error layer, so that even an unexpected 500 carries
-the headers. The header lists are built once; per response the layer only appends the ones the route
-has not set itself (an attachment's own `X-Content-Type-Options`, say).
+Security headers: a pure ASGI layer (no `BaseHTTPMiddleware`, which costs a task and a queue per
+request) wrapped around the whole application, outside Starlette's server-error layer, so that even an
+unexpected 500 carries the headers. The header lists are built once; per response the layer only
+appends the ones the route has not set itself (an attachment's own `X-Content-Type-Options`, say).
 
 Content security policies:
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from consortia.almaws.conventions import is_api_path
+from consortia.http.answers import is_api_path
 
 SWAGGER_CDN = "https://cdn.jsdelivr.net"
 
@@ -95,3 +95,24 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+# --- trailing slashes -------------------------------------------------------------------------
+
+
+class TrailingSlashMiddleware:
+    """Route `/x/` as `/x` (Alma documents some paths with a trailing slash; clients send both)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if len(path) > 1 and path.endswith("/"):
+                scope = dict(scope)
+                scope["path"] = path.rstrip("/") or "/"
+                raw = scope.get("raw_path")
+                if raw:
+                    scope["raw_path"] = raw.rstrip(b"/") or b"/"
+        await self.app(scope, receive, send)

@@ -1,184 +1,30 @@
-"""The conventions of API.md, in one place, for `/almaws/v1` and `/api/v1` alike.
-
-Key from header or query, `format` negotiation, the exact JSON Content-Type, the error body,
-list envelopes and paging, trailing slashes, and the 503 answer when the database is gone.
+"""The API's error body for every failure (convention 3 of API.md), the handlers that answer it (pages
+get their own handler), the 503 answer when the database is gone, and the OpenAPI document's account of
+the error body.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Annotated, Any
+from collections.abc import Iterable, Mapping
+from typing import Any
 from xml.etree import ElementTree as ET
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from consortia.errors import DomainError
+from consortia.http.answers import API_PREFIXES, XML_TYPE, AlmaJSONResponse, is_api_path, wants_xml
 
 log = logging.getLogger("consortia.api")
 
-JSON_TYPE = "application/json;charset=UTF-8"
-XML_TYPE = "application/xml;charset=UTF-8"
 ALMA_XML_NS = "http://com/exlibris/urm/general/xmlbeans"
-API_PREFIXES = ("/almaws/", "/api/")
-MAX_LIMIT = 100
-MAX_OFFSET = 2**62  # beyond any table; larger numbers overflow the databases' integers (a 500 otherwise)
-
-
-# --- values -----------------------------------------------------------------------------------
-
-
-def alma_date(value: dt.date | None) -> str | None:
-    """Dates as Alma writes them: `YYYY-MM-DDZ`."""
-    return None if value is None else value.isoformat() + "Z"
-
-
-def alma_datetime(value: dt.datetime | None) -> str | None:
-    return (
-        None
-        if value is None
-        else value.replace(microsecond=(value.microsecond // 1000) * 1000).isoformat(timespec="milliseconds") + "Z"
-    )
-
-
-def parse_alma_date(value: Any, field: str) -> dt.date | None:
-    """Accept `YYYY-MM-DD` with or without Alma's trailing `Z`; "" and None mean no date."""
-    from consortia.errors import BadRequest
-
-    if value in (None, ""):
-        return None
-    if not isinstance(value, str):
-        raise BadRequest(f"{field} must be a date (YYYY-MM-DD).", "40166411")
-    text = value.strip().rstrip("Z")
-    try:
-        return dt.date.fromisoformat(text[:10])
-    except ValueError:
-        raise BadRequest(f"{field} must be a date (YYYY-MM-DD), not {value!r}.", "40166411") from None
-
-
-def coded(value: str | None, desc: str | None = None) -> dict[str, Any]:
-    return {"value": value or "", "desc": desc}
-
-
-def reference(value: str | int | None, link: str | None) -> dict[str, Any]:
-    return {"value": "" if value is None else str(value), "link": link}
-
-
-def envelope(key: str, items: Sequence[Mapping[str, Any]], total: int, **extra: Any) -> dict[str, Any]:
-    """A list answer: the array under its singular key (omitted when empty) and the total."""
-    body: dict[str, Any] = {}
-    if items:
-        body[key] = list(items)
-    body["total_record_count"] = total
-    body.update(extra)
-    return body
-
-
-Limit = Annotated[int, Query(ge=0, le=MAX_LIMIT, description="Page size, 0 to 100.")]
-Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Records to skip.")]
-
-
-# --- negotiation ------------------------------------------------------------------------------
-
-
-def wants_xml(request: Request) -> bool:
-    fmt = request.query_params.get("format", "").lower()
-    if fmt in {"json", "xml"}:
-        return fmt == "xml"
-    accept = request.headers.get("accept", "").lower()
-    return "xml" in accept and "json" not in accept
-
-
-class AlmaJSONResponse(Response):
-    media_type = JSON_TYPE
-
-    def render(self, content: Any) -> bytes:
-        text = json.dumps(content, ensure_ascii=False, separators=(",", ":"), default=str)
-        try:
-            return text.encode()
-        except UnicodeEncodeError:
-            # A lone surrogate (a JSON body may carry one as an escape, and a message may repeat it) has no
-            # UTF-8 form: answer with JSON's ASCII escapes instead of failing.
-            return json.dumps(content, ensure_ascii=True, separators=(",", ":"), default=str).encode()
-
-    def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
-        super().init_headers(headers)
-        # Starlette appends "; charset=utf-8" only to text types; make sure nothing else is added.
-        self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-type"]
-        self.raw_headers.append((b"content-type", JSON_TYPE.encode()))
-
-
-def respond(
-    request: Request,
-    payload: Any,
-    *,
-    root: str = "result",
-    status: int = 200,
-    headers: Mapping[str, str] | None = None,
-) -> Response:
-    """Answer in the format the caller asked for (`format`, then `Accept`, JSON by default)."""
-    if wants_xml(request):
-        return Response(to_xml(root, payload), status_code=status, media_type=XML_TYPE, headers=headers)
-    return AlmaJSONResponse(payload, status_code=status, headers=headers)
-
-
-def to_xml(root: str, payload: Any) -> bytes:
-    """A plain mapping of JSON to XML: coded values `{value, desc, link}` become text with attributes,
-    lists become repeated elements, and list envelopes become `<roots total_record_count=N>`."""
-    if isinstance(payload, Mapping) and "total_record_count" in payload:
-        element = ET.Element(root + "s", {"total_record_count": str(payload["total_record_count"])})
-        for key, value in payload.items():
-            if key == "total_record_count":
-                continue
-            _append(element, key, value)
-        return bytes(ET.tostring(element, encoding="utf-8", xml_declaration=True))
-    element = ET.Element(root)
-    _fill(element, payload)
-    return bytes(ET.tostring(element, encoding="utf-8", xml_declaration=True))
-
-
-def _is_coded(value: Mapping[str, Any]) -> bool:
-    return "value" in value and all(not isinstance(v, Mapping | list) for v in value.values())
-
-
-def _fill(element: ET.Element, value: Any) -> None:
-    if isinstance(value, Mapping):
-        if _is_coded(value):
-            element.text = _text(value["value"])
-            for key, attr in value.items():
-                if key != "value" and attr is not None:
-                    element.set(key, _text(attr))
-            return
-        for key, child in value.items():
-            _append(element, key, child)
-    elif value is not None:
-        element.text = _text(value)
-
-
-def _append(parent: ET.Element, key: str, value: Any) -> None:
-    if isinstance(value, list):
-        for item in value:
-            _fill(ET.SubElement(parent, key), item)
-    else:
-        _fill(ET.SubElement(parent, key), value)
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-# --- errors -----------------------------------------------------------------------------------
 
 
 def error_response(request: Request, status: int, code: str, message: str) -> Response:
@@ -198,10 +44,6 @@ def error_response(request: Request, status: int, code: str, message: str) -> Re
         "result": None,
     }
     return AlmaJSONResponse(body, status_code=status)
-
-
-def is_api_path(path: str) -> bool:
-    return path.startswith(API_PREFIXES) or path == "/openapi.json"
 
 
 def _validation_message(errors: Iterable[Mapping[str, Any]]) -> str:
@@ -364,24 +206,3 @@ def document_errors(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-# --- trailing slashes -------------------------------------------------------------------------
-
-
-class TrailingSlashMiddleware:
-    """Route `/x/` as `/x` (Alma documents some paths with a trailing slash; clients send both)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            path: str = scope["path"]
-            if len(path) > 1 and path.endswith("/"):
-                scope = dict(scope)
-                scope["path"] = path.rstrip("/") or "/"
-                raw = scope.get("raw_path")
-                if raw:
-                    scope["raw_path"] = raw.rstrip(b"/") or b"/"
-        await self.app(scope, receive, send)

@@ -1,7 +1,11 @@
-"""FastAPI dependencies: the database session, who is asking, and the permission a route declares.
+"""The request dependencies every HTTP face shares: the database session, who is asking (an API key, a
+browser session), and the permission a route declares.
 
-Every route declares exactly one permission with `requires(...)` (API), `page_requires(...)`
-(pages) or `public(...)`; a test walks the app and fails on any route that declares none.
+Every route declares exactly one permission with `declares(...)` (API), `page_declares(...)` (pages),
+`api_caller(...)` (hot async API routes) or `public()`; a test walks the app and fails on any route that
+declares none. A declaration checks who is asking (a valid key, a signed-in person with the form's CSRF
+token), not the permission itself: that is decided on the object by the verb the route calls (fetch and
+authorize in one call, `access_*`), which answers 404 or 403 as the policy says.
 """
 
 from __future__ import annotations
@@ -17,11 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from consortia.access.identity import Identity, identity_from_api_key
+from consortia.access.identity import Identity, SignedIn, identity_from_api_key, signed_in
 from consortia.access.permissions import Permission
 from consortia.db import get_database, keep_for_session
 from consortia.errors import DomainError, Forbidden, NotFound, Unauthorized
-from consortia.platform.auth import SignedIn, signed_in
 from consortia.platform.models import Institution
 
 SESSION_COOKIE = "consortia_session"
@@ -138,8 +141,8 @@ def _declare(dependency: Callable[..., Any], permission: Permission) -> Callable
     return dependency
 
 
-def requires(permission: Permission) -> Callable[..., Identity]:
-    """An API route's declaration: it needs a valid key, and works under `permission`."""
+def declares(permission: Permission) -> Callable[..., Identity]:
+    """An API route's declaration: it needs a valid key, and works under `permission` (which the verbs check)."""
 
     # async: it does no I/O, so it runs on the event loop instead of costing a thread hop per request.
     async def dependency(request: Request, identity: Annotated[Identity, Depends(api_identity)]) -> Identity:
@@ -157,13 +160,13 @@ class ApiCaller:
     key: str
 
     def identity(self, session: Session, *, keep_institution: bool = True) -> Identity:
-        """The same identity and the same refusals as `requires`; `keep_institution=False` for routes
+        """The same identity and the same refusals as `declares`; `keep_institution=False` for routes
         that need no entity of the institution they work in (`identity_from_api_key`)."""
         return _identity_of(self.request, session, self.key, keep_institution=keep_institution)
 
 
 def api_caller(permission: Permission) -> Callable[..., Any]:
-    """`requires` for async routes that do their work with `in_one_hop`: the declaration and the
+    """`declares` for async routes that do their work with `in_one_hop`: the declaration and the
     missing-key refusal happen here, on the event loop; the key itself is checked by the route's
     first step, `caller.identity(session)`, in the same thread call as the rest of its work."""
 
@@ -213,8 +216,9 @@ async def _check_csrf(request: Request, found: SignedIn) -> None:
         raise Forbidden("The form has expired or did not come from this site; reload the page and try again.")
 
 
-def page_requires(permission: Permission) -> Callable[..., Any]:
-    """A page route's declaration: a signed-in person (CSRF-checked on every POST), under `permission`."""
+def page_declares(permission: Permission) -> Callable[..., Any]:
+    """A page route's declaration: a signed-in person (CSRF-checked on every POST), under `permission` (which
+    the verbs check)."""
 
     async def dependency(request: Request, found: Annotated[SignedIn | None, Depends(page_session)]) -> Identity:
         if found is None:
