@@ -185,8 +185,10 @@ def _floor(database: Database, cid: int) -> tuple[float, int]:
 CHILD = """
 import json, resource, sys, time
 from consortia.db import Database
+from consortia.domains import assemble
 from consortia.jobs.runner import run_instance
 database = Database(sys.argv[1])
+assemble()  # a worker has every domain assembled before it takes a job
 started = time.perf_counter()
 outcome = run_instance(database.sessionmaker, int(sys.argv[2]))
 seconds = time.perf_counter() - started
@@ -242,6 +244,8 @@ def collection_library(database: Database, context: GenerationContext, cid: int)
             or 0
         )
     restore_collection(database, cid, libraries, instance_id)
+    if history != rows:
+        raise RuntimeError(f"the job wrote {history:,} portfolio history rows for {rows:,} changed portfolios")
     dialect = database.engine.dialect.name
     seconds = float(figures["seconds"])
     memory = float(figures["maxrss_kb"]) / 1024

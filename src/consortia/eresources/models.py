@@ -151,6 +151,9 @@ class Portfolio(Base):
         # N-1: an institution's portfolios in id order, with the columns of the scope rule, so a page of
         # the search walks one index; N-2: a collection's portfolios in id order (the job's chunks).
         Index("ix_portfolio_institution", "institution_id", "id", "collection_id", "library_id"),
+        # N-1: the Library facet groups an institution's portfolios by (collection, own library) in
+        # index order, without sorting millions of rows.
+        Index("ix_portfolio_facet", "institution_id", "collection_id", "library_id"),
         Index("ix_portfolio_collection", "collection_id", "id"),
         Index("ix_portfolio_service", "service_id", "id"),
         Index("ix_portfolio_bib", "bib_id", "id"),

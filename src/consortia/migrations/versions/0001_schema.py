@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-07 17:05:27.439467
+Create Date: 2026-12-07 19:30:34.499463
 """
 
 from collections.abc import Sequence
@@ -976,6 +976,7 @@ def upgrade() -> None:
     with op.batch_alter_table("portfolio", schema=None) as batch_op:
         batch_op.create_index("ix_portfolio_bib", ["bib_id", "id"], unique=False)
         batch_op.create_index("ix_portfolio_collection", ["collection_id", "id"], unique=False)
+        batch_op.create_index("ix_portfolio_facet", ["institution_id", "collection_id", "library_id"], unique=False)
         batch_op.create_index(
             "ix_portfolio_institution", ["institution_id", "id", "collection_id", "library_id"], unique=False
         )
@@ -1164,6 +1165,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_portfolio_service")
         batch_op.drop_index("ix_portfolio_library")
         batch_op.drop_index("ix_portfolio_institution")
+        batch_op.drop_index("ix_portfolio_facet")
         batch_op.drop_index("ix_portfolio_collection")
         batch_op.drop_index("ix_portfolio_bib")
 
