@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from consortia.network import service
 from tests.network.conftest import NetworkWorld, error_of
 
 SEARCH = "/api/v1/network/walk-in/search"
@@ -80,6 +81,22 @@ def test_search_by_name_only_where_the_home_institution_allows_it(client: TestCl
     assert _found(client, world, name="Nora Walker") == []
     world.parameter(world.north, "fulfillment_network_search_by_all", True)
     assert sorted(_found(client, world, name="WALKER")) == ["north-pat", "west-pat"]
+
+
+def test_a_search_with_many_matches_counts_up_to_the_cap(
+    client: TestClient, world: NetworkWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """N-4: the desk counts matches only up to `COUNT_CAP` and says the count is not exact beyond it."""
+    world.parameter(world.west, "fulfillment_network_search_by_all", True)
+    world.parameter(world.north, "fulfillment_network_search_by_all", True)
+    first = world.get(client, "east_cdo", SEARCH, name="Walker", limit="1").json()
+    assert (first["total_record_count"], first["total_is_exact"]) == (2, True)
+    monkeypatch.setattr(service, "COUNT_CAP", 1)
+    capped = world.get(client, "east_cdo", SEARCH, name="Walker", limit="0").json()
+    assert (capped["total_record_count"], capped["total_is_exact"]) == (1, False)
+    second_page = world.get(client, "east_cdo", SEARCH, name="Walker", limit="1", offset="1").json()
+    assert (second_page["total_record_count"], second_page["total_is_exact"]) == (2, True)
+    assert len(second_page["patron"]) == 1
 
 
 def test_search_needs_exactly_one_of_identifier_or_name(client: TestClient, world: NetworkWorld) -> None:

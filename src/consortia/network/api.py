@@ -226,10 +226,11 @@ def search(
     limit: Limit = 10,
     offset: Offset = 0,
 ) -> Response:
-    found, total = service.search_walk_in(
+    found, total, exact = service.search_walk_in(
         session, identity, identifier=identifier, name=name, limit=limit, offset=offset
     )
-    return respond(request, envelope("patron", [patron_body(p) for p in found], total), root="patron")
+    body = envelope("patron", [patron_body(p) for p in found], total, total_is_exact=exact)
+    return respond(request, body, root="patron")
 
 
 @router.get("/walk-in/preview", summary="Which rule linking would apply, with the group and dates")

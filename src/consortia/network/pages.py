@@ -356,11 +356,11 @@ def _desk_context(
 ) -> dict[str, Any]:
     institution = service.access_desk(session, identity)
     found: list[dict[str, Any]] = []
-    total = 0
+    total, exact = 0, True
     error = ""
     if identifier or name:
         try:
-            patrons, total = service.search_walk_in(
+            patrons, total, exact = service.search_walk_in(
                 session, identity, identifier=identifier or None, name=name or None, limit=DESK_PAGE, offset=offset
             )
         except BadRequest as exc:
@@ -373,6 +373,7 @@ def _desk_context(
         "name": name,
         "found": found,
         "total": total,
+        "exact": exact,
         "offset": offset,
         "page_size": DESK_PAGE,
         "searched": bool(identifier or name),

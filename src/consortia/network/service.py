@@ -72,6 +72,9 @@ from consortia.text import has_control_characters
 SEARCH_BY_NAME = "fulfillment_network_search_by_all"
 CONSORTIAL_ID_TYPE = "consortial_id_type"
 LOAN_DAYS = 28
+# A desk search counts its matches up to this many ("more than 1,000": refine the search), so that a
+# common name never makes the desk count tens of thousands of patrons (N-4).
+COUNT_CAP = 1_000
 # The plain fields a linked account takes from its source when shared (CN-5); identifiers apart.
 COPIED_FIELDS = tuple(f for f in SHARED_FIELDS if f != "identifiers")
 PATRON_LOAD = (selectinload(User.identifiers), selectinload(User.blocks))
@@ -234,9 +237,10 @@ def search_walk_in(
     name: str | None = None,
     limit: int = 10,
     offset: int = 0,
-) -> tuple[list[WalkInPatron], int]:
+) -> tuple[list[WalkInPatron], int, bool]:
     """Patrons of the partner institutions by identifier value or, where their institution allows it,
-    by name ("Last", or "First Last"); only those `walk_in_patron` lets this desk serve."""
+    by name ("Last", or "First Last"); only those `walk_in_patron` lets this desk serve. Answers the
+    page, the number of matches and whether that number is exact (it stops at `COUNT_CAP`)."""
     here = acting_institution(session, identity)
     demand(identity, P.WALK_IN_FIND, InInstitution(here.id))
     identifier = (identifier or "").strip()
@@ -244,17 +248,17 @@ def search_walk_in(
     if bool(identifier) == bool(name):
         raise BadRequest("Search by identifier or by name: give exactly one of the two.", "40166411")
     if has_control_characters(identifier + name):
-        return [], 0
+        return [], 0, True
     view = network_view(session, here.id)
     filters: list[ColumnElement[bool]] = [findable_patrons(identity)]
     if identifier:
         ids = _identifier_matches(session, view, identifier.lower())
         if not ids:
-            return [], 0
+            return [], 0, True
         filters.append(User.id.in_(sorted(ids)))
     else:
         if not view.by_name:
-            return [], 0
+            return [], 0, True
         filters.append(User.institution_id.in_(sorted(view.by_name)))
         filters.append(_name_filter(name))
     users = (
@@ -269,11 +273,15 @@ def search_walk_in(
         if limit
         else []
     )
+    exact = True
     if limit and len(users) < limit and (users or offset == 0):
         total = offset + len(users)  # the page is the last one: no count needed
     else:
-        total = int(session.scalar(select(func.count()).select_from(User).where(*filters)) or 0)
-    return (_present(session, view, users) if users else []), total
+        matches = select(User.id).where(*filters).limit(max(COUNT_CAP, offset + len(users)) + 1).subquery()
+        total = int(session.scalar(select(func.count()).select_from(matches)) or 0)
+        if total > max(COUNT_CAP, offset + len(users)):
+            total, exact = max(COUNT_CAP, offset + len(users)), False
+    return (_present(session, view, users) if users else []), total, exact
 
 
 def access_walk_in_patron(
