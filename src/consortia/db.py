@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import MetaData, Table, create_engine, event, func, select, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -93,6 +95,26 @@ def is_lock_conflict(exc: BaseException) -> bool:
     """Whether a database error is SQLite refusing the write lock (not a database that is gone)."""
     code = getattr(getattr(exc, "orig", None), "sqlite_errorcode", None)
     return isinstance(exc, OperationalError) and code is not None and code & 0xFF in _SQLITE_LOCK_CODES
+
+
+def upsert(session: Session, model: type[Any], values: dict[str, Any], key: tuple[str, ...]) -> None:
+    """Insert the row of `values`, or, when a row with the same `key` columns exists (also one another
+    transaction inserted a moment ago), update its other columns: one statement, no race between a read
+    and an insert."""
+    dialect = session.get_bind().dialect.name
+    changed = {name: value for name, value in values.items() if name not in key}
+    if dialect in ("postgresql", "sqlite"):
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        statement = insert(model).values(values)
+        session.execute(statement.on_conflict_do_update(index_elements=list(key), set_=changed))
+        return
+    row = session.get(model, tuple(values[name] for name in key))
+    if row is None:
+        session.add(model(**values))
+    else:
+        for name, value in changed.items():
+            setattr(row, name, value)
+    session.flush()
 
 
 @contextmanager

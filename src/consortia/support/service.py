@@ -29,7 +29,7 @@ from consortia.access.policy import InInstitution, allows, demand
 from consortia.audit.models import HistoryEvent
 from consortia.audit.registry import HistoryScope
 from consortia.audit.service import events_for, record
-from consortia.db import unless_locked, utcnow
+from consortia.db import unless_locked, upsert, utcnow
 from consortia.errors import BadRequest, Conflict, Forbidden, NotFound
 from consortia.platform.models import Institution, User
 from consortia.support.models import (
@@ -411,19 +411,11 @@ def note_partner_view(session: Session, identity: Identity, case: SupportCase) -
     """Remember that a user opened a case of another institution (for the access review, SC-11)."""
     if identity.is_operator or identity.institution_id is None or case.institution_id == identity.institution_id:
         return
-    now = utcnow()
-    seen = session.get(PartnerCaseView, identity.user_id)
-    # The page is a read that writes this on the side: left out when SQLite has no write lock for it.
-    try:
-        with unless_locked(session):
-            if seen is not None:
-                seen.case_id, seen.viewed_at = case.id, now
-                session.flush()
-            else:
-                session.add(PartnerCaseView(user_id=identity.user_id, case_id=case.id, viewed_at=now))
-    except IntegrityError:
-        # Another request of the same user recorded a view at the same moment: that is as good.
-        return
+    values = {"user_id": identity.user_id, "case_id": case.id, "viewed_at": utcnow()}
+    # The page is a read that writes this on the side: left out when SQLite has no write lock for it. One
+    # upsert, so that two requests of the same user at the same moment both succeed.
+    with unless_locked(session):
+        upsert(session, PartnerCaseView, values, ("user_id",))
 
 
 def last_partner_views(session: Session, user_ids: Sequence[int]) -> dict[int, dt.datetime]:
