@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consortia.audit.models import SYSTEM, HistoryEvent
-from consortia.eresources import tasks
+from consortia.eresources import task_items, tasks
 from consortia.eresources.models import Portfolio
 from consortia.eresources.task_models import (
     ACTIVATED_FROM_CZ,
@@ -44,7 +44,7 @@ def cz_items(db: Session, world: World) -> dict[str | None, EresourceTask]:
         "law": portfolio(db, world.east, library=world.law, title="Law own"),
         "sci": portfolio(db, world.east, library=world.law, service=sci_service, title="Sci inherited"),
     }
-    items = tasks.add_cz_update_items(db, PORTFOLIO_UPDATED, resources.values(), SYSTEM)
+    items = task_items.add_cz_update_items(db, PORTFOLIO_UPDATED, resources.values(), SYSTEM)
     db.commit()
     return dict(zip(resources, items, strict=True))
 
@@ -136,7 +136,7 @@ def test_dismiss_selected_cannot_include_out_of_scope_items(client: TestClient, 
 def test_unknown_and_other_institution_ids_answer_alike(client: TestClient, db: Session, world: World) -> None:
     """R-3: an id of another institution is refused exactly like an unknown one (400 naming the field)."""
     _c, west_service = collection(db, world.west, world.west_lib, name="West")
-    west_item = tasks.add_cz_update_items(
+    west_item = task_items.add_cz_update_items(
         db, PORTFOLIO_UPDATED, [portfolio(db, world.west, service=west_service)], SYSTEM
     )
     db.commit()
@@ -192,7 +192,7 @@ def test_task_scope_matrix(client: TestClient, db: Session, factory: Factory, na
         "law": portfolio(db, world.east, library=world.law, title="b"),
         "sci": portfolio(db, world.east, library=world.main, service=sci_service, title="c"),
     }
-    activation = {lib: tasks.add_activation_item(db, ACTIVATED_FROM_CZ, r, SYSTEM) for lib, r in resources.items()}
+    activation = {lib: task_items.add_activation_item(db, ACTIVATED_FROM_CZ, r, SYSTEM) for lib, r in resources.items()}
     db.commit()
     for lib, item in cz.items():
         allowed = may(name, EDITING, lib, switch)
@@ -227,10 +227,10 @@ def test_the_two_faces_of_the_rule_agree_on_every_item(client: TestClient, db: S
         svc = None
         if coll_lib != "standalone":
             _c, svc = collection(db, world.east, libraries[coll_lib], name=f"c-{coll_lib}")
-            tasks.add_cz_update_items(db, "Collection updated in CZ", [_c], SYSTEM)
+            task_items.add_cz_update_items(db, "Collection updated in CZ", [_c], SYSTEM)
         for own in (None, "law", "main"):
             p = portfolio(db, world.east, library=libraries[own], service=svc, title=f"{coll_lib}-{own}")
-            tasks.add_cz_update_items(db, PORTFOLIO_UPDATED, [p], SYSTEM)
+            task_items.add_cz_update_items(db, PORTFOLIO_UPDATED, [p], SYSTEM)
     db.commit()
     from consortia.access.identity import identity_of
     from consortia.access.permissions import Permission as P
@@ -259,8 +259,8 @@ def test_task_list_pages(client: TestClient, db: Session, world: World) -> None:
     items = cz_items(db, world)
     law_portfolio = db.get(Portfolio, items["law"].portfolio_id)
     sci_portfolio = db.get(Portfolio, items["sci"].portfolio_id)
-    inside = tasks.add_activation_item(db, ACTIVATED_FROM_CZ, law_portfolio, SYSTEM)  # type: ignore[arg-type]
-    outside = tasks.add_activation_item(db, ACTIVATED_FROM_CZ, sci_portfolio, SYSTEM)  # type: ignore[arg-type]
+    inside = task_items.add_activation_item(db, ACTIVATED_FROM_CZ, law_portfolio, SYSTEM)  # type: ignore[arg-type]
+    outside = task_items.add_activation_item(db, ACTIVATED_FROM_CZ, sci_portfolio, SYSTEM)  # type: ignore[arg-type]
     db.commit()
     token = sign_in(client, world.users["eio_law"])
     page = client.get("/eresources/task-lists/cz-updates")
@@ -299,8 +299,8 @@ def test_activation_actions_and_selection_only_in_scope(client: TestClient, db: 
     Operator Extended role), Unsuppress, Change Status" and "the selection checkbox does not appear by
     resources whose library (set either explicitly or by inheritance) does not match"."""
     _c, sci_service = collection(db, world.east, world.sci, name="Sci")
-    law = tasks.add_activation_item(db, ACTIVATED_FROM_CZ, portfolio(db, world.east, library=world.law), SYSTEM)
-    sci = tasks.add_activation_item(
+    law = task_items.add_activation_item(db, ACTIVATED_FROM_CZ, portfolio(db, world.east, library=world.law), SYSTEM)
+    sci = task_items.add_activation_item(
         db, ACTIVATED_FROM_CZ, portfolio(db, world.east, library=world.law, service=sci_service), SYSTEM
     )
     db.commit()
@@ -329,10 +329,10 @@ def test_an_action_on_selected_activation_items_is_all_or_nothing(
     history per item; Delete on a selection still needs Extended."""
     _c, sci_service = collection(db, world.east, world.sci, name="Sci")
     law = [
-        tasks.add_activation_item(db, ACTIVATED_FROM_CZ, portfolio(db, world.east, library=world.law), SYSTEM)
+        task_items.add_activation_item(db, ACTIVATED_FROM_CZ, portfolio(db, world.east, library=world.law), SYSTEM)
         for _ in range(2)
     ]
-    sci = tasks.add_activation_item(
+    sci = task_items.add_activation_item(
         db, ACTIVATED_FROM_CZ, portfolio(db, world.east, library=world.law, service=sci_service), SYSTEM
     )
     db.commit()

@@ -29,6 +29,7 @@ from consortia.eresources.models import (
 from consortia.eresources.policy import COLLECTION, PORTFOLIO
 from consortia.eresources.schemas import CzCollectionIn
 from consortia.eresources.service import bib_for_title
+from consortia.eresources.task_items import add_activation_item, add_cz_update_items
 from consortia.eresources.task_models import (
     ACTIVATED_FROM_CZ,
     COLLECTION_DELETED,
@@ -36,7 +37,6 @@ from consortia.eresources.task_models import (
     PORTFOLIO_DELETED,
     PORTFOLIO_UPDATED,
 )
-from consortia.eresources.tasks import add_activation_item, add_cz_update_items
 from consortia.errors import BadRequest, Conflict, NotFound
 from consortia.platform.models import Institution
 

@@ -32,7 +32,7 @@ from consortia.access import roles as R
 from consortia.access.identity import Identity, identity_of
 from consortia.access.roles import RoleSpec, role_set_problems
 from consortia.eresources import acquisitions as acq
-from consortia.eresources import cz, import_profiles, service, sets, tasks
+from consortia.eresources import cz, import_profiles, service, sets, task_items
 from consortia.eresources.import_models import INVENTORY_UPDATE, PART_OF_COLLECTION, REPOSITORY
 from consortia.eresources.import_models import STANDALONE as STANDALONE_PORTFOLIO
 from consortia.eresources.marc import minimal_marcxml, parse_marcxml
@@ -288,8 +288,8 @@ def _tasks_and_acquisitions(session: Session, operator: Identity, eio: Identity,
     law = _portfolio(session, east, "Harvard Law Review")
     sci = _portfolio(session, east, "Journal of Chemical Physics")
     everyone = _portfolio(session, east, "Open Everything")
-    tasks.add_cz_update_items(session, PORTFOLIO_UPDATED, [law, sci, everyone], operator.actor)
-    tasks.add_cz_update_items(
+    task_items.add_cz_update_items(session, PORTFOLIO_UPDATED, [law, sci, everyone], operator.actor)
+    task_items.add_cz_update_items(
         session, COLLECTION_UPDATED, [_collection(session, east, "Law Journals Package")], operator.actor
     )
     own_law = _portfolio(session, east, "Local Law Digest")

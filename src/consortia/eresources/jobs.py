@@ -26,7 +26,7 @@ from consortia.access.identity import Identity, identity_for_user_id
 from consortia.access.policy import Decision
 from consortia.audit.service import history_insert_from_select, record
 from consortia.eresources import policy as scope
-from consortia.eresources.models import ElectronicCollection, Portfolio
+from consortia.eresources.models import SET_COLLECTION_LIBRARY, ElectronicCollection, Portfolio
 from consortia.errors import BadRequest, DomainError
 from consortia.jobs.models import JobInstance
 from consortia.jobs.registry import (
@@ -39,7 +39,6 @@ from consortia.jobs.registry import (
 )
 from consortia.platform.models import Library
 
-SET_COLLECTION_LIBRARY = "M2001"
 PORTFOLIOS_CLEARED = "portfolios_cleared"
 CHUNK = 20_000
 

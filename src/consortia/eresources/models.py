@@ -25,6 +25,9 @@ COLLECTION_TYPES: dict[str, str] = {
     "1": "Aggregator package",
     "2": "Database",
 }
+# The job id of "Set Electronic Collection Library" (its kind in eresources.jobs): the collection verb
+# submits it, so it stands below both.
+SET_COLLECTION_LIBRARY = "M2001"
 # Alma's availability / activation codes of portfolios and services.
 AVAILABLE, NOT_AVAILABLE = "11", "10"
 AVAILABILITY: dict[str, str] = {AVAILABLE: "Available", NOT_AVAILABLE: "Not available"}

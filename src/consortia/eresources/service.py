@@ -28,12 +28,14 @@ from consortia.eresources.models import (
     AVAILABILITY,
     COLLECTION_TYPES,
     SERVICE_TYPES,
+    SET_COLLECTION_LIBRARY,
     BibRecord,
     ElectronicCollection,
     ElectronicService,
     Portfolio,
 )
 from consortia.eresources.policy import COLLECTION, PORTFOLIO, SERVICE, Scoped
+from consortia.eresources.task_items import add_activation_item
 from consortia.errors import BadRequest, Conflict, NotFound
 from consortia.platform.models import Institution, Library
 from consortia.platform.parameters import parameter_value
@@ -279,7 +281,6 @@ def put_in_activation_list(session: Session, resource: Any, actor: Actor) -> Non
     """ER-15: a local resource goes into its institution's Activation Task List (`eresources.tasks`
     imports this module, hence the late import)."""
     from consortia.eresources.task_models import CREATED_LOCALLY
-    from consortia.eresources.tasks import add_activation_item
 
     add_activation_item(session, CREATED_LOCALLY, resource, actor)
 
@@ -374,7 +375,6 @@ def set_collection_library(
     "Set Electronic Collection Library" clears the library of every portfolio of the collection in the
     background; the collection's history row names that job's instance. Clearing the collection's
     library needs no job (its portfolios' own libraries were cleared when it got one)."""
-    from consortia.eresources.jobs import SET_COLLECTION_LIBRARY
     from consortia.jobs.registry import job_kind
     from consortia.jobs.service import submit
 

@@ -13,7 +13,7 @@ and one `INSERT ... SELECT` of history, never a loop). Every change writes histo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +25,7 @@ from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, authorize, demand
 from consortia.audit.models import Actor
-from consortia.audit.service import history_insert_from_select, record
+from consortia.audit.service import history_insert_from_select
 from consortia.db import utcnow
 from consortia.eresources import policy as scope
 from consortia.eresources.models import AVAILABLE, ElectronicCollection, Portfolio
@@ -38,6 +38,7 @@ from consortia.eresources.service import (
     update_collection,
     update_portfolio,
 )
+from consortia.eresources.task_items import TASK, record_task_change
 from consortia.eresources.task_models import (
     ACTIVATION,
     ACTIVATION_STATUSES,
@@ -52,7 +53,6 @@ from consortia.eresources.task_models import (
 from consortia.errors import BadRequest, Forbidden, NotFound
 from consortia.platform.models import Institution
 
-TASK = "eresource_task"
 LIST_NAMES = {CZ_UPDATES: "Community Zone Updates Task List", ACTIVATION: "Electronic Resource Activation Task List"}
 MAX_IDS = 1000
 MAX_ID = 2**31 - 1
@@ -67,53 +67,6 @@ def _id(value: Any) -> int | None:
     if not text.isdigit() or len(text) > 10 or not 1 <= int(text) <= MAX_ID:
         return None
     return int(text)
-
-
-def _record(session: Session, task: EresourceTask, field: str, old: Any, new: Any, actor: Actor) -> None:
-    record(
-        session,
-        entity=TASK,
-        entity_id=task.id,
-        field=field,
-        old=old,
-        new=new,
-        actor=actor,
-        institution_id=task.institution_id,
-    )
-
-
-# --- items appear -----------------------------------------------------------------------------
-
-
-def _add(session: Session, task_list: str, report_type: str, resource: Any, actor: Actor) -> EresourceTask:
-    task = EresourceTask(
-        institution_id=resource.institution_id,
-        task_list=task_list,
-        report_type=report_type,
-        portfolio_id=resource.id if isinstance(resource, Portfolio) else None,
-        collection_id=resource.id if isinstance(resource, ElectronicCollection) else None,
-        status=OPEN,
-        suppressed=task_list == ACTIVATION,
-        created_at=utcnow(),
-    )
-    session.add(task)
-    session.flush()
-    _record(session, task, "created", None, report_type, actor)
-    return task
-
-
-def add_cz_update_items(
-    session: Session, report_type: str, resources: Iterable[Portfolio | ElectronicCollection], actor: Actor
-) -> list[EresourceTask]:
-    """ER-14: one item per institution's copy of a changed Community Zone resource."""
-    return [_add(session, CZ_UPDATES, report_type, resource, actor) for resource in resources]
-
-
-def add_activation_item(
-    session: Session, report_type: str, resource: Portfolio | ElectronicCollection, actor: Actor
-) -> EresourceTask:
-    """ER-15: the activated or locally created resource, in its institution's Activation Task List."""
-    return _add(session, ACTIVATION, report_type, resource, actor)
 
 
 # --- the rule's two faces over items ----------------------------------------------------------
@@ -236,7 +189,7 @@ def access_task(
 def _dismiss(session: Session, task: EresourceTask, actor: Actor) -> None:
     if task.status != OPEN:
         return
-    _record(session, task, "status", task.status, DISMISSED, actor)
+    record_task_change(session, task, "status", task.status, DISMISSED, actor)
     task.status = DISMISSED
     task.closed_by = actor.label
     task.closed_at = utcnow()
@@ -375,7 +328,7 @@ def act_on_activation_task(
     if action == "edit":
         if change.note is None:
             raise BadRequest("note: give the item's note.")
-        _record(session, task, "note", task.note, change.note, actor)
+        record_task_change(session, task, "note", task.note, change.note, actor)
         task.note = change.note
     elif action == "edit_resource":
         if isinstance(resource, Portfolio):
@@ -403,7 +356,7 @@ def act_on_activation_task(
     elif action == "delete":
         _set_status(session, task, DELETED, actor)
     elif action == "unsuppress":
-        _record(session, task, "suppressed", task.suppressed, False, actor)
+        record_task_change(session, task, "suppressed", task.suppressed, False, actor)
         task.suppressed = False
     elif action == "change_status":
         wanted = (change.status or "").strip().upper()
@@ -452,7 +405,7 @@ def act_on_activation_tasks(
 def _set_status(session: Session, task: EresourceTask, status: str, actor: Actor) -> None:
     if task.status == status:
         return
-    _record(session, task, "status", task.status, status, actor)
+    record_task_change(session, task, "status", task.status, status, actor)
     task.status = status
     if status in (DONE, DELETED):
         task.closed_by = actor.label
