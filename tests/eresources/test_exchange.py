@@ -88,6 +88,74 @@ def test_the_export_streams_in_partitions(db: Session, world: World, monkeypatch
     assert sum(block.count("\r\n") for block in blocks[1:]) == 10
 
 
+class CountingCursor:
+    """A DB-API cursor that counts the rows it handed over (any other attribute is the cursor's own)."""
+
+    def __init__(self, cursor: Any) -> None:
+        self.cursor = cursor
+        self.statement = ""
+        self.fetched = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.cursor, name)
+
+    def execute(self, statement: str, *args: Any) -> Any:
+        self.statement = statement
+        return self.cursor.execute(statement, *args)
+
+    def fetchmany(self, *args: Any) -> Any:
+        rows = self.cursor.fetchmany(*args)
+        self.fetched += len(rows)
+        return rows
+
+    def fetchall(self) -> Any:
+        rows = self.cursor.fetchall()
+        self.fetched += len(rows)
+        return rows
+
+    def fetchone(self) -> Any:
+        row = self.cursor.fetchone()
+        self.fetched += row is not None
+        return row
+
+    @property
+    def received(self) -> int:
+        """Rows that reached this process: those fetched, or all of them when the driver read the whole
+        result at execute (a client-side psycopg cursor's rowcount; a server-side cursor's counts the rows
+        fetched so far, SQLite's is -1)."""
+        return max(self.fetched, self.cursor.rowcount)
+
+
+def test_the_export_sends_its_first_rows_before_it_reads_the_others(
+    db: Session, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """N (memory flat for millions of rows): when the first block of lines is out, at most two partitions
+    of the 30 rows have reached the process. SQLite steps the statement as rows are fetched; on PostgreSQL
+    this holds only with a server-side cursor (a client-side one receives the whole result at execute)."""
+    inventory(db, world)
+    for n in range(27):
+        portfolio(db, world.east, title=f"More {n}")
+    db.commit()
+    monkeypatch.setattr(exchange, "PARTITION", 3)
+    cursors: list[CountingCursor] = []
+    context_class = db.get_bind().dialect.execution_ctx_cls
+    create_cursor = context_class.create_cursor
+
+    def counting(context: Any) -> CountingCursor:
+        cursor = CountingCursor(create_cursor(context))
+        cursors.append(cursor)
+        return cursor
+
+    monkeypatch.setattr(context_class, "create_cursor", counting)
+    blocks = exchange.export_csv(db, identity_of(world.users["eio"]), world.east)
+    assert next(blocks).startswith("Portfolio ID,")
+    assert next(blocks).count("\r\n") == 3
+    (export,) = [c for c in cursors if "FROM portfolio" in c.statement]
+    assert 3 <= export.received <= 6, export.received
+    assert sum(block.count("\r\n") for block in blocks) == 30 - 3
+    assert export.fetched == 30
+
+
 def test_the_load_ignores_electronic_collection_library(client: TestClient, db: Session, world: World) -> None:
     """Seed: "Note that the "Electronic Collection Library" column is not used during import/portfolio load"."""
     found = inventory(db, world)
