@@ -65,6 +65,26 @@ def test_the_platform_benchmarks_run_end_to_end(
     assert status == 0
 
 
+@pytest.mark.slow
+def test_the_export_benchmark_runs_beside_its_ceiling(fresh: Database, tmp_path: Path) -> None:
+    """ER-20: the export and its ceiling each run in a process of their own over the largest institution."""
+    report = tmp_path / "results.json"
+
+    status = harness.main(["--size", "xs", "--db", fresh.url, "--only", "exchange", "--json", str(report)])
+
+    by_name = {r["name"]: r for r in json.loads(report.read_text())["results"]}
+    assert set(by_name) == {
+        "ER-20 export of every portfolio",
+        "ER-20 export ceiling: bare SELECT into csv",
+        "ER-20 export resident memory",
+    }
+    for result in by_name.values():
+        assert result["status"] in {OK, MISS}, result
+        assert result["figure"] > 0
+    assert "1,050 rows" in by_name["ER-20 export of every portfolio"]["note"]
+    assert status == 0
+
+
 def test_figures_are_judged_against_their_targets() -> None:
     fast = judge(measured("rate", 250, unit="/s", target=100, better=HIGHER))
     slow = judge(measured("latency", 80, unit="ms", target=50, better=LOWER))

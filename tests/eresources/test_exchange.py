@@ -5,6 +5,7 @@ by row, column and reason while the good ones load, and refuses a wrong file who
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from typing import Any
 
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from consortia import config
 from consortia.access.identity import identity_of
 from consortia.audit.models import HistoryEvent
 from consortia.eresources import exchange
@@ -88,6 +90,74 @@ def test_the_export_streams_in_partitions(db: Session, world: World, monkeypatch
     assert sum(block.count("\r\n") for block in blocks[1:]) == 10
 
 
+class CountingCursor:
+    """A DB-API cursor that counts the rows it handed over (any other attribute is the cursor's own)."""
+
+    def __init__(self, cursor: Any) -> None:
+        self.cursor = cursor
+        self.statement = ""
+        self.fetched = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.cursor, name)
+
+    def execute(self, statement: str, *args: Any) -> Any:
+        self.statement = statement
+        return self.cursor.execute(statement, *args)
+
+    def fetchmany(self, *args: Any) -> Any:
+        rows = self.cursor.fetchmany(*args)
+        self.fetched += len(rows)
+        return rows
+
+    def fetchall(self) -> Any:
+        rows = self.cursor.fetchall()
+        self.fetched += len(rows)
+        return rows
+
+    def fetchone(self) -> Any:
+        row = self.cursor.fetchone()
+        self.fetched += row is not None
+        return row
+
+    @property
+    def received(self) -> int:
+        """Rows that reached this process: those fetched, or all of them when the driver read the whole
+        result at execute (a client-side psycopg cursor's rowcount; a server-side cursor's counts the rows
+        fetched so far, SQLite's is -1)."""
+        return max(self.fetched, self.cursor.rowcount)
+
+
+def test_the_export_sends_its_first_rows_before_it_reads_the_others(
+    db: Session, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """N (memory flat for millions of rows): when the first block of lines is out, at most two partitions
+    of the 30 rows have reached the process. SQLite steps the statement as rows are fetched; on PostgreSQL
+    this holds only with a server-side cursor (a client-side one receives the whole result at execute)."""
+    inventory(db, world)
+    for n in range(27):
+        portfolio(db, world.east, title=f"More {n}")
+    db.commit()
+    monkeypatch.setattr(exchange, "PARTITION", 3)
+    cursors: list[CountingCursor] = []
+    context_class = db.get_bind().dialect.execution_ctx_cls
+    create_cursor = context_class.create_cursor
+
+    def counting(context: Any) -> CountingCursor:
+        cursor = CountingCursor(create_cursor(context))
+        cursors.append(cursor)
+        return cursor
+
+    monkeypatch.setattr(context_class, "create_cursor", counting)
+    blocks = exchange.export_csv(db, identity_of(world.users["eio"]), world.east)
+    assert next(blocks).startswith("Portfolio ID,")
+    assert next(blocks).count("\r\n") == 3
+    (export,) = [c for c in cursors if "FROM portfolio" in c.statement]
+    assert 3 <= export.received <= 6, export.received
+    assert sum(block.count("\r\n") for block in blocks) == 30 - 3
+    assert export.fetched == 30
+
+
 def test_the_load_ignores_electronic_collection_library(client: TestClient, db: Session, world: World) -> None:
     """Seed: "Note that the "Electronic Collection Library" column is not used during import/portfolio load"."""
     found = inventory(db, world)
@@ -147,6 +217,59 @@ def test_bad_rows_are_reported_and_good_rows_load(client: TestClient, db: Sessio
     assert (made.library_id, made.coverage) == (world.law.id, "new")
 
 
+def test_every_kind_of_bad_row_is_reported_by_row_column_and_reason(
+    client: TestClient, db: Session, world: World
+) -> None:
+    """R-5: values the verbs refuse, values the table cannot hold and rows of the wrong shape are each
+    reported with their row (the header is row 1), column and reason; the good rows around them load."""
+    found = inventory(db, world)
+    record = bib(db, world.east, "New title")
+    db.commit()
+    law, long = found["law"].id, "x" * 201
+    lines = [
+        "Portfolio ID,MMS ID,Electronic Collection ID,Service ID,Library,Availability,Coverage,PO Line,License",
+        f"{law},,,,,,good,,",  # 2: loads
+        "abc,,,,,,x,,",  # 3: not an id
+        "99999999999999999999,,,,,,x,,",  # 4: beyond any id
+        f"{law},,,,,,x",  # 5: too few values
+        f"{law},,,,,,x,,,extra",  # 6: too many values
+        ",xyz,,,,,x,,",  # 7: not an MMS ID
+        f",{record.id},nope,,,,x,,",  # 8: not a collection
+        f"{law},,,,NOPE,,x,,",  # 9: no such library
+        f"{law},,,,,Sometimes,x,,",  # 10: no such availability
+        f"{law},,,,,,{long},,",  # 11: coverage longer than 200
+        f"{law},,,,,,,{'p' * 61},",  # 12: PO line longer than 60
+        f"{law},,,,,,,,{'l' * 61}",  # 13: licence longer than 60
+        ",,,,,,x,,",  # 14: neither id
+        "",  # 15: blank: skipped
+        f",{record.id},,,EAST_LAW,,made,,",  # 16: creates
+    ]
+    answer = load(client, world.key("eio"), "\r\n".join(lines).encode() + b"\r\n")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["updated"], body["created"]) == (1, 1), body
+    problems = {p["row"]: p["column"] for p in body["errors"]}
+    assert problems == {
+        3: "Portfolio ID",
+        4: "Portfolio ID",
+        5: "Portfolio ID",
+        6: "Portfolio ID",
+        7: "MMS ID",
+        8: "Electronic Collection ID",
+        9: "Library",
+        10: "Availability",
+        11: "Coverage",
+        12: "PO Line",
+        13: "License",
+        14: "MMS ID",
+    }, body
+    assert all(p["reason"] for p in body["errors"])
+    db.expire_all()
+    assert db.get(Portfolio, law).coverage == "good"  # type: ignore[union-attr]
+    made = db.scalars(select(Portfolio).where(Portfolio.bib_id == record.id)).one()
+    assert (made.coverage, made.library_id) == ("made", world.law.id)
+
+
 @pytest.mark.parametrize(
     ("content", "words"),
     [
@@ -156,6 +279,12 @@ def test_bad_rows_are_reported_and_good_rows_load(client: TestClient, db: Sessio
         (b"Portfolio ID,Portfolio ID\r\n1,1\r\n", "twice"),
         (b"\xff\xfe\x00\x01binary", "UTF-8"),
         (b"Portfolio ID,Coverage\r\n", "no rows"),
+        (b"  \r\n\r\n", "empty"),
+        (b" , \r\n1,x\r\n", "no header row"),
+        (b'{"portfolios": [{"id": 1}]}', "unknown column"),
+        (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj", "UTF-8"),
+        (b"Portfolio ID,Coverage\r\n1,a\x00b\r\n", "NUL"),
+        (b"Portfolio ID,Coverage\r\n1,\xe9t\xe9\r\n", "UTF-8"),
     ],
 )
 def test_a_wrong_file_is_refused_whole(
@@ -170,12 +299,35 @@ def test_a_wrong_file_is_refused_whole(
     assert db.scalar(select(HistoryEvent.id).order_by(HistoryEvent.id.desc()).limit(1)) == before
 
 
-def test_an_oversized_file_is_413(client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(exchange, "MAX_UPLOAD_BYTES", 100)
-    answer = load(client, world.key("eio"), b"Portfolio ID,Coverage\r\n" + b"1,x\r\n" * 50)
-    assert answer.status_code == 413
-    assert answer.json()["errorList"]["error"][0]["errorCode"] == "PAYLOAD_TOO_LARGE"
-    assert load(client, world.key("eio"), b"Portfolio ID\r\n").status_code == 400
+def test_a_file_above_the_configured_size_or_row_limit_is_413_and_loads_nothing(
+    client: TestClient, db: Session, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R-2: an upload above CONSORTIA_MAX_UPLOAD_BYTES (the load takes at most 20 MB whatever is configured)
+    or above the row limit answers 413 in the error shape; nothing is loaded."""
+    found = inventory(db, world)
+    content = as_csv([{"Portfolio ID": found["law"].id, "Coverage": "too large"}] * 10)
+    headers = world.key("eio")  # its key is made (and recorded) before the history is read
+    before = db.scalar(select(HistoryEvent.id).order_by(HistoryEvent.id.desc()).limit(1))
+    previous = config.get_settings()
+    try:
+        config.configure(dataclasses.replace(previous, max_upload_bytes=100))
+        too_large = load(client, headers, content)
+        config.configure(dataclasses.replace(previous, max_upload_bytes=10**12))
+        assert exchange.max_upload_bytes() == exchange.MAX_UPLOAD_BYTES
+    finally:
+        config.configure(previous)
+    monkeypatch.setattr(exchange, "MAX_ROWS", 9)
+    too_many = load(client, headers, content)
+    for answer, words in ((too_large, "larger than the 100 bytes"), (too_many, "at most 9 rows")):
+        assert answer.status_code == 413, answer.text
+        body = answer.json()
+        assert body["errorsExist"] is True
+        (error,) = body["errorList"]["error"]
+        assert error["errorCode"] == "PAYLOAD_TOO_LARGE"
+        assert words in error["errorMessage"]
+    assert db.scalar(select(HistoryEvent.id).order_by(HistoryEvent.id.desc()).limit(1)) == before
+    db.expire_all()
+    assert db.get(Portfolio, found["law"].id).coverage == ""  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("switch", [True, False], ids=["limits-on", "limits-off"])

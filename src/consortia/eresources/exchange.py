@@ -2,17 +2,19 @@
 
 The export is a CSV of every portfolio of the institution the caller may read (R-3: never another
 institution's), with "Library" (the portfolio's own) and "Electronic Collection Library" (its collection's).
-It is a generator over one query read in partitions (`yield_per`: a server-side cursor on PostgreSQL), written
-out a partition at a time, so memory stays flat for millions of rows.
+It is a generator over one statement read in partitions (`yield_per`: a server-side cursor on PostgreSQL),
+each written out as a block of lines before the next is fetched, so memory stays flat for millions of rows.
 
 The load takes a file with the export's headers (any order, any subset that includes "Portfolio ID" or
 "MMS ID"). "Electronic Collection Library" is read-only and ignored, as are the other descriptive columns
 (title, identifiers, collection names). A row with a Portfolio ID updates that portfolio; a row without one
 and with an MMS ID creates a local portfolio (standalone, or in the collection/service named). Every row goes
 through the same verbs and scope rule as the editor (`access_portfolio(..., PORTFOLIO_EDIT)`,
-`create_portfolio`), each in its own savepoint: a bad row is reported as {row, column, reason} (row counts
-lines of the file, the header being row 1) and the good rows load. A file that is not a UTF-8 CSV, is empty
-or has unknown, duplicate or missing headers is refused whole (400).
+`create_portfolio`), each in its own savepoint: a bad row (a value refused, too long for its column, a row of
+the wrong length) is reported as {row, column, reason} (row counts the file's records as a spreadsheet shows
+them, the header being row 1) and the good rows load. A file that is not a UTF-8 CSV, is empty or has
+unknown, duplicate or missing headers is refused whole (400); one above the configured upload limit (at most
+20 MB) or of more than `MAX_ROWS` rows too (413).
 """
 
 from __future__ import annotations
@@ -23,12 +25,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, case, select
 from sqlalchemy.orm import Session, aliased
 
 from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, demand
+from consortia.config import get_settings
 from consortia.eresources import service
 from consortia.eresources.models import AVAILABILITY, ElectronicCollection, Portfolio
 from consortia.errors import BadRequest, DomainError
@@ -62,7 +65,7 @@ LOADED = {
     "License": "license",
 }
 PARTITION = 2000
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # the load reads its file whole: never more than this, whatever is configured
 MAX_ROWS = 100_000
 
 
@@ -71,12 +74,18 @@ class PayloadTooLarge(DomainError):
     default_code = "PAYLOAD_TOO_LARGE"
 
 
+def max_upload_bytes() -> int:
+    """The largest file the load takes: the configured upload limit (CONSORTIA_MAX_UPLOAD_BYTES), at most
+    `MAX_UPLOAD_BYTES`."""
+    return min(get_settings().max_upload_bytes, MAX_UPLOAD_BYTES)
+
+
 # --- export -----------------------------------------------------------------------------------
 
 
 def _line(values: list[Any]) -> str:
     out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerow(["" if v is None else v for v in values])
+    csv.writer(out, lineterminator="\r\n").writerow(values)
     return out.getvalue()
 
 
@@ -87,10 +96,13 @@ def export_csv(session: Session, identity: Identity, institution: Institution) -
     return _export(session, institution.id)
 
 
-def _export(session: Session, institution_id: int) -> Iterator[str]:
+def export_statement(institution_id: int) -> Select[*tuple[Any, ...]]:
+    """The export's rows of one institution, in id order, in the columns of `HEADERS` as the file shows them
+    (availability by its description): one statement, read `PARTITION` rows at a time (`yield_per`, which
+    makes it a server-side cursor on PostgreSQL)."""
     own = aliased(Library)
     inherited = aliased(Library)
-    query = (
+    return (
         select(
             Portfolio.id,
             Portfolio.bib_id,
@@ -102,7 +114,7 @@ def _export(session: Session, institution_id: int) -> Iterator[str]:
             Portfolio.service_id,
             own.code,
             inherited.code,
-            Portfolio.availability,
+            case(AVAILABILITY, value=Portfolio.availability, else_=Portfolio.availability),
             Portfolio.coverage,
             Portfolio.po_line,
             Portfolio.license,
@@ -114,15 +126,15 @@ def _export(session: Session, institution_id: int) -> Iterator[str]:
         .order_by(Portfolio.id)
         .execution_options(yield_per=PARTITION)
     )
+
+
+def _export(session: Session, institution_id: int) -> Iterator[str]:
     yield _line(list(HEADERS))
-    result = session.execute(query)
+    # Core rows (the session's connection, its transaction): the ORM's row handling would double the cost.
+    result = session.connection().execute(export_statement(institution_id))
     for partition in result.partitions():
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
-        for row in partition:
-            values = list(row)
-            values[10] = AVAILABILITY.get(values[10], values[10])
-            writer.writerow(["" if v is None else v for v in values])
+        csv.writer(out, lineterminator="\r\n").writerows(partition)  # None is written as ""
         yield out.getvalue()
 
 
@@ -145,8 +157,9 @@ class LoadReport:
 
 def _read(content: bytes) -> tuple[list[str], list[list[str]]]:
     """The header and rows of an uploaded file, or 400/413 for the whole file."""
-    if len(content) > MAX_UPLOAD_BYTES:
-        raise PayloadTooLarge(f"file: the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+    limit = max_upload_bytes()
+    if len(content) > limit:
+        raise PayloadTooLarge(f"file: the file is larger than the {limit:,} bytes the load takes.")
     if not content.strip():
         raise BadRequest("file: the file is empty.")
     try:
@@ -189,6 +202,17 @@ def _column_of(error: DomainError, default: str) -> str:
     return by_field.get(name, by_field.get(name.split(".")[0], default))
 
 
+def _too_long(values: dict[str, str]) -> RowProblem | None:
+    """The first loaded value longer than its column holds (the API and pages refuse it in their schemas;
+    PostgreSQL would refuse the whole statement), as a problem of row 0 that the caller numbers."""
+    columns = Portfolio.__table__.c
+    for column, attr in LOADED.items():
+        limit = getattr(columns[attr].type, "length", None) if attr in columns else None
+        if limit is not None and len(values.get(column, "")) > limit:
+            return RowProblem(0, column, f"at most {limit} characters ({len(values[column])} given)")
+    return None
+
+
 def _availability(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None  # blank: unchanged (a portfolio always has an availability)
@@ -210,6 +234,11 @@ def load_portfolios(session: Session, identity: Identity, institution: Instituti
             )
             continue
         values = dict(zip(header, (cell.strip() for cell in cells), strict=True))
+        too_long = _too_long(values)
+        if too_long is not None:
+            too_long.row = number
+            report.problems.append(too_long)
+            continue
         given: dict[str, Any] = {attr: values[col] for col, attr in LOADED.items() if col in values}
         change = service.PortfolioChange(**given)
         change.availability = _availability(change.availability)

@@ -32,7 +32,7 @@ def export_response(rows: Any) -> StreamingResponse:
 
 def read_upload(file: UploadFile) -> bytes:
     """The uploaded bytes, at most one byte beyond the limit (which the load answers with 413)."""
-    return file.file.read(exchange.MAX_UPLOAD_BYTES + 1)
+    return file.file.read(exchange.max_upload_bytes() + 1)
 
 
 @router.get(
