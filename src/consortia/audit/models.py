@@ -24,7 +24,7 @@ class HistoryEvent(Base):
     field: Mapped[str] = mapped_column(String(100))
     old: Mapped[str | None] = mapped_column(Text)
     new: Mapped[str | None] = mapped_column(Text)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"), index=True)
     actor: Mapped[str] = mapped_column(String(200), default="")
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     job_instance_id: Mapped[int | None] = mapped_column(Integer, index=True)

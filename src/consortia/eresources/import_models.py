@@ -36,7 +36,7 @@ class PortfolioSet(Base):
     institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"), index=True)
     created_by: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -45,7 +45,9 @@ class PortfolioSetMember(Base):
     __tablename__ = "portfolio_set_member"
 
     set_id: Mapped[int] = mapped_column(ForeignKey("portfolio_set.id", ondelete="CASCADE"), primary_key=True)
-    portfolio_id: Mapped[int] = mapped_column(ForeignKey("portfolio.id", ondelete="CASCADE"), primary_key=True)
+    portfolio_id: Mapped[int] = mapped_column(
+        ForeignKey("portfolio.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class ImportProfile(Base):
@@ -60,11 +62,13 @@ class ImportProfile(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     type: Mapped[str] = mapped_column(String(30), default=REPOSITORY)
     portfolio_type: Mapped[str] = mapped_column(String(40), default=STANDALONE)
-    collection_id: Mapped[int | None] = mapped_column(ForeignKey("electronic_collection.id", ondelete="SET NULL"))
-    service_id: Mapped[int | None] = mapped_column(ForeignKey("electronic_service.id", ondelete="SET NULL"))
+    collection_id: Mapped[int | None] = mapped_column(
+        ForeignKey("electronic_collection.id", ondelete="SET NULL"), index=True
+    )
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("electronic_service.id", ondelete="SET NULL"), index=True)
     library_tag: Mapped[str] = mapped_column(String(3), default="")
     library_subfield: Mapped[str] = mapped_column(String(1), default="")
-    default_library_id: Mapped[int | None] = mapped_column(ForeignKey("library.id"))
+    default_library_id: Mapped[int | None] = mapped_column(ForeignKey("library.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -79,7 +83,7 @@ class ImportFile(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
-    profile_id: Mapped[int] = mapped_column(ForeignKey("import_profile.id"))
+    profile_id: Mapped[int] = mapped_column(ForeignKey("import_profile.id"), index=True)
     filename: Mapped[str] = mapped_column(String(300), default="")
     format: Mapped[str] = mapped_column(String(20))
     size: Mapped[int] = mapped_column(Integer)
@@ -104,6 +108,6 @@ class ImportedRecord(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
     record_key: Mapped[str] = mapped_column(String(80))
-    bib_id: Mapped[int] = mapped_column(ForeignKey("bib_record.id", ondelete="CASCADE"))
-    portfolio_id: Mapped[int | None] = mapped_column(ForeignKey("portfolio.id", ondelete="SET NULL"))
-    job_instance_id: Mapped[int | None] = mapped_column(ForeignKey("job_instance.id", ondelete="SET NULL"))
+    bib_id: Mapped[int] = mapped_column(ForeignKey("bib_record.id", ondelete="CASCADE"), index=True)
+    portfolio_id: Mapped[int | None] = mapped_column(ForeignKey("portfolio.id", ondelete="SET NULL"), index=True)
+    job_instance_id: Mapped[int | None] = mapped_column(ForeignKey("job_instance.id", ondelete="SET NULL"), index=True)

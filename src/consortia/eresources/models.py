@@ -109,7 +109,9 @@ class ElectronicCollection(Base):
     interface_name: Mapped[str] = mapped_column(String(200), default="")
     vendor: Mapped[str] = mapped_column(String(200), default="")
     bib_id: Mapped[int | None] = mapped_column(ForeignKey("bib_record.id", ondelete="SET NULL"), index=True)
-    cz_collection_id: Mapped[int | None] = mapped_column(ForeignKey("cz_collection.id", ondelete="SET NULL"))
+    cz_collection_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cz_collection.id", ondelete="SET NULL"), index=True
+    )
     po_line: Mapped[str] = mapped_column(String(60), default="")
     license: Mapped[str] = mapped_column(String(60), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
@@ -175,7 +177,7 @@ class Portfolio(Base):
     availability: Mapped[str] = mapped_column(String(10), default=AVAILABLE)
     coverage: Mapped[str] = mapped_column(String(200), default="")
     is_local: Mapped[bool] = mapped_column(Boolean, default=True)
-    cz_portfolio_id: Mapped[int | None] = mapped_column(ForeignKey("cz_portfolio.id", ondelete="SET NULL"))
+    cz_portfolio_id: Mapped[int | None] = mapped_column(ForeignKey("cz_portfolio.id", ondelete="SET NULL"), index=True)
     po_line: Mapped[str] = mapped_column(String(60), default="")
     license: Mapped[str] = mapped_column(String(60), default="")
     activation_date: Mapped[dt.date | None] = mapped_column(Date)

@@ -39,7 +39,7 @@ class JobInstance(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     job_code: Mapped[str] = mapped_column(String(40))
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
-    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"), index=True)
     submitted_by: Mapped[str] = mapped_column(String(200), default="System")
     status: Mapped[str] = mapped_column(String(30), default=QUEUED)
     progress: Mapped[int] = mapped_column(Integer, default=0)

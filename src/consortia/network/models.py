@@ -132,7 +132,7 @@ class Loan(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
     institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
-    library_id: Mapped[int] = mapped_column(ForeignKey("library.id"))
+    library_id: Mapped[int] = mapped_column(ForeignKey("library.id"), index=True)
     item_barcode: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default="ACTIVE")
     loan_date: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

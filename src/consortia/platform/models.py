@@ -178,7 +178,7 @@ class User(Base):
     source_user_id: Mapped[int | None] = mapped_column(Integer)
     linking_id: Mapped[str | None] = mapped_column(String(100), index=True)
     linked_rule: Mapped[str | None] = mapped_column(String(100))
-    rs_library_id: Mapped[int | None] = mapped_column(ForeignKey("library.id"))
+    rs_library_id: Mapped[int | None] = mapped_column(ForeignKey("library.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -244,7 +244,7 @@ class UserRole(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     role_type: Mapped[str] = mapped_column(String(60))
-    library_id: Mapped[int | None] = mapped_column(ForeignKey("library.id"))
+    library_id: Mapped[int | None] = mapped_column(ForeignKey("library.id"), index=True)
     status: Mapped[str] = mapped_column(String(20), default="ACTIVE")
     expiry_date: Mapped[dt.date | None] = mapped_column(Date)
 
@@ -263,7 +263,7 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     label: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 

@@ -92,7 +92,7 @@ class CaseComment(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("support_case.id", ondelete="CASCADE"), index=True)
-    author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"), index=True)
     author: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
@@ -107,7 +107,7 @@ class CaseAttachment(Base):
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(Integer)
     content: Mapped[bytes] = mapped_column(LargeBinary)
-    author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"), index=True)
     author: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -150,10 +150,10 @@ class ConsortiaLicence(Base):
     institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
     granted_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"), index=True)
     granted_by: Mapped[str] = mapped_column(String(200))
     removed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"), index=True)
     removed_by: Mapped[str | None] = mapped_column(String(200))
 
     institution: Mapped[Institution] = relationship()
@@ -168,7 +168,7 @@ class AccessReview(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     consortium_id: Mapped[int] = mapped_column(ForeignKey("consortium.id"), index=True)
     reviewed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"), index=True)
     reviewer: Mapped[str] = mapped_column(String(200))
 
 
@@ -178,7 +178,7 @@ class PartnerCaseView(Base):
     __tablename__ = "partner_case_view"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("support_case.id", ondelete="CASCADE"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("support_case.id", ondelete="CASCADE"), index=True)
     viewed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-07 19:30:34.499463
+Create Date: 2026-12-07 20:08:10.817969
 """
 
 from collections.abc import Sequence
@@ -364,6 +364,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("electronic_collection", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_electronic_collection_bib_id"), ["bib_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_electronic_collection_cz_collection_id"), ["cz_collection_id"], unique=False
+        )
         batch_op.create_index("ix_electronic_collection_institution", ["institution_id", "id"], unique=False)
         batch_op.create_index("ix_electronic_collection_library", ["library_id"], unique=False)
 
@@ -421,6 +424,7 @@ def upgrade() -> None:
             "ix_user_account_inst_name", ["institution_id", "last_name", "first_name", "primary_id_key"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_user_account_linking_id"), ["linking_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_user_account_rs_library_id"), ["rs_library_id"], unique=False)
         batch_op.create_index("ix_user_account_source", ["source_institution_id", "source_user_id"], unique=False)
 
     op.create_table(
@@ -443,6 +447,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("access_review", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_access_review_consortium_id"), ["consortium_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_access_review_reviewer_id"), ["reviewer_id"], unique=False)
 
     op.create_table(
         "api_key",
@@ -465,6 +470,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("key_hash", name=op.f("uq_api_key_key_hash")),
     )
     with op.batch_alter_table("api_key", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_api_key_created_by_id"), ["created_by_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_api_key_user_id"), ["user_id"], unique=False)
 
     op.create_table(
@@ -499,7 +505,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_consortia_licence")),
     )
     with op.batch_alter_table("consortia_licence", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_consortia_licence_granted_by_id"), ["granted_by_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_consortia_licence_institution_id"), ["institution_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_consortia_licence_removed_by_id"), ["removed_by_id"], unique=False)
         batch_op.create_index(
             "ux_consortia_licence_active_user",
             ["user_id"],
@@ -554,6 +562,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_history_event")),
     )
     with op.batch_alter_table("history_event", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_history_event_actor_id"), ["actor_id"], unique=False)
         batch_op.create_index("ix_history_event_entity", ["entity", "entity_id", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_history_event_job_instance_id"), ["job_instance_id"], unique=False)
 
@@ -593,6 +602,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_job_instance_institution_id"), ["institution_id"], unique=False)
         batch_op.create_index("ix_job_instance_kind", ["job_code", "id"], unique=False)
         batch_op.create_index("ix_job_instance_status_lease", ["status", "lease_expires_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_job_instance_submitted_by_id"), ["submitted_by_id"], unique=False)
 
     op.create_table(
         "list_view",
@@ -633,6 +643,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_loan")),
     )
     with op.batch_alter_table("loan", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_loan_library_id"), ["library_id"], unique=False)
         batch_op.create_index("ix_loan_user_status", ["user_id", "status"], unique=False)
 
     op.create_table(
@@ -656,6 +667,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_portfolio_set")),
     )
     with op.batch_alter_table("portfolio_set", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_portfolio_set_created_by_id"), ["created_by_id"], unique=False)
         batch_op.create_index("ix_portfolio_set_institution", ["institution_id", "id"], unique=False)
 
     op.create_table(
@@ -773,6 +785,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_user_role")),
     )
     with op.batch_alter_table("user_role", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_user_role_library_id"), ["library_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_user_role_user_id"), ["user_id"], unique=False)
 
     op.create_table(
@@ -819,6 +832,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_case_attachment")),
     )
     with op.batch_alter_table("case_attachment", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_case_attachment_author_id"), ["author_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_case_attachment_case_id"), ["case_id"], unique=False)
 
     op.create_table(
@@ -838,6 +852,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_case_comment")),
     )
     with op.batch_alter_table("case_comment", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_case_comment_author_id"), ["author_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_case_comment_case_id"), ["case_id"], unique=False)
 
     op.create_table(
@@ -897,7 +912,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_import_profile")),
     )
     with op.batch_alter_table("import_profile", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_import_profile_collection_id"), ["collection_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_import_profile_default_library_id"), ["default_library_id"], unique=False)
         batch_op.create_index("ix_import_profile_institution", ["institution_id", "id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_import_profile_service_id"), ["service_id"], unique=False)
 
     op.create_table(
         "job_event",
@@ -931,6 +949,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_partner_case_view")),
     )
+    with op.batch_alter_table("partner_case_view", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_partner_case_view_case_id"), ["case_id"], unique=False)
+
     op.create_table(
         "portfolio",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -976,6 +997,7 @@ def upgrade() -> None:
     with op.batch_alter_table("portfolio", schema=None) as batch_op:
         batch_op.create_index("ix_portfolio_bib", ["bib_id", "id"], unique=False)
         batch_op.create_index("ix_portfolio_collection", ["collection_id", "id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_portfolio_cz_portfolio_id"), ["cz_portfolio_id"], unique=False)
         batch_op.create_index("ix_portfolio_facet", ["institution_id", "collection_id", "library_id"], unique=False)
         batch_op.create_index(
             "ix_portfolio_institution", ["institution_id", "id", "collection_id", "library_id"], unique=False
@@ -1043,6 +1065,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("import_file", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_import_file_institution_id"), ["institution_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_import_file_profile_id"), ["profile_id"], unique=False)
 
     op.create_table(
         "imported_record",
@@ -1073,6 +1096,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_imported_record")),
         sa.UniqueConstraint("institution_id", "record_key", name="uq_imported_record_key"),
     )
+    with op.batch_alter_table("imported_record", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_imported_record_bib_id"), ["bib_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_imported_record_job_instance_id"), ["job_instance_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_imported_record_portfolio_id"), ["portfolio_id"], unique=False)
+
     op.create_table(
         "po_line_item",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -1127,6 +1155,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("set_id", "portfolio_id", name=op.f("pk_portfolio_set_member")),
     )
+    with op.batch_alter_table("portfolio_set_member", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_portfolio_set_member_portfolio_id"), ["portfolio_id"], unique=False)
+
     op.create_table(
         "import_file_part",
         sa.Column("file_id", sa.Integer(), nullable=False),
@@ -1143,6 +1174,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
     op.drop_table("import_file_part")
+    with op.batch_alter_table("portfolio_set_member", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_portfolio_set_member_portfolio_id"))
+
     op.drop_table("portfolio_set_member")
     with op.batch_alter_table("po_line_item", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_po_line_item_portfolio_id"))
@@ -1150,8 +1184,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_po_line_item_collection_id"))
 
     op.drop_table("po_line_item")
+    with op.batch_alter_table("imported_record", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_imported_record_portfolio_id"))
+        batch_op.drop_index(batch_op.f("ix_imported_record_job_instance_id"))
+        batch_op.drop_index(batch_op.f("ix_imported_record_bib_id"))
+
     op.drop_table("imported_record")
     with op.batch_alter_table("import_file", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_import_file_profile_id"))
         batch_op.drop_index(batch_op.f("ix_import_file_institution_id"))
 
     op.drop_table("import_file")
@@ -1166,17 +1206,24 @@ def downgrade() -> None:
         batch_op.drop_index("ix_portfolio_library")
         batch_op.drop_index("ix_portfolio_institution")
         batch_op.drop_index("ix_portfolio_facet")
+        batch_op.drop_index(batch_op.f("ix_portfolio_cz_portfolio_id"))
         batch_op.drop_index("ix_portfolio_collection")
         batch_op.drop_index("ix_portfolio_bib")
 
     op.drop_table("portfolio")
+    with op.batch_alter_table("partner_case_view", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_partner_case_view_case_id"))
+
     op.drop_table("partner_case_view")
     with op.batch_alter_table("job_event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_job_event_job_instance_id"))
 
     op.drop_table("job_event")
     with op.batch_alter_table("import_profile", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_import_profile_service_id"))
         batch_op.drop_index("ix_import_profile_institution")
+        batch_op.drop_index(batch_op.f("ix_import_profile_default_library_id"))
+        batch_op.drop_index(batch_op.f("ix_import_profile_collection_id"))
 
     op.drop_table("import_profile")
     with op.batch_alter_table("case_sharing_request", schema=None) as batch_op:
@@ -1185,10 +1232,12 @@ def downgrade() -> None:
     op.drop_table("case_sharing_request")
     with op.batch_alter_table("case_comment", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_case_comment_case_id"))
+        batch_op.drop_index(batch_op.f("ix_case_comment_author_id"))
 
     op.drop_table("case_comment")
     with op.batch_alter_table("case_attachment", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_case_attachment_case_id"))
+        batch_op.drop_index(batch_op.f("ix_case_attachment_author_id"))
 
     op.drop_table("case_attachment")
     with op.batch_alter_table("web_session", schema=None) as batch_op:
@@ -1197,6 +1246,7 @@ def downgrade() -> None:
     op.drop_table("web_session")
     with op.batch_alter_table("user_role", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_user_role_user_id"))
+        batch_op.drop_index(batch_op.f("ix_user_role_library_id"))
 
     op.drop_table("user_role")
     with op.batch_alter_table("user_identifier", schema=None) as batch_op:
@@ -1220,10 +1270,12 @@ def downgrade() -> None:
     op.drop_table("support_case")
     with op.batch_alter_table("portfolio_set", schema=None) as batch_op:
         batch_op.drop_index("ix_portfolio_set_institution")
+        batch_op.drop_index(batch_op.f("ix_portfolio_set_created_by_id"))
 
     op.drop_table("portfolio_set")
     with op.batch_alter_table("loan", schema=None) as batch_op:
         batch_op.drop_index("ix_loan_user_status")
+        batch_op.drop_index(batch_op.f("ix_loan_library_id"))
 
     op.drop_table("loan")
     with op.batch_alter_table("list_view", schema=None) as batch_op:
@@ -1231,6 +1283,7 @@ def downgrade() -> None:
 
     op.drop_table("list_view")
     with op.batch_alter_table("job_instance", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_job_instance_submitted_by_id"))
         batch_op.drop_index("ix_job_instance_status_lease")
         batch_op.drop_index("ix_job_instance_kind")
         batch_op.drop_index(batch_op.f("ix_job_instance_institution_id"))
@@ -1239,6 +1292,7 @@ def downgrade() -> None:
     with op.batch_alter_table("history_event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_history_event_job_instance_id"))
         batch_op.drop_index("ix_history_event_entity")
+        batch_op.drop_index(batch_op.f("ix_history_event_actor_id"))
 
     op.drop_table("history_event")
     with op.batch_alter_table("electronic_service", schema=None) as batch_op:
@@ -1252,19 +1306,24 @@ def downgrade() -> None:
             sqlite_where=sa.text("removed_at IS NULL"),
             postgresql_where=sa.text("removed_at IS NULL"),
         )
+        batch_op.drop_index(batch_op.f("ix_consortia_licence_removed_by_id"))
         batch_op.drop_index(batch_op.f("ix_consortia_licence_institution_id"))
+        batch_op.drop_index(batch_op.f("ix_consortia_licence_granted_by_id"))
 
     op.drop_table("consortia_licence")
     with op.batch_alter_table("api_key", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_api_key_user_id"))
+        batch_op.drop_index(batch_op.f("ix_api_key_created_by_id"))
 
     op.drop_table("api_key")
     with op.batch_alter_table("access_review", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_access_review_reviewer_id"))
         batch_op.drop_index(batch_op.f("ix_access_review_consortium_id"))
 
     op.drop_table("access_review")
     with op.batch_alter_table("user_account", schema=None) as batch_op:
         batch_op.drop_index("ix_user_account_source")
+        batch_op.drop_index(batch_op.f("ix_user_account_rs_library_id"))
         batch_op.drop_index(batch_op.f("ix_user_account_linking_id"))
         batch_op.drop_index("ix_user_account_inst_name")
 
@@ -1272,6 +1331,7 @@ def downgrade() -> None:
     with op.batch_alter_table("electronic_collection", schema=None) as batch_op:
         batch_op.drop_index("ix_electronic_collection_library")
         batch_op.drop_index("ix_electronic_collection_institution")
+        batch_op.drop_index(batch_op.f("ix_electronic_collection_cz_collection_id"))
         batch_op.drop_index(batch_op.f("ix_electronic_collection_bib_id"))
 
     op.drop_table("electronic_collection")
