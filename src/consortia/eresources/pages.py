@@ -133,13 +133,14 @@ def _collection_page(
     request: Request, session: Session, identity: Identity, cid: str, *, confirm: str | None = None, status: int = 200
 ) -> Response:
     collection = service.access_collection(session, identity, cid)
-    editor = search.collection_editor(session, identity, collection)
+    editor = search.collection_editor(session, identity, collection, count_cap=search.PAGE_COUNT_CAP)
     return render(
         request,
         "eresources/collection.html",
         {
             "collection": collection,
             "editor": editor,
+            "count_cap": search.PAGE_COUNT_CAP,
             "confirm_library": confirm,
             "confirmation": service.LIBRARY_CONFIRMATION,
             "job": service.latest_library_job(session, identity, collection),

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import Select, exists, func, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -30,7 +30,6 @@ from consortia.eresources.service import (
     libraries_of,
     library_choices,
     list_services,
-    portfolio_counts,
     rows_scope,
     scoped,
 )
@@ -304,7 +303,9 @@ class ServiceEditor:
     service: ElectronicService
     state: EditorState
     rows: list[Result]
-    total: int
+    total: int  # bounded like the searches' (N-1): `exact` is False beyond the cap
+    exact: bool
+    has_next: bool
     table_actions: list[str]
     library_filter: list[Library]  # "All" and these: the libraries in the Library column
 
@@ -317,40 +318,49 @@ def service_editor(
     library: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    count_cap: int | None = PAGE_COUNT_CAP,
 ) -> ServiceEditor:
     """The service editor (ER-12): the portfolio list with per-row actions, the table actions, the
-    Library filter (All + the values of the Library column: portfolio-level libraries only)."""
+    Library filter (All + the values of the Library column: portfolio-level libraries only).
+
+    An aggregator's service holds a million portfolios: the total is counted up to `count_cap` (as in
+    the searches), one row beyond the page tells whether there is a next one, and the filter's values
+    are found library by library over `ix_portfolio_service_library`, never by reading the service's
+    portfolios."""
     state = editor_state(session, identity, service)
     target = scoped(session, service)
     editable = scope.can_edit(identity, target)
     deletable = scope.can_delete(identity, target)
     condition = [Portfolio.service_id == service.id]
-    library_id = None
     if library and library.strip().upper() not in {"", "ALL"}:
         library_id = _library_filter(session, _institution_of(session, service), library)
         condition.append(Portfolio.library_id == library_id)
-    total = int(session.scalar(select(func.count()).select_from(Portfolio).where(*condition)) or 0)
     portfolios = list(
-        session.scalars(select(Portfolio).where(*condition).order_by(Portfolio.id).limit(limit).offset(offset))
+        session.scalars(select(Portfolio).where(*condition).order_by(Portfolio.id).limit(limit + 1).offset(offset))
     )
+    has_next = len(portfolios) > limit
     rows = []
-    for portfolio in portfolios:
+    for portfolio in portfolios[:limit]:
         row_target = scoped(session, portfolio)
         actions = [a for a in ROW_ACTIONS if scope.can_edit(identity, row_target)]
         if scope.can_delete(identity, row_target):
             actions.append("delete")
         rows.append(Result(portfolio, row_target, actions))
+    total, exact = _bounded(session, select(Portfolio.id).where(*condition), count_cap)
+    total = max(total, offset + len(rows))
     table = list(TABLE_ACTIONS) if editable else []
     if deletable:
         table.append("delete_selected")
-    used = session.scalars(
-        select(Portfolio.library_id)
-        .where(Portfolio.service_id == service.id, Portfolio.library_id.is_not(None))
-        .distinct()
-    )
+    return ServiceEditor(service, state, rows, total, exact, has_next, table, service_libraries(session, service))
+
+
+def service_libraries(session: Session, service: ElectronicService) -> list[Library]:
+    """The libraries some portfolio of `service` has as its own, by code: for each library of the
+    institution (a few), whether one such portfolio exists (an index seek each)."""
+    used = exists().where(Portfolio.service_id == service.id, Portfolio.library_id == Library.id)
+    ids = set(session.scalars(select(Library.id).where(Library.institution_id == service.institution_id, used)))
     libraries = libraries_of(session, service.institution_id)
-    filter_values = sorted((libraries[i] for i in used if i in libraries), key=lambda lib: lib.code)
-    return ServiceEditor(service, state, rows, total, table, filter_values)
+    return sorted((libraries[i] for i in ids if i in libraries), key=lambda lib: lib.code)
 
 
 def _institution_of(session: Session, resource: Any) -> Institution:
@@ -360,24 +370,40 @@ def _institution_of(session: Session, resource: Any) -> Institution:
 
 
 @dataclass
+class ServiceRow:
+    """A row of the collection editor's services table: its portfolios counted up to the cap."""
+
+    service: ElectronicService
+    portfolios: int
+    exact: bool
+    actions: list[str]
+
+
+@dataclass
 class CollectionEditor:
     collection: ElectronicCollection
     state: EditorState
-    services: list[tuple[ElectronicService, int, list[str]]]  # service, portfolios, row actions
+    services: list[ServiceRow]
 
 
-def collection_editor(session: Session, identity: Identity, collection: ElectronicCollection) -> CollectionEditor:
-    """ER-11: the collection editor; the services table's Delete row action needs Extended."""
+def collection_editor(
+    session: Session,
+    identity: Identity,
+    collection: ElectronicCollection,
+    *,
+    count_cap: int | None = PAGE_COUNT_CAP,
+) -> CollectionEditor:
+    """ER-11: the collection editor; the services table's Delete row action needs Extended. Each
+    service's portfolios are counted up to `count_cap` (an aggregator's service has a million)."""
     state = editor_state(session, identity, collection)
-    services = list_services(session, collection)
-    counts = portfolio_counts(session, Portfolio.service_id, [s.id for s in services])
     rows = []
-    for service in services:
+    for service in list_services(session, collection):
         target = scoped(session, service)
         actions = ["edit"] if scope.can_edit(identity, target) else []
         if scope.can_delete(identity, target):
             actions.append("delete")
-        rows.append((service, counts.get(service.id, 0), actions))
+        count, exact = _bounded(session, select(Portfolio.id).where(Portfolio.service_id == service.id), count_cap)
+        rows.append(ServiceRow(service, count, exact, actions))
     return CollectionEditor(collection, state, rows)
 
 

@@ -51,7 +51,13 @@ def service_page(
 ) -> Response:
     svc = service.access_service(session, identity, cid, sid)
     editor = search.service_editor(
-        session, identity, svc, library=library, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        session,
+        identity,
+        svc,
+        library=library,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+        count_cap=search.PAGE_COUNT_CAP,
     )
     return render(
         request,
@@ -67,8 +73,9 @@ def service_page(
             "not_here": NOT_HERE,
             "available": AVAILABLE,
             "page": page,
+            "count_cap": search.PAGE_COUNT_CAP,
             "back": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
-            **pager(request, page, (page * PAGE_SIZE) < editor.total),
+            **pager(request, page, editor.has_next),
         },
     )
 
