@@ -102,6 +102,8 @@ def collection_search(
             "can_create": can_create,
             # ER-7's choices: the libraries of the person's scopes (all of them at institution scope).
             "library_choices": service.library_choices(session, identity, institution.id) if can_create else [],
+            # ER-23: "None" stays a choice when creating; the page says when it is out of the person's scope.
+            "no_library_in_scope": service.no_library_choice(session, identity, institution.id),
             **pager(request, page, found.has_next),
         },
     )
@@ -256,11 +258,14 @@ def portfolio_update(
     identity: Annotated[Identity, Depends(page_declares(P.PORTFOLIO_EDIT))],
     pid: str,
     library: Annotated[str | None, Form(max_length=40)] = None,
+    library_field: Annotated[str, Form(max_length=5)] = "",
     availability: Annotated[str | None, Form(max_length=10)] = None,
     coverage: Annotated[str | None, Form(max_length=200)] = None,
     version: Annotated[int | None, Form(ge=1, le=2**31 - 1)] = None,
 ) -> Response:
     portfolio = service.access_portfolio(session, identity, pid, P.PORTFOLIO_EDIT)
+    if library is None and library_field == "yes":
+        library = ""  # the form's "None": an empty field reaches the route as absent, so the form says it had one
     service.update_portfolio(
         session,
         identity,
@@ -333,6 +338,7 @@ def new_portfolio_page(
         {
             "bib": bib,
             "library_choices": choices,
+            "no_library_in_scope": service.no_library_choice(session, identity, bib.institution_id),
             "collections": collections,
             "chosen": chosen,
             "availability": AVAILABILITY,

@@ -30,6 +30,7 @@ from consortia.eresources.service import (
     libraries_of,
     library_choices,
     list_services,
+    no_library_choice,
     rows_scope,
     scoped,
 )
@@ -247,6 +248,8 @@ class EditorState:
     collection_library_visible: bool
     library_choices: list[Library]
     can_delete: bool
+    # ER-7, ER-8: "None" (institution level) is offered only where the roles reach institution level.
+    library_none: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -257,6 +260,7 @@ class EditorState:
                 "electronic_collection_library": {"visible": self.collection_library_visible},
             },
             "library_choices": [{"value": lib.code, "desc": lib.name} for lib in self.library_choices],
+            "library_none_choice": self.library_none,
         }
 
 
@@ -264,6 +268,7 @@ def editor_state(session: Session, identity: Identity, resource: Any) -> EditorS
     target = scoped(session, resource)
     editable = scope.can_edit(identity, target)
     choices = library_choices(session, identity, resource.institution_id) if editable else []
+    none = editable and no_library_choice(session, identity, resource.institution_id)
     if isinstance(resource, Portfolio):
         inherited = resource.collection is not None and resource.collection.library_id is not None
         return EditorState(
@@ -275,6 +280,7 @@ def editor_state(session: Session, identity: Identity, resource: Any) -> EditorS
             collection_library_visible=inherited,
             library_choices=[] if inherited else choices,
             can_delete=scope.can_delete(identity, target),
+            library_none=none and not inherited,
         )
     return EditorState(
         mode="EDIT" if editable else "VIEW",
@@ -284,6 +290,7 @@ def editor_state(session: Session, identity: Identity, resource: Any) -> EditorS
         collection_library_visible=isinstance(resource, ElectronicService),
         library_choices=choices if isinstance(resource, ElectronicCollection) else [],
         can_delete=scope.can_delete(identity, target),
+        library_none=none and isinstance(resource, ElectronicCollection),
     )
 
 
