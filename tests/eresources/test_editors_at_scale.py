@@ -1,7 +1,8 @@
 """ER-11, ER-12 at the scale of N-1: the service editor of an aggregator (a million portfolios) counts its
-portfolios up to the cap and finds its Library filter's values over an index, and the collection editor
-counts each service's portfolios up to the cap. The caps are lowered here so that a few rows stand for the
-million."""
+portfolios up to the cap and finds its Library filter's values over an index, the collection editor counts
+each service's portfolios up to the cap; and every capped collection chooser (ER-9's attach, Move, Add Local
+Portfolio, ER-17) says that it is capped and narrows by name. The caps are lowered here so that a few rows
+stand for the million."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, exists, select, text
 from sqlalchemy.orm import Session
 
-from consortia.eresources import search, service_pages
+from consortia.eresources import pages, search, service_pages
 from consortia.eresources.models import ElectronicService, Portfolio
 from consortia.platform.models import Library
 from tests.eresources.conftest import World, bib, collection, portfolio
@@ -123,3 +124,77 @@ def test_the_collection_editor_counts_each_service_up_to_the_cap(
     assert (row["portfolios"], row["portfolios_is_exact"]) == (2, False)
     sign_in(client, world.users["eio"])
     assert "More than 2</td>" in client.get(f"/eresources/collections/{cid}").text
+
+
+# --- choosers ---------------------------------------------------------------------------------------
+
+
+def _collections(db: Session, world: World, *names: str) -> None:
+    for name in names:
+        collection(db, world.east, None, name=name)
+
+
+def test_the_attach_chooser_says_when_it_is_capped_and_narrows_by_name(
+    client: TestClient, db: Session, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _collections(db, world, "Alpha Journals", "Beta Journals", "Gamma Books")
+    one = portfolio(db, world.east)
+    db.commit()
+    headers = world.key("eio")
+    path = f"{API}/portfolios/{one.id}/attach-choices"
+    capped = client.get(f"{path}?limit=2", headers=headers).json()
+    assert [c["public_name"] for c in capped["collection"]] == ["Alpha Journals", "Beta Journals"]
+    assert (capped["total_record_count"], capped["total_is_exact"]) == (2, False)
+    narrowed = client.get(f"{path}?limit=2&q=gamma", headers=headers).json()
+    assert [c["public_name"] for c in narrowed["collection"]] == ["Gamma Books"]
+    assert narrowed["total_is_exact"] is True
+
+    monkeypatch.setattr(pages, "ATTACH_CHOICES", 2)
+    sign_in(client, world.users["eio"])
+    page = client.get(f"/eresources/portfolios/{one.id}")
+    assert "Showing the first 2 of more than 2: type to narrow." in page.text
+    assert 'id="attach-q"' in page.text
+    assert "Gamma Books" not in page.text
+    page = client.get(f"/eresources/portfolios/{one.id}?q=Gamma")
+    assert "Gamma Books" in page.text
+    assert 'id="chooser-more"' not in page.text
+    none = client.get(f"/eresources/portfolios/{one.id}?q=nothing-like-this")
+    assert 'id="attach-none"' in none.text
+
+
+def test_the_move_chooser_says_when_it_is_capped_and_narrows_by_name(
+    client: TestClient, db: Session, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cid, svc = _service_with(db, world, None)
+    _collections(db, world, "Alpha Journals", "Beta Journals", "Gamma Books")
+    db.commit()
+    pid = db.scalar(select(Portfolio.id).where(Portfolio.service_id == svc.id))
+    monkeypatch.setattr(service_pages, "MOVE_CHOICES", 2)
+    token = sign_in(client, world.users["eio"])
+    move = f"/eresources/collections/{cid}/services/{svc.id}/move"
+    page = client.post(move, data={"csrf_token": token, "portfolio": str(pid)})
+    assert "Showing the first 2 of more than 2: type to narrow." in page.text
+    assert "Gamma Books" not in page.text
+    page = client.post(move, data={"csrf_token": token, "portfolio": str(pid), "q": "gamma"})
+    assert "Gamma Books" in page.text
+    assert 'id="chooser-more"' not in page.text
+
+
+def test_add_local_portfolio_says_when_its_collections_are_capped(
+    client: TestClient, db: Session, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _collections(db, world, "Alpha Journals", "Beta Journals")
+    last, _ = collection(db, world.east, None, name="Gamma Books")
+    record = bib(db, world.east)
+    db.commit()
+    monkeypatch.setattr(pages, "NEW_PORTFOLIO_CHOICES", 2)
+    sign_in(client, world.users["eio"])
+    path = f"/eresources/bibs/{record.id}/portfolios/new"
+    page = client.get(path)
+    assert "Showing the first 2 of more than 2: type to narrow." in page.text
+    assert "Gamma Books" not in page.text
+    assert "Gamma Books" in client.get(f"{path}?q=gamma").text
+    # the chosen collection is kept even when the first choices leave it out
+    chosen = client.get(f"{path}?collection_id={last.id}")
+    assert f'<option value="{last.id}" selected>Gamma Books' in chosen.text
+    assert 'name="portfolio_type" value="PART_OF_ELECTRONIC_COLLECTION"' in chosen.text

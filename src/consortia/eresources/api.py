@@ -176,9 +176,18 @@ def portfolio_editor(request: Request, session: DbSession, identity: Reader, por
 
 
 @router.get("/eresources/portfolios/{portfolio_id}/attach-choices", summary="Collections to attach to (ER-9)")
-def attach_choices(request: Request, session: DbSession, identity: Reader, portfolio_id: Id, q: Q = None) -> Response:
+def attach_choices(
+    request: Request,
+    session: DbSession,
+    identity: Reader,
+    portfolio_id: Id,
+    q: Q = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="Choices to list, 1 to 100.")] = 50,
+) -> Response:
+    """The first `limit` collections by name; beyond them `total_is_exact` is false (there are more than
+    `total_record_count`), and `q` narrows the list."""
     portfolio = service.access_portfolio(session, identity, portfolio_id)
-    choices = search.attach_choices(session, identity, portfolio, q=q)
+    chooser = search.attach_choices(session, identity, portfolio, q=q, limit=limit)
     items = [
         {
             "id": str(c.collection.id),
@@ -187,9 +196,10 @@ def attach_choices(request: Request, session: DbSession, identity: Reader, portf
             "selectable": c.selectable,
             "warning": c.warning,
         }
-        for c in choices
+        for c in chooser.choices
     ]
-    return respond(request, envelope("collection", items, len(items)), root="collection")
+    body = envelope("collection", items, len(items), total_is_exact=not chooser.more)
+    return respond(request, body, root="collection")
 
 
 @router.post("/eresources/portfolios/{portfolio_id}/attach", summary="Attach a standalone portfolio (ER-9)")

@@ -4,8 +4,10 @@ caller may do there, all from the one scope rule of `eresources.policy`.
 A search lists every resource of the institution the caller may read (R-3), with the "Library" facet
 (each portfolio counted under its effective library, ER-3) and, per result, the actions the rule
 allows. `editable=True` narrows to what the caller may edit, with the rule's SQL face. Counting: no
-exact COUNT(*) over millions on the page path (N-1): the total is bounded by `count_cap` (the page's
-"more than 1,000"), and one row beyond the page tells whether there is a next one. The facet groups
+exact COUNT(*) over millions on the page path (N-1), in the searches and the service and collection
+editors alike: the total is bounded by `count_cap` (the page's "more than 1,000"), and one row beyond
+the page tells whether there is a next one. A chooser lists its first choices and says when there are
+more (`Chooser`). The facet groups
 the institution's portfolios by (collection, own library) first, over the index, and joins the few
 groups to their collections, so it never joins millions of rows.
 """
@@ -210,6 +212,12 @@ def search_collections(
     page.show_library = any(r.resource.library_id is not None for r in results)
     page.facets = collection_facet(session, institution, q=q)
     return page
+
+
+def collection_result(session: Session, identity: Identity, collection: ElectronicCollection) -> Result:
+    """One collection as a search result, with the actions the caller may take on it."""
+    target = scoped(session, collection)
+    return Result(collection, target, scope.actions_for(identity, target))
 
 
 def collection_facet(session: Session, institution: Institution, *, q: str | None = None) -> list[FacetValue]:
@@ -464,18 +472,35 @@ class CollectionChoice:
     warning: str | None
 
 
+@dataclass
+class Chooser:
+    """A chooser's first `limit` choices by name; `more` when there are others (the page says so and
+    offers the name search `q` that narrows the list: nothing is cut off silently)."""
+
+    choices: list[CollectionChoice]
+    limit: int
+    more: bool
+    q: str = ""
+
+
 def attach_choices(
     session: Session, identity: Identity, portfolio: Portfolio, *, q: str | None = None, limit: int = 50
-) -> list[CollectionChoice]:
-    """ER-9's chooser: every collection of the institution, only those in scope selectable, with the
-    warning for those whose library differs from the portfolio's."""
+) -> Chooser:
+    """ER-9's chooser: the collections of the institution whose name has `q`, only those in scope
+    selectable, with the warning for those whose library differs from the portfolio's."""
     condition = [ElectronicCollection.institution_id == portfolio.institution_id]
     if q and q.strip():
         condition.append(_text(ElectronicCollection.public_name, q))
-    collections = session.scalars(
-        select(ElectronicCollection).where(*condition).order_by(ElectronicCollection.public_name).limit(limit)
+    collections = list(
+        session.scalars(
+            select(ElectronicCollection)
+            .where(*condition)
+            .order_by(ElectronicCollection.public_name, ElectronicCollection.id)
+            .limit(limit + 1)
+        )
     )
-    return [
+    choices = [
         CollectionChoice(c, scope.can_edit(identity, scoped(session, c)), attach_warning(portfolio, c))
-        for c in collections
+        for c in collections[:limit]
     ]
+    return Chooser(choices, limit, len(collections) > limit, (q or "").strip())
