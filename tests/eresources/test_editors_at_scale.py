@@ -1,8 +1,8 @@
 """ER-11, ER-12 at the scale of N-1: the service editor of an aggregator (a million portfolios) counts its
 portfolios up to the cap and finds its Library filter's values over an index, the collection editor counts
-each service's portfolios up to the cap; and every capped collection chooser (ER-9's attach, Move, Add Local
-Portfolio, ER-17) says that it is capped and narrows by name. The caps are lowered here so that a few rows
-stand for the million."""
+each service's portfolios up to the cap; and every capped chooser (ER-9's attach, Move, Add Local Portfolio
+of ER-17, the sets list, an import profile's collections) says that it is capped and narrows by name. The
+caps are lowered here so that a few rows stand for the million."""
 
 from __future__ import annotations
 
@@ -198,3 +198,51 @@ def test_add_local_portfolio_says_when_its_collections_are_capped(
     chosen = client.get(f"{path}?collection_id={last.id}")
     assert f'<option value="{last.id}" selected>Gamma Books' in chosen.text
     assert 'name="portfolio_type" value="PART_OF_ELECTRONIC_COLLECTION"' in chosen.text
+
+
+def test_the_set_list_says_when_it_is_capped_and_narrows_by_name(
+    client: TestClient, db: Session, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from consortia.access.identity import identity_of
+    from consortia.eresources import import_pages, sets
+
+    repository = world.users["repo"]
+    for name in ("Alpha set", "Beta set", "Gamma set"):
+        sets.create_set(db, identity_of(repository), world.east, name=name, member_ids=[])
+    db.commit()
+    monkeypatch.setattr(import_pages, "SET_LIST", 2)
+    sign_in(client, repository)
+    page = client.get("/eresources/sets")
+    assert "Showing the first 2 of more than 2: type to narrow." in page.text
+    assert "Gamma set" not in page.text
+    narrowed = client.get("/eresources/sets?q=gamma")
+    assert "Gamma set" in narrowed.text
+    assert 'id="chooser-more"' not in narrowed.text
+
+
+def test_the_import_profile_collections_say_when_they_are_capped(
+    client: TestClient, db: Session, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from consortia.access.identity import identity_of
+    from consortia.eresources import import_pages, import_profiles
+
+    _collections(db, world, "Alpha Journals", "Beta Journals")
+    last, _ = collection(db, world.east, None, name="Gamma Books")
+    profile = import_profiles.create_profile(
+        db,
+        identity_of(world.users["eio"]),
+        world.east,
+        import_profiles.ProfileChange(
+            name="Gamma", portfolio_type="PART_OF_ELECTRONIC_COLLECTION", collection_id=str(last.id)
+        ),
+    )
+    db.commit()
+    monkeypatch.setattr(import_pages, "PROFILE_COLLECTIONS", 2)
+    sign_in(client, world.users["eio"])
+    listing = client.get("/eresources/import-profiles")
+    assert "Showing the first 2 of more than 2: type to narrow." in listing.text
+    assert "Gamma Books" not in listing.text.split('id="profile-form"')[1]
+    assert "Gamma Books" in client.get("/eresources/import-profiles?q=gamma").text.split('id="profile-form"')[1]
+    # a profile's own collection stays among its choices, selected
+    own = client.get(f"/eresources/import-profiles/{profile.id}")
+    assert f'<option value="{last.id}" selected>Gamma Books' in own.text
