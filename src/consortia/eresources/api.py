@@ -109,11 +109,19 @@ def search_collections(
 @router.get("/eresources/collections/{collection_id}/editor", summary="How the collection editor opens (ER-11, ER-13)")
 def collection_editor(request: Request, session: DbSession, identity: Reader, collection_id: Id) -> Response:
     collection = service.access_collection(session, identity, collection_id)
-    editor = search.collection_editor(session, identity, collection)
+    editor = search.collection_editor(session, identity, collection, count_cap=search.API_COUNT_CAP)
     body = editor.state.as_json()
     body["confirmation"] = service.LIBRARY_CONFIRMATION
+    # Each service's portfolios are counted up to the cap; `portfolios_is_exact` is False beyond it.
     body["services"] = [
-        {"id": str(s.id), "type": s.type, "portfolios": n, "actions": actions} for s, n, actions in editor.services
+        {
+            "id": str(row.service.id),
+            "type": row.service.type,
+            "portfolios": row.portfolios,
+            "portfolios_is_exact": row.exact,
+            "actions": row.actions,
+        }
+        for row in editor.services
     ]
     return respond(request, body, root="editor")
 
@@ -133,7 +141,9 @@ def service_editor(
     offset: Offset = 0,
 ) -> Response:
     svc = service.access_service(session, identity, collection_id, service_id)
-    editor = search.service_editor(session, identity, svc, library=library, limit=limit, offset=offset)
+    editor = search.service_editor(
+        session, identity, svc, library=library, limit=limit, offset=offset, count_cap=search.API_COUNT_CAP
+    )
     body = editor.state.as_json()
     body["collection_library"] = library_or_null(svc.collection.library)
     body["portfolio_list"] = {
@@ -142,6 +152,7 @@ def service_editor(
         + [{"value": lib.code, "desc": lib.name} for lib in editor.library_filter],
         "table_actions": editor.table_actions,
         "total_record_count": editor.total,
+        "total_is_exact": editor.exact,
         "portfolio": [
             {
                 "id": str(r.resource.id),
@@ -165,9 +176,18 @@ def portfolio_editor(request: Request, session: DbSession, identity: Reader, por
 
 
 @router.get("/eresources/portfolios/{portfolio_id}/attach-choices", summary="Collections to attach to (ER-9)")
-def attach_choices(request: Request, session: DbSession, identity: Reader, portfolio_id: Id, q: Q = None) -> Response:
+def attach_choices(
+    request: Request,
+    session: DbSession,
+    identity: Reader,
+    portfolio_id: Id,
+    q: Q = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="Choices to list, 1 to 100.")] = 50,
+) -> Response:
+    """The first `limit` collections by name; beyond them `total_is_exact` is false (there are more than
+    `total_record_count`), and `q` narrows the list."""
     portfolio = service.access_portfolio(session, identity, portfolio_id)
-    choices = search.attach_choices(session, identity, portfolio, q=q)
+    chooser = search.attach_choices(session, identity, portfolio, q=q, limit=limit)
     items = [
         {
             "id": str(c.collection.id),
@@ -176,9 +196,10 @@ def attach_choices(request: Request, session: DbSession, identity: Reader, portf
             "selectable": c.selectable,
             "warning": c.warning,
         }
-        for c in choices
+        for c in chooser.choices
     ]
-    return respond(request, envelope("collection", items, len(items)), root="collection")
+    body = envelope("collection", items, len(items), total_is_exact=not chooser.more)
+    return respond(request, body, root="collection")
 
 
 @router.post("/eresources/portfolios/{portfolio_id}/attach", summary="Attach a standalone portfolio (ER-9)")

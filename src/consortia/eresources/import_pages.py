@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from consortia.access.identity import Identity, acting_institution
 from consortia.access.permissions import Permission as P
@@ -33,6 +33,10 @@ router = APIRouter(include_in_schema=False)
 SetReader = Annotated[Identity, Depends(page_declares(P.SET_READ))]
 ProfileReader = Annotated[Identity, Depends(page_declares(P.IMPORT_PROFILE_READ))]
 PAGE_SIZE = 50
+# Choosers list their first choices; the page says when there are more and offers the name search (q).
+SET_LIST = 200
+PROFILE_COLLECTIONS = 500
+CollectionName = Annotated[str, Query(max_length=200, description="Words of the collections' names.")]
 
 
 def _libraries(session: DbSession, institution_id: int) -> list[Library]:
@@ -48,11 +52,13 @@ def set_list(
     session: DbSession,
     identity: SetReader,
     ids: Annotated[str, Query(max_length=20_000)] = "",
+    q: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
+    """The sets of the institution: the first 200 (the page says when there are more; `q` narrows by name)."""
     if identity.is_operator and identity.acting_institution_id is None:
         return render(request, "users/choose_institution.html")
     institution = acting_institution(session, identity)
-    rows, total = sets.list_sets(session, identity, institution, name=None, limit=200, offset=0)
+    rows, total = sets.list_sets(session, identity, institution, name=q.strip() or None, limit=SET_LIST, offset=0)
     return render(
         request,
         "eresources/sets.html",
@@ -61,6 +67,7 @@ def set_list(
             "total": total,
             "counts": sets.member_counts(session, [r.id for r in rows]),
             "ids": ids,
+            "chooser": {"more": total > len(rows), "limit": SET_LIST, "q": q.strip()},
             "can_create": allows(identity, P.SET_MANAGE, InInstitution(institution.id)),
         },
     )
@@ -130,19 +137,33 @@ def set_change_information(
 # --- import profiles ------------------------------------------------------------------------------
 
 
-def _profile_context(session: DbSession, identity: Identity, institution_id: int) -> dict[str, object]:
+def _profile_context(
+    session: DbSession, identity: Identity, institution_id: int, *, q: str = "", current: int | None = None
+) -> dict[str, object]:
+    """The profile form's choices: the first collections by name (whose name has `q`), and the profile's own
+    collection even when the list leaves it out."""
+    condition = [ElectronicCollection.institution_id == institution_id]
+    if q.strip():
+        condition.append(func.lower(ElectronicCollection.public_name).contains(q.strip().lower(), autoescape=True))
     collections = list(
         session.scalars(
             select(ElectronicCollection)
-            .where(ElectronicCollection.institution_id == institution_id)
-            .order_by(ElectronicCollection.public_name)
-            .limit(500)
+            .where(*condition)
+            .order_by(ElectronicCollection.public_name, ElectronicCollection.id)
+            .limit(PROFILE_COLLECTIONS + 1)
         )
     )
+    more = len(collections) > PROFILE_COLLECTIONS
+    collections = collections[:PROFILE_COLLECTIONS]
+    if current is not None and all(c.id != current for c in collections):
+        own = session.get(ElectronicCollection, current)
+        if own is not None and own.institution_id == institution_id:
+            collections.insert(0, own)
     return {
         "profile_types": PROFILE_TYPES,
         "portfolio_types": PORTFOLIO_TYPES,
         "collections": collections,
+        "chooser": {"more": more, "limit": PROFILE_COLLECTIONS, "q": q.strip()},
         "libraries": _libraries(session, institution_id),
         "can_manage": allows(identity, P.IMPORT_PROFILE_MANAGE, InInstitution(institution_id)),
         "can_run": allows(identity, P.IMPORT_RUN, InInstitution(institution_id)),
@@ -150,7 +171,7 @@ def _profile_context(session: DbSession, identity: Identity, institution_id: int
 
 
 @router.get("/eresources/import-profiles", response_class=HTMLResponse)
-def profile_list(request: Request, session: DbSession, identity: ProfileReader) -> Response:
+def profile_list(request: Request, session: DbSession, identity: ProfileReader, q: CollectionName = "") -> Response:
     if identity.is_operator and identity.acting_institution_id is None:
         return render(request, "users/choose_institution.html")
     institution = acting_institution(session, identity)
@@ -158,7 +179,7 @@ def profile_list(request: Request, session: DbSession, identity: ProfileReader) 
     return render(
         request,
         "eresources/import_profiles.html",
-        {"profiles": rows, **_profile_context(session, identity, institution.id)},
+        {"profiles": rows, **_profile_context(session, identity, institution.id, q=q)},
     )
 
 
@@ -199,13 +220,12 @@ def profile_create(
 
 
 @router.get("/eresources/import-profiles/{profile_id}", response_class=HTMLResponse)
-def profile_page(request: Request, session: DbSession, identity: ProfileReader, profile_id: str) -> Response:
+def profile_page(
+    request: Request, session: DbSession, identity: ProfileReader, profile_id: str, q: CollectionName = ""
+) -> Response:
     row = profiles.access_profile(session, identity, profile_id)
-    return render(
-        request,
-        "eresources/import_profile.html",
-        {"profile": row, **_profile_context(session, identity, row.institution_id)},
-    )
+    context = _profile_context(session, identity, row.institution_id, q=q, current=row.collection_id)
+    return render(request, "eresources/import_profile.html", {"profile": row, **context})
 
 
 @router.post("/eresources/import-profiles/{profile_id}")

@@ -161,6 +161,10 @@ class Portfolio(Base):
         Index("ix_portfolio_facet", "institution_id", "collection_id", "library_id"),
         Index("ix_portfolio_collection", "collection_id", "id"),
         Index("ix_portfolio_service", "service_id", "id"),
+        # ER-12 at scale: the service editor's Library filter asks, per library of the institution, whether
+        # the service has a portfolio of it (one seek, not a DISTINCT over a million rows), and a filtered
+        # page walks one library's portfolios of the service in id order.
+        Index("ix_portfolio_service_library", "service_id", "library_id", "id"),
         Index("ix_portfolio_bib", "bib_id", "id"),
         Index("ix_portfolio_library", "library_id"),
     )

@@ -22,7 +22,7 @@ from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, allows
 from consortia.eresources import cz, search, service
 from consortia.eresources.models import AVAILABILITY, SERVICE_TYPES
-from consortia.errors import BadRequest, Conflict
+from consortia.errors import BadRequest, Conflict, NotFound
 from consortia.http.deps import DbSession, page_declares
 from consortia.web.templating import redirect, render
 
@@ -30,6 +30,8 @@ router = APIRouter(include_in_schema=False)
 
 Reader = Annotated[Identity, Depends(page_declares(P.ERESOURCE_READ))]
 PAGE_SIZE = 50
+ATTACH_CHOICES = 50  # the choosers' first choices by name; the page says when there are more
+NEW_PORTFOLIO_CHOICES = 200
 Text = Annotated[str, Form(max_length=300)]
 
 
@@ -102,6 +104,8 @@ def collection_search(
             "can_create": can_create,
             # ER-7's choices: the libraries of the person's scopes (all of them at institution scope).
             "library_choices": service.library_choices(session, identity, institution.id) if can_create else [],
+            # ER-23: "None" stays a choice when creating; the page says when it is out of the person's scope.
+            "no_library_in_scope": service.no_library_choice(session, identity, institution.id),
             **pager(request, page, found.has_next),
         },
     )
@@ -133,13 +137,14 @@ def _collection_page(
     request: Request, session: Session, identity: Identity, cid: str, *, confirm: str | None = None, status: int = 200
 ) -> Response:
     collection = service.access_collection(session, identity, cid)
-    editor = search.collection_editor(session, identity, collection)
+    editor = search.collection_editor(session, identity, collection, count_cap=search.PAGE_COUNT_CAP)
     return render(
         request,
         "eresources/collection.html",
         {
             "collection": collection,
             "editor": editor,
+            "count_cap": search.PAGE_COUNT_CAP,
             "confirm_library": confirm,
             "confirmation": service.LIBRARY_CONFIRMATION,
             "job": service.latest_library_job(session, identity, collection),
@@ -223,12 +228,15 @@ def _portfolio_page(
     pid: str,
     *,
     attach_warning: dict[str, str] | None = None,
+    q: str = "",
     status: int = 200,
 ) -> Response:
     portfolio = service.access_portfolio(session, identity, pid)
     state = search.editor_state(session, identity, portfolio)
-    choices = (
-        search.attach_choices(session, identity, portfolio) if portfolio.is_standalone and state.mode == "EDIT" else []
+    chooser = (
+        search.attach_choices(session, identity, portfolio, q=q, limit=ATTACH_CHOICES)
+        if portfolio.is_standalone and state.mode == "EDIT"
+        else None
     )
     return render(
         request,
@@ -236,7 +244,7 @@ def _portfolio_page(
         {
             "portfolio": portfolio,
             "editor": state,
-            "choices": choices,
+            "chooser": chooser,
             "availability": AVAILABILITY,
             "attach_warning": attach_warning,
         },
@@ -245,8 +253,15 @@ def _portfolio_page(
 
 
 @router.get("/eresources/portfolios/{pid}", response_class=HTMLResponse)
-def portfolio_page(request: Request, session: DbSession, identity: Reader, pid: str) -> Response:
-    return _portfolio_page(request, session, identity, pid)
+def portfolio_page(
+    request: Request,
+    session: DbSession,
+    identity: Reader,
+    pid: str,
+    q: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    """The portfolio editor; `q` narrows the collections of "Attach to an electronic collection"."""
+    return _portfolio_page(request, session, identity, pid, q=q)
 
 
 @router.post("/eresources/portfolios/{pid}/update")
@@ -255,11 +270,14 @@ def portfolio_update(
     identity: Annotated[Identity, Depends(page_declares(P.PORTFOLIO_EDIT))],
     pid: str,
     library: Annotated[str | None, Form(max_length=40)] = None,
+    library_field: Annotated[str, Form(max_length=5)] = "",
     availability: Annotated[str | None, Form(max_length=10)] = None,
     coverage: Annotated[str | None, Form(max_length=200)] = None,
     version: Annotated[int | None, Form(ge=1, le=2**31 - 1)] = None,
 ) -> Response:
     portfolio = service.access_portfolio(session, identity, pid, P.PORTFOLIO_EDIT)
+    if library is None and library_field == "yes":
+        library = ""  # the form's "None": an empty field reaches the route as absent, so the form says it had one
     service.update_portfolio(
         session,
         identity,
@@ -319,20 +337,33 @@ def new_portfolio_page(
     identity: Annotated[Identity, Depends(page_declares(P.PORTFOLIO_CREATE))],
     mms_id: str,
     collection_id: Annotated[str, Query(max_length=20)] = "",
+    q: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
+    """Add Local Portfolio (ER-17): the collection chooser lists the first 200 collections (`q` narrows
+    them, and the page says when there are more); the chosen one is shown even when the list leaves it out."""
     bib = service.access_bib(session, identity, mms_id)
     choices = service.library_choices(session, identity, bib.institution_id)
-    collections = search.search_collections(
-        session, identity, acting_institution(session, identity), limit=200, count_cap=0
-    ).results
-    chosen = next((c.resource for c in collections if str(c.resource.id) == collection_id), None)
+    found = search.search_collections(
+        session, identity, acting_institution(session, identity), q=q, limit=NEW_PORTFOLIO_CHOICES, count_cap=0
+    )
+    collections = found.results
+    chosen = None
+    if collection_id:
+        try:
+            chosen = service.access_collection(session, identity, collection_id)
+        except NotFound:
+            chosen = None
+    if chosen is not None and all(c.resource.id != chosen.id for c in collections):
+        collections = [search.collection_result(session, identity, chosen), *collections]
     return render(
         request,
         "eresources/portfolio_new.html",
         {
             "bib": bib,
             "library_choices": choices,
+            "no_library_in_scope": service.no_library_choice(session, identity, bib.institution_id),
             "collections": collections,
+            "chooser": {"more": found.has_next, "limit": NEW_PORTFOLIO_CHOICES, "q": q.strip()},
             "chosen": chosen,
             "availability": AVAILABILITY,
         },

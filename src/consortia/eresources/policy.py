@@ -19,8 +19,8 @@ roles: Electronic Inventory Operator, CDI Inventory Operator and Purchasing Oper
 institution or additional library scopes extend editing, ER-5); deleting by Electronic Inventory
 Operator Extended (ER-6). `Reach` is computed once from the identity, and gives the test for one
 resource (`Reach.covers`), the SQL filter (`Reach.filter`), the per-row actions (`actions_for`) and
-the library choices (`library_choices`, ER-7/ER-8/ER-17). A hypothesis test proves test and filter
-agree.
+the library choices (`library_choices` and `no_library_choice`, ER-7/ER-8/ER-17). A hypothesis test
+proves test and filter agree.
 
 The objects the rules judge are `Scoped` (one resource) and `ScopedRows` (the rows of a query):
 each carries the institution's switch, read by the service, so the rules stay pure.
@@ -434,6 +434,18 @@ def library_choices(identity: Identity, library_ids: Iterable[int], limits: bool
     if found is None:
         return []
     return ids if found.everywhere else [i for i in ids if i in found.libraries]
+
+
+def no_library_choice(identity: Identity, limits: bool) -> bool:
+    """Whether "None" (institution level) is among the choices of an existing resource's library
+    (ER-7, ER-8): only where the editing roles reach institution-level resources (the operator,
+    institution scope, or the switch off). A library-scoped person may choose only the libraries of
+    their roles (the seed); "None" would move the resource out of their own scope. Creating a resource
+    without a library stays open to them (ER-23)."""
+    if identity.is_operator:
+        return True
+    found = reach(identity, EDITING_ROLES, limits)
+    return found is not None and found.everywhere
 
 
 # --- task lists, PO lines, licences (ER-14, ER-15, ER-18, ER-19) --------------------------------

@@ -4,8 +4,10 @@ caller may do there, all from the one scope rule of `eresources.policy`.
 A search lists every resource of the institution the caller may read (R-3), with the "Library" facet
 (each portfolio counted under its effective library, ER-3) and, per result, the actions the rule
 allows. `editable=True` narrows to what the caller may edit, with the rule's SQL face. Counting: no
-exact COUNT(*) over millions on the page path (N-1): the total is bounded by `count_cap` (the page's
-"more than 1,000"), and one row beyond the page tells whether there is a next one. The facet groups
+exact COUNT(*) over millions on the page path (N-1), in the searches and the service and collection
+editors alike: the total is bounded by `count_cap` (the page's "more than 1,000"), and one row beyond
+the page tells whether there is a next one. A chooser lists its first choices and says when there are
+more (`Chooser`). The facet groups
 the institution's portfolios by (collection, own library) first, over the index, and joins the few
 groups to their collections, so it never joins millions of rows.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import Select, exists, func, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -30,7 +32,7 @@ from consortia.eresources.service import (
     libraries_of,
     library_choices,
     list_services,
-    portfolio_counts,
+    no_library_choice,
     rows_scope,
     scoped,
 )
@@ -212,6 +214,12 @@ def search_collections(
     return page
 
 
+def collection_result(session: Session, identity: Identity, collection: ElectronicCollection) -> Result:
+    """One collection as a search result, with the actions the caller may take on it."""
+    target = scoped(session, collection)
+    return Result(collection, target, scope.actions_for(identity, target))
+
+
 def collection_facet(session: Session, institution: Institution, *, q: str | None = None) -> list[FacetValue]:
     """The "Library" facet of the collection search (ER-10): collections per library, over the same name
     search as the results (the facet's own choice aside, as in `portfolio_facet`), most first."""
@@ -248,6 +256,8 @@ class EditorState:
     collection_library_visible: bool
     library_choices: list[Library]
     can_delete: bool
+    # ER-7, ER-8: "None" (institution level) is offered only where the roles reach institution level.
+    library_none: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -258,6 +268,7 @@ class EditorState:
                 "electronic_collection_library": {"visible": self.collection_library_visible},
             },
             "library_choices": [{"value": lib.code, "desc": lib.name} for lib in self.library_choices],
+            "library_none_choice": self.library_none,
         }
 
 
@@ -265,6 +276,7 @@ def editor_state(session: Session, identity: Identity, resource: Any) -> EditorS
     target = scoped(session, resource)
     editable = scope.can_edit(identity, target)
     choices = library_choices(session, identity, resource.institution_id) if editable else []
+    none = editable and no_library_choice(session, identity, resource.institution_id)
     if isinstance(resource, Portfolio):
         inherited = resource.collection is not None and resource.collection.library_id is not None
         return EditorState(
@@ -276,6 +288,7 @@ def editor_state(session: Session, identity: Identity, resource: Any) -> EditorS
             collection_library_visible=inherited,
             library_choices=[] if inherited else choices,
             can_delete=scope.can_delete(identity, target),
+            library_none=none and not inherited,
         )
     return EditorState(
         mode="EDIT" if editable else "VIEW",
@@ -285,6 +298,7 @@ def editor_state(session: Session, identity: Identity, resource: Any) -> EditorS
         collection_library_visible=isinstance(resource, ElectronicService),
         library_choices=choices if isinstance(resource, ElectronicCollection) else [],
         can_delete=scope.can_delete(identity, target),
+        library_none=none and isinstance(resource, ElectronicCollection),
     )
 
 
@@ -304,7 +318,9 @@ class ServiceEditor:
     service: ElectronicService
     state: EditorState
     rows: list[Result]
-    total: int
+    total: int  # bounded like the searches' (N-1): `exact` is False beyond the cap
+    exact: bool
+    has_next: bool
     table_actions: list[str]
     library_filter: list[Library]  # "All" and these: the libraries in the Library column
 
@@ -317,40 +333,49 @@ def service_editor(
     library: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    count_cap: int | None = PAGE_COUNT_CAP,
 ) -> ServiceEditor:
     """The service editor (ER-12): the portfolio list with per-row actions, the table actions, the
-    Library filter (All + the values of the Library column: portfolio-level libraries only)."""
+    Library filter (All + the values of the Library column: portfolio-level libraries only).
+
+    An aggregator's service holds a million portfolios: the total is counted up to `count_cap` (as in
+    the searches), one row beyond the page tells whether there is a next one, and the filter's values
+    are found library by library over `ix_portfolio_service_library`, never by reading the service's
+    portfolios."""
     state = editor_state(session, identity, service)
     target = scoped(session, service)
     editable = scope.can_edit(identity, target)
     deletable = scope.can_delete(identity, target)
     condition = [Portfolio.service_id == service.id]
-    library_id = None
     if library and library.strip().upper() not in {"", "ALL"}:
         library_id = _library_filter(session, _institution_of(session, service), library)
         condition.append(Portfolio.library_id == library_id)
-    total = int(session.scalar(select(func.count()).select_from(Portfolio).where(*condition)) or 0)
     portfolios = list(
-        session.scalars(select(Portfolio).where(*condition).order_by(Portfolio.id).limit(limit).offset(offset))
+        session.scalars(select(Portfolio).where(*condition).order_by(Portfolio.id).limit(limit + 1).offset(offset))
     )
+    has_next = len(portfolios) > limit
     rows = []
-    for portfolio in portfolios:
+    for portfolio in portfolios[:limit]:
         row_target = scoped(session, portfolio)
         actions = [a for a in ROW_ACTIONS if scope.can_edit(identity, row_target)]
         if scope.can_delete(identity, row_target):
             actions.append("delete")
         rows.append(Result(portfolio, row_target, actions))
+    total, exact = _bounded(session, select(Portfolio.id).where(*condition), count_cap)
+    total = max(total, offset + len(rows))
     table = list(TABLE_ACTIONS) if editable else []
     if deletable:
         table.append("delete_selected")
-    used = session.scalars(
-        select(Portfolio.library_id)
-        .where(Portfolio.service_id == service.id, Portfolio.library_id.is_not(None))
-        .distinct()
-    )
+    return ServiceEditor(service, state, rows, total, exact, has_next, table, service_libraries(session, service))
+
+
+def service_libraries(session: Session, service: ElectronicService) -> list[Library]:
+    """The libraries some portfolio of `service` has as its own, by code: for each library of the
+    institution (a few), whether one such portfolio exists (an index seek each)."""
+    used = exists().where(Portfolio.service_id == service.id, Portfolio.library_id == Library.id)
+    ids = set(session.scalars(select(Library.id).where(Library.institution_id == service.institution_id, used)))
     libraries = libraries_of(session, service.institution_id)
-    filter_values = sorted((libraries[i] for i in used if i in libraries), key=lambda lib: lib.code)
-    return ServiceEditor(service, state, rows, total, table, filter_values)
+    return sorted((libraries[i] for i in ids if i in libraries), key=lambda lib: lib.code)
 
 
 def _institution_of(session: Session, resource: Any) -> Institution:
@@ -360,24 +385,40 @@ def _institution_of(session: Session, resource: Any) -> Institution:
 
 
 @dataclass
+class ServiceRow:
+    """A row of the collection editor's services table: its portfolios counted up to the cap."""
+
+    service: ElectronicService
+    portfolios: int
+    exact: bool
+    actions: list[str]
+
+
+@dataclass
 class CollectionEditor:
     collection: ElectronicCollection
     state: EditorState
-    services: list[tuple[ElectronicService, int, list[str]]]  # service, portfolios, row actions
+    services: list[ServiceRow]
 
 
-def collection_editor(session: Session, identity: Identity, collection: ElectronicCollection) -> CollectionEditor:
-    """ER-11: the collection editor; the services table's Delete row action needs Extended."""
+def collection_editor(
+    session: Session,
+    identity: Identity,
+    collection: ElectronicCollection,
+    *,
+    count_cap: int | None = PAGE_COUNT_CAP,
+) -> CollectionEditor:
+    """ER-11: the collection editor; the services table's Delete row action needs Extended. Each
+    service's portfolios are counted up to `count_cap` (an aggregator's service has a million)."""
     state = editor_state(session, identity, collection)
-    services = list_services(session, collection)
-    counts = portfolio_counts(session, Portfolio.service_id, [s.id for s in services])
     rows = []
-    for service in services:
+    for service in list_services(session, collection):
         target = scoped(session, service)
         actions = ["edit"] if scope.can_edit(identity, target) else []
         if scope.can_delete(identity, target):
             actions.append("delete")
-        rows.append((service, counts.get(service.id, 0), actions))
+        count, exact = _bounded(session, select(Portfolio.id).where(Portfolio.service_id == service.id), count_cap)
+        rows.append(ServiceRow(service, count, exact, actions))
     return CollectionEditor(collection, state, rows)
 
 
@@ -431,18 +472,35 @@ class CollectionChoice:
     warning: str | None
 
 
+@dataclass
+class Chooser:
+    """A chooser's first `limit` choices by name; `more` when there are others (the page says so and
+    offers the name search `q` that narrows the list: nothing is cut off silently)."""
+
+    choices: list[CollectionChoice]
+    limit: int
+    more: bool
+    q: str = ""
+
+
 def attach_choices(
     session: Session, identity: Identity, portfolio: Portfolio, *, q: str | None = None, limit: int = 50
-) -> list[CollectionChoice]:
-    """ER-9's chooser: every collection of the institution, only those in scope selectable, with the
-    warning for those whose library differs from the portfolio's."""
+) -> Chooser:
+    """ER-9's chooser: the collections of the institution whose name has `q`, only those in scope
+    selectable, with the warning for those whose library differs from the portfolio's."""
     condition = [ElectronicCollection.institution_id == portfolio.institution_id]
     if q and q.strip():
         condition.append(_text(ElectronicCollection.public_name, q))
-    collections = session.scalars(
-        select(ElectronicCollection).where(*condition).order_by(ElectronicCollection.public_name).limit(limit)
+    collections = list(
+        session.scalars(
+            select(ElectronicCollection)
+            .where(*condition)
+            .order_by(ElectronicCollection.public_name, ElectronicCollection.id)
+            .limit(limit + 1)
+        )
     )
-    return [
+    choices = [
         CollectionChoice(c, scope.can_edit(identity, scoped(session, c)), attach_warning(portfolio, c))
-        for c in collections
+        for c in collections[:limit]
     ]
+    return Chooser(choices, limit, len(collections) > limit, (q or "").strip())

@@ -242,6 +242,24 @@ def chosen_library(session: Session, identity: Identity, institution_id: int, co
     return library
 
 
+def no_library_choice(session: Session, identity: Identity, institution_id: int) -> bool:
+    """Whether the caller may take the library off an existing resource (ER-7, ER-8): see
+    `policy.no_library_choice`."""
+    return scope.no_library_choice(identity, limits_on(session, institution_id))
+
+
+def _check_no_library(session: Session, identity: Identity, institution_id: int) -> None:
+    """ER-7, ER-8: "None" is a choice of the operator and of institution scope only (400 otherwise)."""
+    if no_library_choice(session, identity, institution_id):
+        return
+    codes = ", ".join(lib.code for lib in library_choices(session, identity, institution_id)) or "none"
+    raise BadRequest(
+        "library: None is not among your choices: without a library the resource is at institution level, "
+        f"outside your role scope, and you could no longer edit it; choose one of: {codes}.",
+        "402469",
+    )
+
+
 def _code_of(library: Library | None) -> str | None:
     return library.code if library is not None else None
 
@@ -384,6 +402,8 @@ def set_collection_library(
     old = collection.library
     if library == old:
         return None
+    if library is None:
+        _check_no_library(session, identity, collection.institution_id)
     instance = None
     actor = identity.actor
     if library is not None:
@@ -692,6 +712,8 @@ def set_portfolio_library(session: Session, identity: Identity, portfolio: Portf
     library = chosen_library(session, identity, portfolio.institution_id, code)
     if library == portfolio.library:
         return
+    if library is None:
+        _check_no_library(session, identity, portfolio.institution_id)
     _record(session, PORTFOLIO, portfolio, "library", _code_of(portfolio.library), _code_of(library), identity.actor)
     portfolio.library_id = library.id if library else None
     portfolio.library = library

@@ -32,6 +32,7 @@ Selection = Annotated[list[str] | None, Form()]
 ROW_ACTIONS = (*search.ROW_ACTIONS, "delete")
 TABLE_ACTIONS = (*search.TABLE_ACTIONS, "delete_selected")
 NOT_HERE = frozenset({"link_local_portfolios_to_community"})
+MOVE_CHOICES = 200
 
 
 def _editor_url(cid: str | int, sid: str | int) -> str:
@@ -51,7 +52,13 @@ def service_page(
 ) -> Response:
     svc = service.access_service(session, identity, cid, sid)
     editor = search.service_editor(
-        session, identity, svc, library=library, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        session,
+        identity,
+        svc,
+        library=library,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+        count_cap=search.PAGE_COUNT_CAP,
     )
     return render(
         request,
@@ -67,8 +74,9 @@ def service_page(
             "not_here": NOT_HERE,
             "available": AVAILABLE,
             "page": page,
+            "count_cap": search.PAGE_COUNT_CAP,
             "back": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
-            **pager(request, page, (page * PAGE_SIZE) < editor.total),
+            **pager(request, page, editor.has_next),
         },
     )
 
@@ -123,13 +131,15 @@ def move(
     sid: str,
     portfolio: Selection = None,
     collection_id: Annotated[str, Form(max_length=20)] = "",
+    q: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    """Without a collection: the chooser (collections in scope selectable, ER-9); with one: the move."""
+    """Without a collection: the chooser (collections in scope selectable, ER-9; the first 200 by name,
+    `q` narrows them); with one: the move."""
     svc = service.access_service(session, identity, cid, sid)
     chosen = actions.selected_portfolios(session, identity, svc, portfolio or [], P.PORTFOLIO_EDIT)
     if not collection_id:
-        choices = search.attach_choices(session, identity, chosen[0], limit=200)
-        return render(request, "eresources/move.html", {"svc": svc, "portfolios": chosen, "choices": choices})
+        chooser = search.attach_choices(session, identity, chosen[0], q=q, limit=MOVE_CHOICES)
+        return render(request, "eresources/move.html", {"svc": svc, "portfolios": chosen, "chooser": chooser})
     moved = actions.move_portfolios(session, identity, svc, [str(p.id) for p in chosen], collection_id)
     return redirect(_editor_url(svc.collection_id, svc.id), f"{moved} portfolio(s) moved.")
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-07 20:08:10.817969
+Create Date: 2026-12-07 20:08:35.558642
 """
 
 from collections.abc import Sequence
@@ -1004,6 +1004,7 @@ def upgrade() -> None:
         )
         batch_op.create_index("ix_portfolio_library", ["library_id"], unique=False)
         batch_op.create_index("ix_portfolio_service", ["service_id", "id"], unique=False)
+        batch_op.create_index("ix_portfolio_service_library", ["service_id", "library_id", "id"], unique=False)
 
     op.create_table(
         "eresource_task",
@@ -1202,6 +1203,7 @@ def downgrade() -> None:
 
     op.drop_table("eresource_task")
     with op.batch_alter_table("portfolio", schema=None) as batch_op:
+        batch_op.drop_index("ix_portfolio_service_library")
         batch_op.drop_index("ix_portfolio_service")
         batch_op.drop_index("ix_portfolio_library")
         batch_op.drop_index("ix_portfolio_institution")
