@@ -147,6 +147,8 @@ class User(Base):
         UniqueConstraint("institution_id", "primary_id_key"),
         Index("ix_user_account_inst_name", "institution_id", "last_name", "first_name", "primary_id_key"),
         Index("ix_user_account_source", "source_institution_id", "source_user_id"),
+        # N-4: an institution's account that points at a source user (its linked account or a peer).
+        Index("ix_user_account_linked", "institution_id", "source_user_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-07 20:08:35.558642
+Create Date: 2026-12-07 20:11:13.821278
 """
 
 from collections.abc import Sequence
@@ -423,6 +423,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_user_account_inst_name", ["institution_id", "last_name", "first_name", "primary_id_key"], unique=False
         )
+        batch_op.create_index("ix_user_account_linked", ["institution_id", "source_user_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_user_account_linking_id"), ["linking_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_user_account_rs_library_id"), ["rs_library_id"], unique=False)
         batch_op.create_index("ix_user_account_source", ["source_institution_id", "source_user_id"], unique=False)
@@ -1327,6 +1328,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_user_account_source")
         batch_op.drop_index(batch_op.f("ix_user_account_rs_library_id"))
         batch_op.drop_index(batch_op.f("ix_user_account_linking_id"))
+        batch_op.drop_index("ix_user_account_linked")
         batch_op.drop_index("ix_user_account_inst_name")
 
     op.drop_table("user_account")
