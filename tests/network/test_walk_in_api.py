@@ -86,7 +86,8 @@ def test_search_by_name_only_where_the_home_institution_allows_it(client: TestCl
 def test_a_search_with_many_matches_counts_up_to_the_cap(
     client: TestClient, world: NetworkWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """N-4: the desk counts matches only up to `COUNT_CAP` and says the count is not exact beyond it."""
+    """N-4: the desk counts the matches with its page; without a page it counts up to `COUNT_CAP` and
+    says the count is not exact beyond it."""
     world.parameter(world.west, "fulfillment_network_search_by_all", True)
     world.parameter(world.north, "fulfillment_network_search_by_all", True)
     first = world.get(client, "east_cdo", SEARCH, name="Walker", limit="1").json()

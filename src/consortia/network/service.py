@@ -72,8 +72,8 @@ from consortia.text import has_control_characters
 SEARCH_BY_NAME = "fulfillment_network_search_by_all"
 CONSORTIAL_ID_TYPE = "consortial_id_type"
 LOAN_DAYS = 28
-# A desk search counts its matches up to this many ("more than 1,000": refine the search), so that a
-# common name never makes the desk count tens of thousands of patrons (N-4).
+# A desk search counts its matches with its page (N-4); asked for no page, or for one past the end, it
+# counts them up to this many ("more than 1,000": refine the search).
 COUNT_CAP = 1_000
 # The plain fields a linked account takes from its source when shared (CN-5); identifiers apart.
 COPIED_FIELDS = tuple(f for f in SHARED_FIELDS if f != "identifiers")
@@ -261,9 +261,11 @@ def search_walk_in(
             return [], 0, True
         filters.append(User.institution_id.in_(sorted(view.by_name)))
         filters.append(_name_filter(name))
-    users = (
-        session.scalars(
-            select(User)
+    # The page and the number of matches in one pass: the sort reads every match anyway, and
+    # `count() OVER ()` counts them before the limit.
+    rows = (
+        session.execute(
+            select(User, func.count().over().label("matches"))
             .where(*filters)
             .order_by(User.last_name, User.first_name, User.institution_id, User.id)
             .limit(limit)
@@ -273,14 +275,18 @@ def search_walk_in(
         if limit
         else []
     )
+    users = [row[0] for row in rows]
     exact = True
-    if limit and len(users) < limit and (users or offset == 0):
-        total = offset + len(users)  # the page is the last one: no count needed
-    else:
-        matches = select(User.id).where(*filters).limit(max(COUNT_CAP, offset + len(users)) + 1).subquery()
+    if rows:
+        total = int(rows[0][1])
+    elif limit and offset == 0:
+        total = 0
+    else:  # no page asked for, or a page past the end: count, up to the cap
+        cap = max(COUNT_CAP, offset)
+        matches = select(User.id).where(*filters).limit(cap + 1).subquery()
         total = int(session.scalar(select(func.count()).select_from(matches)) or 0)
-        if total > max(COUNT_CAP, offset + len(users)):
-            total, exact = max(COUNT_CAP, offset + len(users)), False
+        if total > cap:
+            total, exact = cap, False
     return (_present(session, view, users) if users else []), total, exact
 
 
