@@ -195,8 +195,8 @@ def _actor(identity: Identity) -> Actor:
     return Actor(identity.user_id, identity.display_name or identity.primary_id)
 
 
-def _parameters_text(parameters: Mapping[str, Any]) -> str:
-    return ", ".join(f"{key}={value}" for key, value in sorted(parameters.items()))
+def _parameters_text(parameters: Mapping[str, Any]) -> str | None:
+    return ", ".join(f"{key}={value}" for key, value in sorted(parameters.items())) or None
 
 
 def set_schedule(
