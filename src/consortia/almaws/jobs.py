@@ -10,6 +10,12 @@ Who may do what: the catalogue is visible to the people who monitor jobs (staff,
 running a job needs the kind's own permission where it runs — a visible job the caller may not run
 answers 403 with the reason, and a kind hidden from the caller answers 402216 like an unknown job id.
 Instances of another institution answer 404, exactly like unknown ones (R-3).
+
+Schedules (`jobs.schedules`): a job answers its schedule in the caller's institution as `schedule`
+{value: DAILY|WEEKLY|MONTHLY|NOT_SCHEDULED, desc: "Every day at 02:00 (UTC)"} with `next_run`; the
+catalogue's `type` filter gives every job for MANUAL (each may be run by hand), the scheduled ones for
+SCHEDULED, none for OTHER. An instance's `job_info.type` says how it came to be: MANUAL or SCHEDULED.
+Setting a schedule is `/api/v1/jobs/{job_id}/schedule` (`jobs.api`).
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from consortia.access.identity import Identity, acting_institution, identity_for_user_id
-from consortia.audit.models import SYSTEM, Actor, HistoryEvent
+from consortia.audit.models import SYSTEM, HistoryEvent
 from consortia.audit.service import record
 from consortia.db import utcnow
 from consortia.errors import BadRequest, Conflict, DomainError, NotFound
@@ -172,14 +172,14 @@ def schedules_here(session: Session, identity: Identity) -> dict[str, JobSchedul
     return {row.job_code: row for row in rows}
 
 
-def schedule_history(session: Session, schedule_job_code: str, institution_id: int, *, limit: int = 20) -> list[Any]:
+def schedule_history(session: Session, job_code: str, institution_id: int, *, limit: int = 20) -> list[HistoryEvent]:
     """The newest history rows of a job's schedule in an institution, newest first."""
     return list(
         session.scalars(
             select(HistoryEvent)
             .where(
                 HistoryEvent.entity == HISTORY_ENTITY,
-                HistoryEvent.entity_id == schedule_job_code,
+                HistoryEvent.entity_id == job_code,
                 HistoryEvent.institution_id == institution_id,
             )
             .order_by(HistoryEvent.id.desc())
@@ -189,10 +189,6 @@ def schedule_history(session: Session, schedule_job_code: str, institution_id: i
 
 
 # --- changing -----------------------------------------------------------------------------------
-
-
-def _actor(identity: Identity) -> Actor:
-    return Actor(identity.user_id, identity.display_name or identity.primary_id)
 
 
 def _parameters_text(parameters: Mapping[str, Any]) -> str | None:
@@ -217,7 +213,7 @@ def set_schedule(
     cleaned = service.authorized_parameters(session, identity, kind, institution_id, parameters)
     schedule = find_schedule(session, institution_id, kind.job_id)
     _check_version(schedule, version)
-    actor = _actor(identity)
+    actor = identity.actor
     old_when = describe(timing_of(schedule)) if schedule else None
     old_parameters = _parameters_text(schedule.parameters or {}) if schedule else None
     old_user = schedule.user_label if schedule else None
@@ -270,7 +266,7 @@ def remove_schedule(session: Session, identity: Identity, kind: JobKind, *, vers
         field="schedule",
         old=describe(timing_of(schedule)),
         new=None,
-        actor=_actor(identity),
+        actor=identity.actor,
         institution_id=institution_id,
     )
     session.delete(schedule)
