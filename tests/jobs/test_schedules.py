@@ -20,7 +20,7 @@ from consortia.db import Database, utcnow
 from consortia.errors import BadRequest
 from consortia.jobs import schedules
 from consortia.jobs.models import MANUAL, SCHEDULED, JobInstance, JobSchedule
-from consortia.jobs.queue import set_queue
+from consortia.jobs.queue import set_queue, sweep
 from consortia.jobs.registry import job_kind
 from consortia.jobs.runner import SessionFactory
 from consortia.jobs.schedules import DAILY, MONTHLY, NONE, WEEKLY, Timing, next_run, parse_timing
@@ -157,6 +157,22 @@ def test_set_change_and_remove_a_schedule_with_history(
     assert client.get(f"{JOBS}/M1001", headers=admin).json()["schedule"]["value"] == "NOT_SCHEDULED"
 
     actor = "Erin Admin"
+    api = client.get("/api/v1/history", headers=admin, params={"entity": "job_schedule", "id": "m1001"})
+    assert api.status_code == 200, api.text
+    assert [(e["field"], e["new"]) for e in api.json()["event"]][:2] == [
+        ("schedule", "Every day at 02:00"),
+        ("runs_as", world.east_admin.primary_id),
+    ]
+    west = factory.key(world.west_admin)
+    db.commit()
+    assert (
+        client.get("/api/v1/history", headers=west, params={"entity": "job_schedule", "id": "M1001"}).json()[
+            "total_record_count"
+        ]
+        == 0
+    )
+    unknown = client.get("/api/v1/history", headers=admin, params={"entity": "job_schedule", "id": "M9999"})
+    assert unknown.status_code == 404
     assert _history(db, world.east.id, "M1001") == [
         ("schedule", None, "Every day at 02:00", actor),
         ("runs_as", None, world.east_admin.primary_id, actor),
@@ -278,6 +294,17 @@ def test_a_due_schedule_is_submitted_once_as_a_scheduled_run(
     assert client.get(SCHEDULE.format(job="M1001"), headers=admin).json()["last_run_instance"]["value"] == str(
         instance.id
     )
+
+
+def test_the_sweeper_submits_due_schedules(
+    db: Session, world: World, sessions: SessionFactory, recording_queue: RecordingQueue
+) -> None:
+    schedule = _set(db, world.east_admin, "M1001", Timing(MONTHLY, "06:00", day=1))
+    _due_since(db, schedule, utcnow() - dt.timedelta(seconds=1))
+    sweep(sessions)
+    assert len(recording_queue.enqueued) == 1
+    sweep(sessions)
+    assert len(recording_queue.enqueued) == 1
 
 
 @pytest.mark.parametrize("loss", ["inactive", "role", "deleted"])

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from consortia.access.identity import Identity, acting_institution, identity_for_user_id
 from consortia.audit.models import SYSTEM, HistoryEvent
+from consortia.audit.registry import HistoryScope
 from consortia.audit.service import record
 from consortia.db import utcnow
 from consortia.errors import BadRequest, Conflict, DomainError, NotFound
@@ -186,6 +187,14 @@ def schedule_history(session: Session, job_code: str, institution_id: int, *, li
             .limit(limit)
         )
     )
+
+
+def schedule_history_scope(session: Session, identity: Identity, job_id: str) -> HistoryScope:
+    """The history of a job's schedule in the institution the person works in (the history API's kind
+    `job_schedule`, id = the job id): for those who monitor jobs there; 404 for an unknown job."""
+    service.check_may_monitor(identity)
+    kind = access_schedulable_kind(identity, job_id)
+    return HistoryScope(kind.job_id, acting_institution(session, identity).id)
 
 
 # --- changing -----------------------------------------------------------------------------------
