@@ -116,6 +116,17 @@ def valid_bodies(words: Words) -> dict[str, st.SearchStrategy[Any]]:
                 )
             }
         ),
+        "PUT /api/v1/jobs/{job_id}/schedule": st.fixed_dictionaries(
+            {"frequency": _word(words, "frequencies"), "time": _text(words, "times")},
+            optional={
+                "weekday": _word(words, "weekdays"),
+                "day": st.integers(min_value=0, max_value=32),
+                "parameters": st.dictionaries(
+                    _word(words, "job_parameters"), _text(words, "job_parameter_values"), max_size=2
+                ),
+                "version": st.integers(min_value=0, max_value=3),
+            },
+        ),
         "POST /api/v1/consortia": st.fixed_dictionaries({"code": code, "name": name}),
         "PATCH /api/v1/consortia/{code}": st.fixed_dictionaries({}, optional={"code": code, "name": name}),
         "POST /api/v1/institutions": st.fixed_dictionaries(
@@ -170,6 +181,11 @@ EXAMPLE_BODIES: dict[str, Any] = {
     },
     "POST /almaws/v1/conf/jobs/{job_id}": {"parameter": [{"name": {"value": "user_group"}, "value": "UNDERGRAD"}]},
     "PUT /api/v1/institutions/{code}/parameters/{name}": {"value": "BARCODE"},
+    "PUT /api/v1/jobs/{job_id}/schedule": {
+        "frequency": "DAILY",
+        "time": "02:00",
+        "parameters": {"user_group": "UNDERGRAD"},
+    },
     "PUT /almaws/v1/conf/code-tables/{name}": {"row": [{"code": "UNDERGRAD", "description": "Undergraduate"}]},
     "PUT /api/v1/fulfillment-networks/{code}/members": {"members": ["EAST", {"value": "WEST"}]},
 }

@@ -390,6 +390,9 @@ def vocabulary(world: FuzzWorld) -> dict[str, list[str | int]]:
         "task_actions": [*ACTIVATION_TASK_ACTIONS, "dismiss", "nothing"],
         "task_statuses": [*STATUSES, "nothing"],
         "rule_ids": ["default", "order", "1", "2", "999999", "x"],
+        "frequencies": ["NONE", "DAILY", "WEEKLY", "MONTHLY", "daily", "HOURLY", ""],
+        "weekdays": ["MONDAY", "SUNDAY", "friday", "FUNDAY", ""],
+        "times": ["02:00", "00:00", "23:59", "2:05", "24:00", "12:60", "noon", ""],
     }
 
 

@@ -148,6 +148,9 @@ BINDINGS: dict[str, str] = {
     "body.default_library": "libraries",
     "body.library_field.tag": "marc_tags",
     "body.library_field.subfield": "marc_subfields",
+    "body.frequency": "frequencies",
+    "body.weekday": "weekdays",
+    "body.time": "times",
 }
 # Per operation: the same names mean other things there.
 OPERATION_BINDINGS: dict[str, dict[str, str]] = {

@@ -46,7 +46,19 @@ SLOW_ROUTES = {
     ("POST", "/admin/users/{primary_id}"): 4,
 }
 # Form fields some routes read without declaring them (the job form reads its `param_*` fields itself).
-EXTRA_FIELDS = ("job_id", "param_user_group", "param_set_id", "param_library", "contact", "remove")
+EXTRA_FIELDS = (
+    "job_id",
+    "param_user_group",
+    "param_set_id",
+    "param_library",
+    "contact",
+    "remove",
+    # the schedule form
+    "frequency",
+    "time",
+    "weekday",
+    "day",
+)
 
 EDGE_INTEGERS = (0, -1, 1, 2**31 - 1, 2**31, 2**32, 2**53 + 1, 2**63 - 1, 2**63, 2**64, 10**30, -(2**63) - 1)
 
@@ -168,6 +180,9 @@ BINDINGS = {
     "portfolio_type": "portfolio_types",
     "tag": "marc_tags",
     "subfield": "marc_subfields",
+    "frequency": "frequencies",
+    "weekday": "weekdays",
+    "time": "times",
 }
 
 

@@ -26,6 +26,7 @@ from consortia.domains import DOMAINS, assemble
 from consortia.http.deps import DbSession, public
 from consortia.http.errors import document_errors, install_error_handlers
 from consortia.http.middleware import SecurityHeadersMiddleware, TrailingSlashMiddleware
+from consortia.jobs import api as job_api
 from consortia.jobs import pages as job_pages
 from consortia.jobs.queue import HueyQueue, get_queue
 from consortia.logs import install_redaction
@@ -85,7 +86,14 @@ def favicon() -> Response:
 
 
 # The routes that belong to no domain: jobs, history, the mail outbox's pages, and the application's own.
-KERNEL_ROUTERS = (almaws_jobs.router, audit_api.router, router, job_pages.router, web_mail_pages.router)
+KERNEL_ROUTERS = (
+    almaws_jobs.router,
+    job_api.router,
+    audit_api.router,
+    router,
+    job_pages.router,
+    web_mail_pages.router,
+)
 
 DESCRIPTION = """Consortia's HTTP API.
 

@@ -24,6 +24,7 @@ from consortia.almaws import users as almaws_users
 from consortia.audit.registry import register_history_kind
 from consortia.domain import Domain
 from consortia.eresources.domain import ERESOURCES
+from consortia.jobs import schedules
 from consortia.jobs.registry import register_job_kind
 from consortia.network.domain import NETWORK
 from consortia.platform import (
@@ -54,9 +55,9 @@ from consortia.web import navigation
 from consortia.web.navigation import ADMINISTRATION, OPERATOR, NavItem
 
 # The platform, the foundation every domain builds on, hands over its parts here (a domain built on it
-# makes its `Domain` in its own `domain.py`). Its permissions' rules are the permission map's own
-# (`access.policy`), so it has no grants; its Alma-shaped routes (users, libraries, code tables) are the
-# `almaws` faces of its verbs.
+# makes its `Domain` in its own `domain.py`), with the job machinery's one history kind (a job's schedule).
+# Its permissions' rules are the permission map's own (`access.policy`), so it has no grants; its
+# Alma-shaped routes (users, libraries, code tables) are the `almaws` faces of its verbs.
 PLATFORM = Domain(
     name="platform",
     models=(models,),
@@ -64,6 +65,7 @@ PLATFORM = Domain(
     history_kinds={
         "consortium": consortium_service.consortium_history,
         "institution": consortium_service.institution_history,
+        "job_schedule": schedules.schedule_history_scope,
         "library": library_service.library_history,
         "network": network_service.network_history,
         "parameter": parameters.parameter_history,

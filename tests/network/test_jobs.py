@@ -3,16 +3,22 @@ jobs run at once here (`memory://` queue), inside the test's transaction."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from consortia.audit.models import HistoryEvent
+from consortia.jobs.models import JobSchedule
+from consortia.jobs.queue import session_factory_like
+from consortia.jobs.schedules import run_due_schedules
 from consortia.network.models import Loan
 from consortia.platform.models import User
 from tests.factories import days
 from tests.network.conftest import NetworkWorld
 
 JOBS = "/almaws/v1/conf/jobs"
+SCHEDULE = "/api/v1/jobs/M1201/schedule"
 
 
 def _linked(world: NetworkWorld, primary_id: str, source: User, **fields: object) -> User:
@@ -135,3 +141,32 @@ def test_bulk_refresh_refreshes_each_linked_account(client: TestClient, world: N
         json={"parameter": [{"name": {"value": "source_institution"}, "value": "SOUTH"}]},
     )
     assert bad.status_code == 400
+
+
+def test_purge_runs_by_its_schedule(client: TestClient, world: NetworkWorld) -> None:
+    source = world["west_pat"]
+    gone = {_linked(world, f"sched-gone-{n}", source, purge_date=days(-2)).primary_id for n in range(2)}
+    _linked(world, "sched-kept", source, purge_date=days(10))
+    session = world.factory.session
+    session.commit()
+    refused = world.call(client, "east_cdo", "PUT", SCHEDULE, json={"frequency": "DAILY", "time": "01:00"})
+    assert refused.status_code == 403
+    set_ = world.call(client, "east_ua", "PUT", SCHEDULE, json={"frequency": "DAILY", "time": "01:00"})
+    assert set_.status_code == 200, set_.text
+    assert set_.json()["schedule"] == {"value": "DAILY", "desc": "Every day at 01:00 (UTC)"}
+
+    schedule = session.scalars(select(JobSchedule).where(JobSchedule.job_code == "M1201")).one()
+    assert schedule.next_run_at is not None
+    submitted = run_due_schedules(session_factory_like(session), now=schedule.next_run_at + dt.timedelta(minutes=1))
+    assert len(submitted) == 1
+
+    instance = world.get(client, "east_ua", f"{JOBS}/M1201/instances/{submitted[0]}").json()
+    assert instance["status"]["value"] == "COMPLETED_SUCCESS", instance
+    assert instance["job_info"]["type"] == {"value": "SCHEDULED", "desc": "Scheduled"}
+    assert {c["type"]["value"]: c["value"] for c in instance["counter"]}["linked_accounts_purged"] == "2"
+    session.expire_all()
+    remaining = set(session.scalars(select(User.primary_id).where(User.source_user_id == source.id)))
+    assert "sched-kept" in remaining
+    assert not gone & remaining
+    listed = world.get(client, "east_ua", JOBS, type="SCHEDULED").json()
+    assert [job["id"] for job in listed["job"]] == ["M1201"]

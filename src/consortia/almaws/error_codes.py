@@ -182,7 +182,12 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     ),
     # jobs
     ErrorCode("402215", "400", 'Alma\'s "Job ID format is not valid."'),
-    ErrorCode("402216", "400", 'Alma\'s "Job ID is not valid." (unknown, or not visible to the caller)'),
+    ErrorCode(
+        "402216",
+        "400, 404",
+        'Alma\'s "Job ID is not valid." (unknown, or not visible to the caller); 404 on '
+        "`/api/v1/jobs/{id}/schedule` (also for a malformed id).",
+    ),
     ErrorCode("402218", "404", "A job instance that does not exist or is not visible to the caller."),
     ErrorCode("402220", "400", "`POST /conf/jobs/{id}` without `op`."),
     ErrorCode(

@@ -10,6 +10,12 @@ Who may do what: the catalogue is visible to the people who monitor jobs (staff,
 running a job needs the kind's own permission where it runs — a visible job the caller may not run
 answers 403 with the reason, and a kind hidden from the caller answers 402216 like an unknown job id.
 Instances of another institution answer 404, exactly like unknown ones (R-3).
+
+Schedules (`jobs.schedules`): a job answers its schedule in the caller's institution as `schedule`
+{value: DAILY|WEEKLY|MONTHLY|NOT_SCHEDULED, desc: "Every day at 02:00 (UTC)"} with `next_run`; the
+catalogue's `type` filter gives every job for MANUAL (each may be run by hand), the scheduled ones for
+SCHEDULED, none for OTHER. An instance's `job_info.type` says how it came to be: MANUAL or SCHEDULED.
+Setting a schedule is `/api/v1/jobs/{job_id}/schedule` (`jobs.api`).
 """
 
 from __future__ import annotations
@@ -29,8 +35,19 @@ from consortia.errors import BadRequest
 from consortia.formats import alma_date, alma_datetime, coded, parse_alma_date
 from consortia.http.answers import Limit, Offset, envelope, respond
 from consortia.http.deps import DbSession, declares
-from consortia.jobs import service
-from consortia.jobs.models import COMPLETED_FAILED, COMPLETED_SUCCESS, FAILED, STATUS_DESC, JobEvent, JobInstance
+from consortia.jobs import schedules, service
+from consortia.jobs.models import (
+    COMPLETED_FAILED,
+    COMPLETED_SUCCESS,
+    FAILED,
+    MANUAL,
+    RUN_TYPE_DESC,
+    SCHEDULED,
+    STATUS_DESC,
+    JobEvent,
+    JobInstance,
+    JobSchedule,
+)
 from consortia.jobs.registry import EVENT_TYPES, JobKind, job_kind
 
 router = APIRouter(prefix="/almaws/v1/conf/jobs", tags=["Jobs"])
@@ -77,20 +94,30 @@ def instance_link(request: Request, instance: JobInstance) -> str:
     return f"{job_link(request, instance.job_code)}/instances/{instance.id}"
 
 
-def job_json(request: Request, kind: JobKind, parameters: Mapping[str, str] | None = None) -> dict[str, Any]:
+def job_json(
+    request: Request,
+    kind: JobKind,
+    parameters: Mapping[str, str] | None = None,
+    schedule: JobSchedule | None = None,
+) -> dict[str, Any]:
+    """The job (Alma's shape); `schedule` is its schedule in the caller's institution (`schedule` and
+    `next_run`). Every kind can be run by hand, so `type` stays MANUAL."""
     given = parameters or {}
-    return {
+    body: dict[str, Any] = {
         "id": kind.job_id,
         "name": kind.name,
         "description": kind.description,
         "type": coded("MANUAL", "Manual"),
         "category": coded(kind.category, kind.category_desc),
         "content": coded(kind.content, kind.content_desc or None),
-        "schedule": coded("NOT_SCHEDULED", "Not scheduled"),
+        "schedule": coded(*schedules.schedule_value(schedule)),
         "creator": "System",
         "parameter": [{"name": coded(p.name, p.label), "value": given.get(p.name, "")} for p in kind.parameters],
         "link": job_link(request, kind.job_id),
     }
+    if schedule is not None and schedule.next_run_at is not None:
+        body["next_run"] = alma_datetime(schedule.next_run_at)
+    return body
 
 
 def _alerts(instance: JobInstance) -> list[dict[str, Any]]:
@@ -132,7 +159,7 @@ def instance_json(request: Request, instance: JobInstance, names: Mapping[int, s
             "id": instance.job_code,
             "name": name,
             "description": kind.description if kind else "",
-            "type": coded("MANUAL", "Manual"),
+            "type": coded(instance.run_type, RUN_TYPE_DESC.get(instance.run_type, instance.run_type)),
             "category": coded(kind.category, kind.category_desc) if kind else coded("", None),
             "link": job_link(request, instance.job_code),
         },
@@ -235,6 +262,7 @@ def _xml_parameters(text: bytes) -> dict[str, str]:
 @router.get("", summary="The jobs that can be run")
 def list_jobs(
     request: Request,
+    session: DbSession,
     identity: Annotated[Identity, Depends(declares(P.JOB_READ))],
     limit: Limit = 10,
     offset: Offset = 0,
@@ -243,24 +271,37 @@ def list_jobs(
         str | None, Query(alias="type", max_length=20, description="MANUAL, SCHEDULED or OTHER.")
     ] = None,
 ) -> Response:
+    """`type`: MANUAL lists every job (each can be run by hand), SCHEDULED the jobs with a schedule in
+    the caller's institution, OTHER none."""
     service.check_may_monitor(identity)
     kinds = service.visible_kinds(identity)
     if category:
         kinds = [k for k in kinds if k.category.upper() == category.strip().upper()]
-    if job_type and job_type.strip().upper() != "MANUAL":
+    scheduled = {
+        code: schedule
+        for code, schedule in schedules.schedules_here(session, identity).items()
+        if schedule.next_run_at is not None
+    }
+    wanted = job_type.strip().upper() if job_type else None
+    if wanted == SCHEDULED:
+        kinds = [k for k in kinds if k.job_id in scheduled]
+    elif wanted is not None and wanted != MANUAL:
         kinds = []
-    items = [job_json(request, kind) for kind in kinds[offset : offset + limit]]
+    items = [job_json(request, kind, schedule=scheduled.get(kind.job_id)) for kind in kinds[offset : offset + limit]]
     return respond(request, envelope("job", items, len(kinds)), root="job")
 
 
 @router.get("/{job_id}", summary="One job")
 def get_job(
     request: Request,
+    session: DbSession,
     identity: Annotated[Identity, Depends(declares(P.JOB_READ))],
     job_id: JobId,
 ) -> Response:
     service.check_may_monitor(identity)
-    return respond(request, job_json(request, service.access_kind(identity, job_id)), root="job")
+    kind = service.access_kind(identity, job_id)
+    schedule = schedules.find_schedule(session, identity.acting_institution_id, kind.job_id)
+    return respond(request, job_json(request, kind, schedule=schedule), root="job")
 
 
 @router.post("/{job_id}", summary="Run a job (op=run)", openapi_extra=RUN_BODY)
@@ -279,7 +320,8 @@ def run_job(
     kind = service.access_kind(identity, job_id)
     parameters = parse_run_parameters(body, request.headers.get("content-type", ""))
     instance = service.submit(session, identity, kind, parameters)
-    answer = job_json(request, kind, instance.parameters)
+    schedule = schedules.find_schedule(session, instance.institution_id, kind.job_id)
+    answer = job_json(request, kind, instance.parameters, schedule)
     answer["additional_info"] = {
         "value": f"Job no. {instance.id} triggered on {alma_datetime(instance.submit_time)}",
         "link": instance_link(request, instance),

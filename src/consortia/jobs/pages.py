@@ -1,4 +1,5 @@
-"""Monitor Jobs: the list of job instances, one instance's page, and the "Run a job" form (P-7).
+"""Monitor Jobs: the list of job instances, one instance's page, the "Run a job" forms and, for the
+jobs that may run on a schedule, their schedule forms (P-7).
 
 While an instance is queued or running, its rows and its status block refresh themselves with htmx
 (a partial GET every few seconds that stops once the status is final).
@@ -17,8 +18,8 @@ from consortia.access.identity import Identity
 from consortia.access.permissions import Permission as P
 from consortia.errors import DomainError
 from consortia.http.deps import DbSession, page_declares
-from consortia.jobs import service
-from consortia.jobs.models import FINAL_STATUSES, STATUS_DESC, JobInstance
+from consortia.jobs import schedules, service
+from consortia.jobs.models import FINAL_STATUSES, RUN_TYPE_DESC, SCHEDULED, STATUS_DESC, JobInstance
 from consortia.jobs.registry import EVENT_TYPES, job_kind
 from consortia.web.templating import redirect, render
 
@@ -44,6 +45,7 @@ def _rows(session: Session, instances: list[JobInstance]) -> list[dict[str, Any]
             "submitted_by": names.get(i.submitted_by_id or 0, i.submitted_by),
             "submit_time": i.submit_time,
             "active": i.status not in FINAL_STATUSES,
+            "run_type": RUN_TYPE_DESC.get(i.run_type, i.run_type),
         }
         for i in instances
     ]
@@ -81,10 +83,27 @@ def jobs_page(
     context = _list_context(session, identity, status, offset)
     if fragment == "table":
         return render(request, "jobs/_instances.html", context)
+    return render(request, "jobs/list.html", _with_forms(session, identity, context, ""))
+
+
+def _with_forms(session: Session, identity: Identity, context: dict[str, Any], error: str) -> dict[str, Any]:
+    """The list's context with the run and schedule forms of the jobs this person may run here."""
     context["runnable"] = [r for r in service.runnable_kinds(session, identity) if r.allowed]
     context["needs_institution"] = identity.is_operator and identity.acting_institution_id is None
-    context["error"] = ""
-    return render(request, "jobs/list.html", context)
+    context["error"] = error
+    found = schedules.schedules_here(session, identity)
+    context["schedules"] = {
+        code: {
+            "schedule": schedule,
+            "desc": schedules.schedule_value(schedule)[1],
+            "weekday": schedules.WEEKDAYS[schedule.weekday] if schedule.weekday is not None else "",
+            "history": schedules.schedule_history(session, code, schedule.institution_id, limit=5),
+        }
+        for code, schedule in found.items()
+    }
+    context["frequencies"] = schedules.FREQUENCIES
+    context["weekdays"] = schedules.WEEKDAYS
+    return context
 
 
 async def form_data(request: Request) -> FormData:
@@ -99,23 +118,59 @@ def run_job_page(
     form: Annotated[FormData, Depends(form_data)],
 ) -> Response:
     job_id = str(form.get("job_id") or "")[:40]
-    parameters = {
-        key[len(PARAM_PREFIX) :]: str(value)[:1000]
-        for key, value in form.items()
-        if key.startswith(PARAM_PREFIX) and isinstance(value, str)
-    }
+    parameters = _form_parameters(form)
     try:
         instance = service.run_job(session, identity, job_id, parameters)
     except DomainError as exc:
         if exc.status >= 500:
             raise
         session.rollback()
-        context = _list_context(session, identity, "", 0)
-        context["runnable"] = [r for r in service.runnable_kinds(session, identity) if r.allowed]
-        context["needs_institution"] = identity.is_operator and identity.acting_institution_id is None
-        context["error"] = exc.message
+        context = _with_forms(session, identity, _list_context(session, identity, "", 0), exc.message)
         return render(request, "jobs/list.html", context, status=exc.status)
     return redirect(f"/jobs/{instance.id}", f"Job no. {instance.id} submitted.")
+
+
+def _form_parameters(form: FormData) -> dict[str, str]:
+    return {
+        key[len(PARAM_PREFIX) :]: str(value)[:1000]
+        for key, value in form.items()
+        if key.startswith(PARAM_PREFIX) and isinstance(value, str)
+    }
+
+
+JobId = Annotated[str, Path(max_length=40)]
+
+
+@router.post("/jobs/{job_id}/schedule")
+def schedule_job_page(
+    request: Request,
+    session: DbSession,
+    identity: Annotated[Identity, Depends(page_declares(P.JOB_RUN))],
+    form: Annotated[FormData, Depends(form_data)],
+    job_id: JobId,
+) -> Response:
+    """Set the job's schedule here (it will run as this person); `remove` removes it."""
+    kind = schedules.access_schedulable_kind(identity, job_id)
+    try:
+        if form.get("remove"):
+            schedules.remove_schedule(session, identity, kind)
+            message = f"{kind.name} no longer runs on a schedule."
+        else:
+            timing = schedules.parse_timing(
+                str(form.get("frequency") or "")[:20],
+                str(form.get("time") or "")[:10],
+                str(form.get("weekday") or "")[:20],
+                str(form.get("day") or "")[:3] or None,
+            )
+            schedule = schedules.set_schedule(session, identity, kind, timing, _form_parameters(form))
+            message = f"{kind.name}: {schedules.schedule_value(schedule)[1]}."
+    except DomainError as exc:
+        if exc.status >= 500:
+            raise
+        session.rollback()
+        context = _with_forms(session, identity, _list_context(session, identity, "", 0), exc.message)
+        return render(request, "jobs/list.html", context, status=exc.status)
+    return redirect(f"/jobs#schedule-{kind.job_id}", message)
 
 
 def _instance_context(session: Session, identity: Identity, instance_id: int) -> dict[str, Any]:
@@ -135,6 +190,7 @@ def _instance_context(session: Session, identity: Identity, instance_id: int) ->
         "kind": kind,
         "name": service.job_name(instance),
         "status_desc": STATUS_DESC.get(instance.status, instance.status),
+        "run_type": "By its schedule" if instance.run_type == SCHEDULED else "By hand",
         "final": service.is_final(instance),
         "submitted_by": names.get(instance.submitted_by_id or 0, instance.submitted_by),
         "institution": codes.get(instance.institution_id or 0, ""),

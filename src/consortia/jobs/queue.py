@@ -14,7 +14,8 @@ The queue only delivers ids; the database keeps the truth (status, checkpoint, l
 Ids are handed over only after the creating transaction commits (`enqueue_after_commit`): a
 rolled-back submit enqueues nothing. A sweeper (`recover_expired`) hands over again the instances
 whose runner died (RUNNING with an expired lease) and those that never reached the queue (QUEUED for
-more than a minute); it runs once at start-up and periodically in every consumer.
+more than a minute); it runs once at start-up and periodically in every consumer, and after it the
+due schedules' tick (`schedules.run_due_schedules`) submits the scheduled runs that are due.
 """
 
 from __future__ import annotations
@@ -278,16 +279,24 @@ def recover_expired(session: Session, *, queue: JobQueue | None = None) -> list[
 
 
 def sweep(session_factory: SessionFactory | None = None) -> list[int]:
-    """One run of the sweeper in its own transaction; errors are logged (the next run tries again)."""
+    """One run of the sweeper in its own transaction, then the due schedules' tick (`schedules`); errors
+    are logged (the next run tries again). Answers the ids the sweeper handed over again."""
+    # Imported here: the schedules submit through `service`, which hands its ids over through this module.
+    from consortia.jobs.schedules import run_due_schedules
+
     factory = session_factory or get_database().sessionmaker
+    handed: list[int] = []
     try:
         with factory() as session:
             handed = recover_expired(session)
             session.commit()
-            return handed
     except Exception:
         log.exception("the job sweeper failed")
-        return []
+    try:
+        run_due_schedules(factory)
+    except Exception:
+        log.exception("the due schedules' tick failed")
+    return handed
 
 
 class Sweeper:
@@ -313,7 +322,7 @@ class Sweeper:
 
 def sweep_interval(settings: Settings) -> float:
     """Half the lease, between 1 and 30 seconds: a dead runner's instance is picked up soon after its
-    lease expires."""
+    lease expires, and a due schedule is submitted within half a minute."""
     return max(1.0, min(30.0, settings.job_lease_seconds / 2))
 
 

@@ -107,6 +107,9 @@ class JobKind:
     institution_bound: bool = True
     visible: Callable[[Identity], bool] | None = None
     related_page: str | None = None  # e.g. "/admin/users/{id}": the page of the entity a run is about
+    # May run by itself on a schedule (`jobs.schedules`): kinds whose runs need something chosen for each
+    # run (a set, a file, one collection) may not.
+    schedulable: bool = False
 
     def __post_init__(self) -> None:
         """Who may run it is the `permission` (checked on the institution the job runs in) or, when the
@@ -115,6 +118,8 @@ class JobKind:
             raise ValueError(f"job ids look like M1001, not {self.job_id!r}")
         if self.permission is None and self.may_run is None:
             raise ValueError(f"job kind {self.job_id} needs a permission or a may_run predicate")
+        if self.schedulable and not self.institution_bound:
+            raise ValueError(f"job kind {self.job_id}: only institution-bound kinds run on a schedule")
         object.__setattr__(self, "parameters", tuple(self.parameters))
         object.__setattr__(self, "counters", tuple(self.counters))
 

@@ -22,7 +22,7 @@ from consortia.access.permissions import Permission as P
 from consortia.access.policy import InInstitution, allows, decide, where
 from consortia.db import utcnow
 from consortia.errors import BadRequest, Forbidden, NotFound
-from consortia.jobs.models import FINAL_STATUSES, QUEUED, STATUS_DESC, JobEvent, JobInstance
+from consortia.jobs.models import FINAL_STATUSES, MANUAL, QUEUED, STATUS_DESC, JobEvent, JobInstance
 from consortia.jobs.queue import enqueue_after_commit
 from consortia.jobs.registry import JOB_ID, CounterDefinition, JobKind, job_kind, job_kinds
 from consortia.platform.models import Institution, User
@@ -91,18 +91,15 @@ def submit(
     parameters: Mapping[str, Any],
     *,
     related: tuple[str, str | int] | None = None,
+    run_type: str = MANUAL,
 ) -> JobInstance:
     """Create a QUEUED instance of `kind` in the caller's transaction; it is handed to the queue when
     that transaction commits (and never if it rolls back). The kind's permission is checked first
     (403 with the reason), then its parameters (400). Institution-bound kinds run in the institution
-    the person works in (the operator names one with ?institution=)."""
+    the person works in (the operator names one with ?institution=). `run_type` says how the run came
+    to be: MANUAL, or SCHEDULED when a schedule submits it (`jobs.schedules`)."""
     institution_id = acting_institution(session, identity).id if kind.institution_bound else None
-    if kind.may_run is None:
-        _authorize_run(identity, kind, institution_id, {})
-        cleaned = kind.clean_parameters(session, institution_id, parameters)
-    else:
-        cleaned = kind.clean_parameters(session, institution_id, parameters)
-        _authorize_run(identity, kind, institution_id, cleaned)
+    cleaned = authorized_parameters(session, identity, kind, institution_id, parameters)
     instance = JobInstance(
         job_code=kind.job_id,
         institution_id=institution_id,
@@ -118,6 +115,7 @@ def submit(
         submit_time=utcnow(),
         related_entity=related[0] if related else None,
         related_id=str(related[1]) if related else None,
+        run_type=run_type,
     )
     session.add(instance)
     session.flush()
@@ -125,9 +123,22 @@ def submit(
     return instance
 
 
-def _authorize_run(
-    identity: Identity, kind: JobKind, institution_id: int | None, parameters: Mapping[str, str]
-) -> None:
+def authorized_parameters(
+    session: Session, identity: Identity, kind: JobKind, institution_id: int | None, parameters: Mapping[str, Any]
+) -> dict[str, str]:
+    """The parameters to run `kind` with in `institution_id`, once `identity` may run it there: the
+    kind's permission first (403 with the reason), then the parameters (400); a kind that decides on
+    its parameters (`may_run`) has them cleaned first. A run and a schedule are checked alike."""
+    if kind.may_run is None:
+        authorize_run(identity, kind, institution_id, {})
+        return kind.clean_parameters(session, institution_id, parameters)
+    cleaned = kind.clean_parameters(session, institution_id, parameters)
+    authorize_run(identity, kind, institution_id, cleaned)
+    return cleaned
+
+
+def authorize_run(identity: Identity, kind: JobKind, institution_id: int | None, parameters: Mapping[str, str]) -> None:
+    """403 with the reason unless `identity` may run `kind` in `institution_id` (the kind's own rule)."""
     decision = kind.decide(identity, institution_id, parameters)
     if not decision.allowed:
         raise Forbidden(decision.reason)

@@ -198,6 +198,7 @@ KINDS = (
         category_desc="Users",
         content="USER",
         content_desc="Users",
+        schedulable=True,
         permission=P.USER_DELETE,
         counters=(
             CounterDefinition(
@@ -223,6 +224,7 @@ KINDS = (
         category_desc="Users",
         content="USER",
         content_desc="Users",
+        schedulable=True,
         permission=P.LINKED_ACCOUNT_REFRESH,
         parameters=(
             JobParameter(

@@ -125,6 +125,7 @@ KINDS = (
         category_desc="Users",
         content="USER",
         content_desc="Users",
+        schedulable=True,
         permission=P.USER_EDIT,
         parameters=(
             JobParameter(

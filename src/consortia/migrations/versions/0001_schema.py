@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-07 20:11:13.821278
+Create Date: 2026-12-07 20:24:47.397143
 """
 
 from collections.abc import Sequence
@@ -588,6 +588,7 @@ def upgrade() -> None:
         sa.Column("end_time", sa.DateTime(), nullable=True),
         sa.Column("related_entity", sa.String(length=40), nullable=True),
         sa.Column("related_id", sa.String(length=100), nullable=True),
+        sa.Column("run_type", sa.String(length=20), nullable=False),
         sa.ForeignKeyConstraint(
             ["institution_id"], ["institution.id"], name=op.f("fk_job_instance_institution_id_institution")
         ),
@@ -938,6 +939,48 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_job_event_job_instance_id"), ["job_instance_id"], unique=False)
 
     op.create_table(
+        "job_schedule",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=False),
+        sa.Column("job_code", sa.String(length=40), nullable=False),
+        sa.Column("frequency", sa.String(length=10), nullable=False),
+        sa.Column("weekday", sa.Integer(), nullable=True),
+        sa.Column("day", sa.Integer(), nullable=True),
+        sa.Column("time_of_day", sa.String(length=5), nullable=False),
+        sa.Column("parameters", sa.JSON(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("user_label", sa.String(length=200), nullable=False),
+        sa.Column("next_run_at", sa.DateTime(), nullable=True),
+        sa.Column("last_run_at", sa.DateTime(), nullable=True),
+        sa.Column("last_run_instance_id", sa.Integer(), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["institution_id"],
+            ["institution.id"],
+            name=op.f("fk_job_schedule_institution_id_institution"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["last_run_instance_id"],
+            ["job_instance.id"],
+            name=op.f("fk_job_schedule_last_run_instance_id_job_instance"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["user_account.id"], name=op.f("fk_job_schedule_user_id_user_account"), ondelete="SET NULL"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_job_schedule")),
+        sa.UniqueConstraint("institution_id", "job_code", name="uq_job_schedule_institution_job"),
+    )
+    with op.batch_alter_table("job_schedule", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_job_schedule_last_run_instance_id"), ["last_run_instance_id"], unique=False
+        )
+        batch_op.create_index("ix_job_schedule_next_run_at", ["next_run_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_job_schedule_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
         "partner_case_view",
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("case_id", sa.Integer(), nullable=False),
@@ -1218,6 +1261,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_partner_case_view_case_id"))
 
     op.drop_table("partner_case_view")
+    with op.batch_alter_table("job_schedule", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_job_schedule_user_id"))
+        batch_op.drop_index("ix_job_schedule_next_run_at")
+        batch_op.drop_index(batch_op.f("ix_job_schedule_last_run_instance_id"))
+
+    op.drop_table("job_schedule")
     with op.batch_alter_table("job_event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_job_event_job_instance_id"))
 
