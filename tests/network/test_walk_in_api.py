@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from consortia.network import service
+from consortia.platform.models import User
 from tests.network.conftest import NetworkWorld, error_of
 
 SEARCH = "/api/v1/network/walk-in/search"
@@ -202,3 +204,34 @@ def test_bad_table_rows(client: TestClient, world: NetworkWorld, table: str, row
 def test_only_administrators_change_tables(client: TestClient, world: NetworkWorld, who: str, status: int) -> None:
     response = world.call(client, who, "PUT", "/api/v1/network/restricted-user-groups", json={"row": []})
     assert response.status_code == status
+
+
+@pytest.mark.parametrize("separate_arms", [True, False], ids=["arms", "nested"])
+def test_the_name_filter_finds_the_same_patrons_in_both_shapes(world: NetworkWorld, separate_arms: bool) -> None:
+    """CN-7's name filter, in the shape of either planner: usual capitalisations, first names by prefix, a
+    last name of several words matched whole, a first name that is not plain ASCII."""
+    people = {
+        "w-leo": ("Leo", "Wong"),
+        "w-leonie": ("leonie", "WONG"),
+        "w-leah": ("Leah", "Wong"),
+        "w-vandijk": ("Anna", "Van Dijk"),
+        "w-dijk": ("Van", "Dijk"),
+        "w-lea": ("Léa", "Wong"),
+    }
+    for primary_id, (first, last) in people.items():
+        world.factory.user(world.west, primary_id, first_name=first, last_name=last, user_group="UNDERGRAD")
+    session = world.factory.session
+
+    def found(name: str) -> set[str]:
+        condition = service._name_filter(name, separate_arms=separate_arms)
+        query = select(User.primary_id).where(User.institution_id == world.west.id, condition)
+        return set(session.scalars(query))
+
+    assert found("Wong") == {"w-leo", "w-leonie", "w-leah", "w-lea"}
+    assert found("leo wong") == {"w-leo", "w-leonie"}
+    assert found("LEO WONG") == {"w-leo", "w-leonie"}
+    assert found("Lea Wong") == {"w-leah"}
+    assert found("Léa Wong") == {"w-lea"}
+    assert found("Van Dijk") == {"w-vandijk", "w-dijk"}
+    assert found("Anna Van Dijk") == set()  # first names by prefix, last name the last word
+    assert found("Z Wong") == set()

@@ -208,18 +208,41 @@ def _spellings(text: str) -> list[str]:
     return sorted({text, text.lower(), text.upper(), text.title(), text.capitalize()})
 
 
-def _name_filter(name: str) -> ColumnElement[bool]:
+def _prefix_ranges(column: Any, word: str) -> ColumnElement[bool] | None:
+    """`column` starts with one of the usual capitalisations of `word`, as ranges an index can walk
+    ("Leo" <= x < "Lep"); None when the word is not plain ASCII (a range is then not safe under every
+    collation, and the caller relies on its exact filter alone)."""
+    if not (word.isascii() and word.isalnum()):
+        return None
+    return or_(*(and_(column >= w, column < w[:-1] + chr(ord(w[-1]) + 1)) for w in _spellings(word)))
+
+
+def _name_filter(name: str, *, separate_arms: bool) -> ColumnElement[bool]:
     """CN-7: "Last name", or "First ... Last" (first names by prefix); a last name of several words
-    ("Van Dijk") is matched whole too. Case-insensitive for the usual capitalisations."""
+    ("Van Dijk") is matched whole too. Case-insensitive for the usual capitalisations.
+
+    The same condition in the shape each planner walks the (institution, last name, first name) index
+    with: PostgreSQL combines index scans for the arms of a top-level OR (`separate_arms`), each arm then
+    naming its last names and first-name ranges; SQLite reads the last names once and tests the rest on
+    the index entries."""
     words = name.split(" ")
     whole = func.lower(User.last_name) == name.lower()
     if len(words) == 1:
         return and_(User.last_name.in_(_spellings(name)), whole)
-    by_parts = and_(
-        func.lower(User.last_name) == words[-1].lower(),
+    first, last = words[0], words[-1]
+    parts: list[ColumnElement[bool]] = [
+        func.lower(User.last_name) == last.lower(),
         *(func.lower(User.first_name).startswith(word.lower(), autoescape=True) for word in words[:-1]),
-    )
-    return and_(User.last_name.in_(_spellings(name) + _spellings(words[-1])), or_(whole, by_parts))
+    ]
+    ranges = _prefix_ranges(User.first_name, first)
+    if ranges is not None:
+        parts.append(ranges)
+    if separate_arms:
+        return or_(
+            and_(User.last_name.in_(_spellings(name)), whole),
+            and_(User.last_name.in_(_spellings(last)), *parts),
+        )
+    return and_(User.last_name.in_(_spellings(name) + _spellings(last)), or_(whole, and_(*parts)))
 
 
 def access_desk(session: Session, identity: Identity) -> Institution:
@@ -260,7 +283,8 @@ def search_walk_in(
         if not view.by_name:
             return [], 0, True
         filters.append(User.institution_id.in_(sorted(view.by_name)))
-        filters.append(_name_filter(name))
+        separate_arms = session.get_bind().dialect.name == "postgresql"
+        filters.append(_name_filter(name, separate_arms=separate_arms))
     # The page and the number of matches in one pass: the sort reads every match anyway, and
     # `count() OVER ()` counts them before the limit.
     rows = (
