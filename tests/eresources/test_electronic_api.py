@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -158,3 +159,12 @@ def test_paging_and_xml(client: TestClient, db: Session, world: World) -> None:
     xml = client.get(f"/almaws/v1/bibs/{record.id}?format=xml", headers=headers)
     assert xml.headers["content-type"].startswith("application/xml")
     assert b"<mms_id>" in xml.content
+
+
+@pytest.mark.parametrize("odd", ["²", "¹²", "٣", "1²"])
+def test_ids_in_other_digit_forms_answer_like_unknown_ones(client: TestClient, world: World, odd: str) -> None:
+    """Characters Python counts as digits (superscripts, other scripts) are not ids: 404 or the record
+    they spell, never a server error."""
+    for path in (f"/api/v1/eresources/bibs/{odd}/inventory", f"/almaws/v1/electronic/e-collections/{odd}"):
+        answer = client.get(path, headers=world.key("eio"))
+        assert answer.status_code in {200, 400, 404}, (path, answer.status_code, answer.text)

@@ -49,7 +49,7 @@ def if_match(value: str | None) -> int | None:
     if value is None or value.strip() == "*":
         return None
     text = value.strip().removeprefix("W/").strip('"')
-    if not text.isdigit() or len(text) > 9:
+    if not text.isdecimal() or len(text) > 9:
         raise BadRequest("If-Match must name the version of the resource (the ETag of its last answer).", "40166411")
     return int(text)
 

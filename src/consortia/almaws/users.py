@@ -84,7 +84,7 @@ def _if_match(value: str | None) -> int | None:
     if value is None or value.strip() == "*":
         return None
     text = value.strip().removeprefix("W/").strip('"')
-    if not text.isdigit() or len(text) > 9:
+    if not text.isdecimal() or len(text) > 9:
         raise BadRequest("If-Match must name the version of the user (the ETag of its last answer).", "40166411")
     return int(text)
 

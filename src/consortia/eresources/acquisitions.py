@@ -46,7 +46,7 @@ def license_not_found(code: Any) -> NotFound:
 
 def _id(value: Any) -> int | None:
     text = str(value).strip()
-    if not text.isdigit() or len(text) > 10 or not 1 <= int(text) <= MAX_ID:
+    if not text.isdecimal() or len(text) > 10 or not 1 <= int(text) <= MAX_ID:
         return None
     return int(text)
 

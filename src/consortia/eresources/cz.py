@@ -51,7 +51,7 @@ def cz_portfolio_not_found(pid: str | int) -> NotFound:
 
 def _id(value: str | int) -> int | None:
     text = str(value).strip()
-    return int(text) if text.isdigit() and len(text) <= 9 else None
+    return int(text) if text.isdecimal() and len(text) <= 9 else None
 
 
 def cz_collections(session: Session, identity: Identity) -> list[CzCollection]:

@@ -26,7 +26,7 @@ router = APIRouter(prefix="/api/v1/eresources", tags=["Electronic resources"])
 def _not_too_large(request: Request) -> None:
     """Refuse a body announced larger than the limit before it is read (413)."""
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > imports.max_upload_bytes() + 64 * 1024:
+    if length.isdecimal() and int(length) > imports.max_upload_bytes() + 64 * 1024:
         raise imports.PayloadTooLarge(
             f"file: the file is larger than the {imports.max_upload_bytes()} bytes an import takes."
         )

@@ -59,7 +59,7 @@ def access_profile(
     session: Session, identity: Identity, profile_id: str | int, permission: P = P.IMPORT_PROFILE_READ
 ) -> ImportProfile:
     text = str(profile_id).strip()
-    number = int(text) if text.isdigit() and len(text) <= 10 and 1 <= int(text) <= MAX_ID else None
+    number = int(text) if text.isdecimal() and len(text) <= 10 and 1 <= int(text) <= MAX_ID else None
     found = session.get(ImportProfile, number) if number is not None else None
     if found is not None and found.institution_id != identity.acting_institution_id:
         found = None

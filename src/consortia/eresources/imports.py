@@ -231,7 +231,9 @@ def facts_of(record: pymarc.Record, raw: bytes, profile: ImportProfile) -> Facts
 
 def _profile_id(session: Session, institution_id: int | None, value: str) -> str:
     text = value.strip()
-    found = session.get(ImportProfile, int(text)) if text.isdigit() and len(text) <= 10 and int(text) < 2**31 else None
+    found = (
+        session.get(ImportProfile, int(text)) if text.isdecimal() and len(text) <= 10 and int(text) < 2**31 else None
+    )
     if found is None or found.institution_id != institution_id:
         raise BadRequest(
             f"Param value is invalid: profile_id {value} is not an import profile of the institution.", "401871"
@@ -241,7 +243,7 @@ def _profile_id(session: Session, institution_id: int | None, value: str) -> str
 
 def _file_id(session: Session, institution_id: int | None, value: str) -> str:
     text = value.strip()
-    found = session.get(ImportFile, int(text)) if text.isdigit() and len(text) <= 10 and int(text) < 2**31 else None
+    found = session.get(ImportFile, int(text)) if text.isdecimal() and len(text) <= 10 and int(text) < 2**31 else None
     if found is None or found.institution_id != institution_id or not found.format:
         raise BadRequest(
             f"Param value is invalid: file_id {value} is not a file uploaded to the institution.", "40166411"

@@ -47,7 +47,7 @@ def _collection_id(session: Session, institution_id: int | None, value: str) -> 
     text = value.strip()
     found = (
         session.get(ElectronicCollection, int(text))
-        if text.isdigit() and len(text) <= 10 and int(text) < 2**31
+        if text.isdecimal() and len(text) <= 10 and int(text) < 2**31
         else None
     )
     if found is None or found.institution_id != institution_id:

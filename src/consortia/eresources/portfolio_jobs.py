@@ -54,7 +54,7 @@ CHUNK = 20_000
 
 def _set_id(session: Session, institution_id: int | None, value: str) -> str:
     text = value.strip()
-    found = session.get(PortfolioSet, int(text)) if text.isdigit() and len(text) <= 10 and int(text) < 2**31 else None
+    found = session.get(PortfolioSet, int(text)) if text.isdecimal() and len(text) <= 10 and int(text) < 2**31 else None
     if found is None or found.institution_id != institution_id:
         raise BadRequest(f"Param value is invalid: set_id {value} is not a set of the institution.", "40166411")
     return str(found.id)

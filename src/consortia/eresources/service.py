@@ -136,7 +136,7 @@ def bib_not_found(mms_id: Any) -> NotFound:
 
 def resource_id(value: str | int) -> int | None:
     text = str(value).strip()
-    if not text.isdigit() or len(text) > 10 or int(text) > MAX_ID or int(text) < 1:
+    if not text.isdecimal() or len(text) > 10 or int(text) > MAX_ID or int(text) < 1:
         return None
     return int(text)
 

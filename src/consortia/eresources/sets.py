@@ -41,7 +41,7 @@ def parse_ids(text: str) -> list[str]:
 
 def _number(value: str) -> int | None:
     text = str(value).strip()
-    if not text.isdigit() or len(text) > 10 or not 1 <= int(text) <= MAX_ID:
+    if not text.isdecimal() or len(text) > 10 or not 1 <= int(text) <= MAX_ID:
         return None
     return int(text)
 

@@ -64,7 +64,7 @@ def task_not_found(tid: Any) -> NotFound:
 
 def _id(value: Any) -> int | None:
     text = str(value).strip()
-    if not text.isdigit() or len(text) > 10 or not 1 <= int(text) <= MAX_ID:
+    if not text.isdecimal() or len(text) > 10 or not 1 <= int(text) <= MAX_ID:
         return None
     return int(text)
 

@@ -211,6 +211,6 @@ def chunk_size(default: int) -> int:
     """The number of records a chunk takes: `default`, or CONSORTIA_JOB_CHUNK_SIZE when set (a knob for
     tests and tuning; every kind that works over records reads it here)."""
     configured = os.environ.get("CONSORTIA_JOB_CHUNK_SIZE", "").strip()
-    if configured.isdigit() and int(configured) > 0:
+    if configured.isdecimal() and int(configured) > 0:
         return int(configured)
     return default

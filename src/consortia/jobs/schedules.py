@@ -90,7 +90,7 @@ def parse_timing(frequency: Any, time_of_day: Any = None, weekday: Any = None, d
         return Timing(WEEKLY, at, weekday=WEEKDAYS.index(name))
     if code == MONTHLY:
         number = str(day if day is not None else "").strip()
-        if not number.isdigit() or not 1 <= int(number) <= 31:
+        if not number.isdecimal() or not 1 <= int(number) <= 31:
             raise _invalid(f"Param value is invalid: day {day} (a day of the month, 1 to 31).")
         return Timing(MONTHLY, at, day=int(number))
     return Timing(DAILY, at)

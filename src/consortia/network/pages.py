@@ -94,7 +94,7 @@ def _form_text(form: Any, name: str) -> str:
 
 def _version(form: Any) -> int | None:
     value = _form_text(form, "version")
-    return int(value) if value.isdigit() and len(value) < 10 else None
+    return int(value) if value.isdecimal() and len(value) < 10 else None
 
 
 def _date_spec(form: Any, prefix: str) -> dict[str, Any]:
@@ -256,7 +256,7 @@ async def move_rule(request: Request, session: DbSession, identity: Editor, rule
     rule = rules.access_rule(session, identity, rule_id, P.NETWORK_CONFIG_EDIT)
     version = _form_text(form, "version")
     institution = rules.access_rules(session, identity, P.NETWORK_CONFIG_EDIT)
-    if version.isdigit() and int(version) != rules.list_version(session, institution.id):
+    if version.isdecimal() and int(version) != rules.list_version(session, institution.id):
         raise rules.stale()
     rules.move_rule(session, identity, rule, -1 if form.get("direction") == "up" else 1)
     return redirect("/network/rules", f"Rule {rule.name} moved.")

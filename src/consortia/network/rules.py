@@ -246,7 +246,7 @@ def access_rule(
     """A rule of the caller's institution; other institutions' rules answer like unknown ones."""
     institution = acting_institution(session, identity)
     rule = None
-    if rule_id.strip().isdigit() and len(rule_id.strip()) < 10:
+    if rule_id.strip().isdecimal() and len(rule_id.strip()) < 10:
         rule = session.scalars(
             select(LinkedAccountRule).where(
                 LinkedAccountRule.id == int(rule_id), LinkedAccountRule.institution_id == institution.id
@@ -439,7 +439,7 @@ def rule_name(session: Session, institution_id: int, rule_id: str | None) -> str
         return None
     if rule_id == DEFAULT_RULE_ID:
         return DEFAULT_NAME
-    if not rule_id.isdigit():
+    if not rule_id.isdecimal():
         return rule_id
     return session.scalar(
         select(LinkedAccountRule.name).where(

@@ -91,7 +91,7 @@ def _expected_version(body_version: int | None, if_match: str | None) -> int | N
     if not if_match:
         return None
     text = if_match.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    if not text.isdecimal():
         raise BadRequest("If-Match must carry the case's version number.", "40166411")
     return int(text)
 

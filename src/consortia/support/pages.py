@@ -85,7 +85,7 @@ def list_state(session: Session, identity: Identity, params: Mapping[str, str]) 
         state["sort"] = sort
         state["dir"] = "asc" if params.get("dir") == "asc" else "desc"
     page = params.get("page", "")
-    if 0 < len(page) <= 6 and page.isascii() and page.isdigit() and 1 < int(page) <= MAX_PAGE:
+    if 0 < len(page) <= 6 and page.isascii() and page.isdecimal() and 1 < int(page) <= MAX_PAGE:
         state["page"] = str(int(page))
     return state
 

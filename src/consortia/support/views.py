@@ -252,7 +252,7 @@ def access_view(session: Session, identity: Identity, view_id: str) -> ViewDefin
         if not built_in.available(identity):
             raise view_not_found(view_id)
         return _built_in(built_in)
-    if not (view_id.isascii() and view_id.isdigit()) or len(view_id) > 9:
+    if not (view_id.isascii() and view_id.isdecimal()) or len(view_id) > 9:
         raise view_not_found(view_id)
     row = session.get(ListView, int(view_id))
     if row is None or row.owner_id != identity.user_id or row.source_view not in BUILT_IN_VIEWS:
