@@ -62,12 +62,12 @@ EXCLUDED_OPERATIONS: dict[tuple[str, str], str] = {}
 
 # kind -> (generated cases per operation, coverage phase)
 PROFILES: dict[str, tuple[int, bool]] = {
-    "operator": (8, True),
-    "gsa": (6, False),
-    "user_admin": (5, False),
-    "staff": (3, False),
-    "patron": (3, False),
-    "eio": (4, False),
+    "operator": (6, True),
+    "gsa": (5, False),
+    "user_admin": (4, False),
+    "staff": (2, False),
+    "patron": (2, False),
+    "eio": (3, False),
     "anonymous": (2, False),
 }
 

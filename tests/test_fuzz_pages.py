@@ -38,7 +38,7 @@ from tests.fuzz_world import NASTY_TEXTS, FuzzWorld, build_fuzz_world, rolled_ba
 from tests.support.conftest import sign_in
 
 API_PREFIXES = ("/api", "/almaws")
-EXAMPLES = 9  # per route and person
+EXAMPLES = 7  # per route and person
 # Routes whose every request spends the time of a password hash: a few examples suffice.
 SLOW_ROUTES = {
     ("POST", "/support/register"): 3,
