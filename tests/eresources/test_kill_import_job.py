@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import io
 import os
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,24 +17,17 @@ from consortia.audit.models import HistoryEvent
 from consortia.db import Database
 from consortia.eresources import import_profiles, imports
 from consortia.eresources.models import BibRecord, Portfolio
-from consortia.jobs.models import COMPLETED_SUCCESS, RUNNING, JobInstance
 from consortia.jobs.queue import queue_for, set_queue
 from tests.eresources.conftest import set_switch
 from tests.eresources.test_imports import marc21, marc_record
 from tests.factories import Factory
 from tests.jobs.conftest import fresh_database  # noqa: F401 - the fixture
-from tests.jobs.test_kill_worker import _queue_url, _wait_for, processes  # noqa: F401 - helpers and fixture
+from tests.jobs.test_kill_worker import _queue_url, processes  # noqa: F401 - helper and fixture
+from tests.jobs.workers import Workers
 
 pytestmark = pytest.mark.slow
 
 RECORDS = 1500
-
-
-def _read(database: Database, instance_id: int) -> JobInstance:
-    with database.session() as session:
-        found = session.get(JobInstance, instance_id)
-        assert found is not None
-        return found
 
 
 @pytest.mark.parametrize("queue_kind", ["sqlite", "redis"])
@@ -65,37 +55,10 @@ def test_a_killed_worker_resumes_the_import(
             session.commit()
     finally:
         set_queue(None)
-    env = {
-        **os.environ,
-        "DATABASE_URL": fresh_database.url,
-        "CONSORTIA_QUEUE_URL": queue_url,
-        "CONSORTIA_VAR_DIR": str(tmp_path / "var"),
-        "CONSORTIA_JOB_LEASE_SECONDS": "2",
-        "CONSORTIA_JOB_CHUNK_SIZE": "50",
-        "CONSORTIA_JOB_CHUNK_DELAY": "0.15",
-    }
-    command = [sys.executable, "-m", "consortia", "worker", "--threads", "1"]
-
-    def start(name: str) -> subprocess.Popen[bytes]:
-        log = (tmp_path / f"{name}.log").open("wb")
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-        processes.append(process)
-        return process
-
-    worker = start("first-worker")
-    _wait_for(lambda: _read(fresh_database, instance_id).progress > 0, 30, "the first worker's progress", tmp_path)
-    time.sleep(0.2)
-    worker.send_signal(signal.SIGKILL)
-    worker.wait(timeout=10)
-    killed = _read(fresh_database, instance_id)
-    assert killed.status == RUNNING, "the job finished before the worker was killed: nothing was tested"
+    workers = Workers(fresh_database, queue_url, tmp_path, processes, chunk_size=50)
+    killed = workers.kill_mid_job(instance_id)
     assert 0 < killed.counters["records_imported"] < RECORDS
-
-    replacement = start("second-worker")
-    _wait_for(lambda: _read(fresh_database, instance_id).status == COMPLETED_SUCCESS, 90, "the job's end", tmp_path)
-    replacement.send_signal(signal.SIGTERM)
-    assert replacement.wait(timeout=20) == 0
-    done = _read(fresh_database, instance_id)
+    done = workers.finish(instance_id)
     assert done.counters["records_imported"] == RECORDS
     assert done.counters["portfolios_created"] == RECORDS
     assert done.counters["records_invalid"] == 0

@@ -5,10 +5,7 @@ with one history row each, and the counters are exact."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -22,23 +19,16 @@ from consortia.eresources import sets
 from consortia.eresources.models import Portfolio
 from consortia.eresources.portfolio_jobs import CHANGE_PORTFOLIO_INFORMATION
 from consortia.jobs import service as jobs
-from consortia.jobs.models import COMPLETED_SUCCESS, RUNNING, JobInstance
 from consortia.jobs.queue import queue_for, set_queue
 from tests.eresources.conftest import bib, set_switch
 from tests.factories import Factory
 from tests.jobs.conftest import fresh_database  # noqa: F401 - the fixture
-from tests.jobs.test_kill_worker import _queue_url, _wait_for, processes  # noqa: F401 - helpers and fixture
+from tests.jobs.test_kill_worker import _queue_url, processes  # noqa: F401 - helper and fixture
+from tests.jobs.workers import Workers
 
 pytestmark = pytest.mark.slow
 
 PORTFOLIOS = 900
-
-
-def _read(database: Database, instance_id: int) -> JobInstance:
-    with database.session() as session:
-        found = session.get(JobInstance, instance_id)
-        assert found is not None
-        return found
 
 
 @pytest.mark.parametrize("queue_kind", ["sqlite", "redis"])
@@ -76,37 +66,10 @@ def test_a_killed_worker_resumes_the_portfolio_information_job(
             session.commit()
     finally:
         set_queue(None)
-    env = {
-        **os.environ,
-        "DATABASE_URL": fresh_database.url,
-        "CONSORTIA_QUEUE_URL": queue_url,
-        "CONSORTIA_VAR_DIR": str(tmp_path / "var"),
-        "CONSORTIA_JOB_LEASE_SECONDS": "2",
-        "CONSORTIA_JOB_CHUNK_SIZE": "30",
-        "CONSORTIA_JOB_CHUNK_DELAY": "0.15",
-    }
-    command = [sys.executable, "-m", "consortia", "worker", "--threads", "1"]
-
-    def start(name: str) -> subprocess.Popen[bytes]:
-        log = (tmp_path / f"{name}.log").open("wb")
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-        processes.append(process)
-        return process
-
-    worker = start("first-worker")
-    _wait_for(lambda: _read(fresh_database, instance_id).progress > 0, 30, "the first worker's progress", tmp_path)
-    time.sleep(0.2)
-    worker.send_signal(signal.SIGKILL)
-    worker.wait(timeout=10)
-    killed = _read(fresh_database, instance_id)
-    assert killed.status == RUNNING, "the job finished before the worker was killed: nothing was tested"
+    workers = Workers(fresh_database, queue_url, tmp_path, processes, chunk_size=30)
+    killed = workers.kill_mid_job(instance_id)
     assert 0 < killed.counters["portfolios_updated"] < PORTFOLIOS
-
-    replacement = start("second-worker")
-    _wait_for(lambda: _read(fresh_database, instance_id).status == COMPLETED_SUCCESS, 90, "the job's end", tmp_path)
-    replacement.send_signal(signal.SIGTERM)
-    assert replacement.wait(timeout=20) == 0
-    done = _read(fresh_database, instance_id)
+    done = workers.finish(instance_id)
     assert done.counters["portfolios_updated"] == PORTFOLIOS
     assert done.counters["portfolios_unchanged"] == 0
     with fresh_database.session() as session:
