@@ -139,3 +139,14 @@ def test_a_second_set_of_rules_for_a_permission_is_refused() -> None:
     assemble()  # the same grants again change nothing
     assert PERMISSION_MAP[Permission.JOB_READ]
     assert job_kinds()
+
+
+def test_assembly_hands_the_due_schedules_tick_to_the_sweeper() -> None:
+    """The sweeper of every consumer runs the due schedules' tick, handed over at assembly (the job
+    machinery does not import the schedules, which submit through the service above it)."""
+    from consortia.domains import assemble
+    from consortia.jobs import queue, schedules
+
+    assemble()
+    assemble()
+    assert queue._periodic.count(schedules.run_due_schedules) == 1

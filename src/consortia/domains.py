@@ -25,6 +25,7 @@ from consortia.audit.registry import register_history_kind
 from consortia.domain import Domain
 from consortia.eresources.domain import ERESOURCES
 from consortia.jobs import schedules
+from consortia.jobs.queue import add_periodic
 from consortia.jobs.registry import register_job_kind
 from consortia.network.domain import NETWORK
 from consortia.platform import (
@@ -126,3 +127,4 @@ def assemble(domains: Sequence[Domain] = DOMAINS) -> None:
         for extra in domain.institution_extras:
             add_institution_extra(extra)
     navigation.install([entry for domain in domains for entry in domain.navigation])
+    add_periodic(schedules.run_due_schedules)

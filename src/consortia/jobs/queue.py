@@ -15,7 +15,8 @@ Ids are handed over only after the creating transaction commits (`enqueue_after_
 rolled-back submit enqueues nothing. A sweeper (`recover_expired`) hands over again the instances
 whose runner died (RUNNING with an expired lease) and those that never reached the queue (QUEUED for
 more than a minute); it runs once at start-up and periodically in every consumer, and after it the
-due schedules' tick (`schedules.run_due_schedules`) submits the scheduled runs that are due.
+periodic tasks handed over with `add_periodic` (the due schedules' tick, `schedules.run_due_schedules`,
+handed over at assembly: it submits through `service`, which stands above this module).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import datetime as dt
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -278,12 +280,18 @@ def recover_expired(session: Session, *, queue: JobQueue | None = None) -> list[
     return handed
 
 
-def sweep(session_factory: SessionFactory | None = None) -> list[int]:
-    """One run of the sweeper in its own transaction, then the due schedules' tick (`schedules`); errors
-    are logged (the next run tries again). Answers the ids the sweeper handed over again."""
-    # Imported here: the schedules submit through `service`, which hands its ids over through this module.
-    from consortia.jobs.schedules import run_due_schedules
+_periodic: list[Callable[[SessionFactory], object]] = []
 
+
+def add_periodic(task: Callable[[SessionFactory], object]) -> None:
+    """Run `task` after every sweep (idempotent: a task handed over again is run once)."""
+    if task not in _periodic:
+        _periodic.append(task)
+
+
+def sweep(session_factory: SessionFactory | None = None) -> list[int]:
+    """One run of the sweeper in its own transaction, then the periodic tasks; errors are logged (the
+    next run tries again). Answers the ids the sweeper handed over again."""
     factory = session_factory or get_database().sessionmaker
     handed: list[int] = []
     try:
@@ -292,10 +300,11 @@ def sweep(session_factory: SessionFactory | None = None) -> list[int]:
             session.commit()
     except Exception:
         log.exception("the job sweeper failed")
-    try:
-        run_due_schedules(factory)
-    except Exception:
-        log.exception("the due schedules' tick failed")
+    for task in list(_periodic):
+        try:
+            task(factory)
+        except Exception:
+            log.exception("the periodic task %s failed", getattr(task, "__name__", task))
     return handed
 
 
